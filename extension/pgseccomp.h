@@ -1,0 +1,134 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgseccomp.h
+ *		Types shared by the pieces of the pgseccomp extension.
+ *
+ * A "layer" is one seccomp filter: a default action plus one action for
+ * each syscall that one of its lists names.  The global layer lives in the
+ * postmaster, the session layer is loaded right after authentication, and
+ * the client layer by set_client_filter().  The kernel applies every layer
+ * and the highest-precedence action wins (SPEC section 1).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGSECCOMP_H
+#define PGSECCOMP_H
+
+#include "postgres.h"
+
+#include "nodes/pg_list.h"
+
+/* In increasing precedence, so that the maximum of two actions wins. */
+typedef enum SeccompAction
+{
+	SECCOMP_ACTION_ALLOW = 0,
+	SECCOMP_ACTION_LOG,
+	SECCOMP_ACTION_ERROR,
+	SECCOMP_ACTION_KILL
+} SeccompAction;
+
+#define NUM_SECCOMP_ACTIONS 4
+
+extern const char *const seccomp_action_names[NUM_SECCOMP_ACTIONS];
+
+/* Where a layer comes from, innermost last; used in filter_action. */
+typedef enum FilterOrigin
+{
+	FILTER_ORIGIN_GLOBAL = 0,
+	FILTER_ORIGIN_SESSION,
+	FILTER_ORIGIN_CLIENT
+} FilterOrigin;
+
+#define NUM_FILTER_ORIGINS 3
+
+extern const char *const filter_origin_names[NUM_FILTER_ORIGINS];
+
+/*
+ * A parsed list setting: either '*' (inherit the global list for the same
+ * action) or a set of native syscall numbers, sorted and without duplicates.
+ * Allocated with malloc so that it can serve as a GUC's "extra".
+ */
+typedef struct SyscallList
+{
+	bool		inherit;
+	int			count;
+	int			syscalls[FLEXIBLE_ARRAY_MEMBER];
+} SyscallList;
+
+typedef struct SyscallRule
+{
+	int			syscall;
+	SeccompAction action;
+} SyscallRule;
+
+/* One filter layer; rules are sorted by syscall number. */
+typedef struct FilterLayer
+{
+	SeccompAction default_action;
+	int			count;
+	SyscallRule rules[FLEXIBLE_ARRAY_MEMBER];
+} FilterLayer;
+
+/*
+ * One list that goes into a layer.  Lists of a higher rank beat lists of a
+ * lower rank that name the same syscall: an explicit setting beats one the
+ * layer inherits.  Two lists of the same rank naming a syscall conflict.
+ */
+typedef struct LayerSource
+{
+	const char *setting;		/* name used in messages */
+	SeccompAction action;
+	int			rank;
+	int			count;
+	const int  *syscalls;
+} LayerSource;
+
+/* Ranks of LayerSource, lowest first. */
+#define RANK_GLOBAL_INHERITED	1	/* '*': the global layer's list */
+#define RANK_SESSION			2	/* a session-level list, or NULL in
+									 * set_client_filter() */
+#define RANK_EXPLICIT			3	/* per-role list, or an explicit
+									 * set_client_filter() argument */
+
+/* The session layers built by the postmaster: one default, one per role. */
+typedef struct RoleLayer
+{
+	char	   *rolename;
+	FilterLayer *layer;
+} RoleLayer;
+
+typedef struct SessionPlan
+{
+	MemoryContext context;		/* holds the plan; delete to free it */
+	FilterLayer *default_layer;
+	int			nroles;
+	RoleLayer  *roles;
+} SessionPlan;
+
+/* settings.c: parsing and assembling layers */
+extern SyscallList *parse_syscall_list(const char *value, bool allow_inherit,
+									   char *errbuf, size_t errbuf_size);
+extern bool parse_action(const char *value, SeccompAction *action);
+extern FilterLayer *assemble_layer(SeccompAction default_action,
+								   const LayerSource *sources, int nsources,
+								   char *errbuf, size_t errbuf_size);
+extern int *layer_list(const FilterLayer *layer, SeccompAction action,
+					   int *count);
+extern SeccompAction layer_action(const FilterLayer *layer, int syscall);
+extern FilterLayer *copy_layer(const FilterLayer *layer);
+extern bool valid_role_setting_name(const char *rolename);
+
+/* filter.c: loading layers into the kernel */
+extern int	load_layer(const FilterLayer *layer, const char **failed_call);
+extern char *syscall_name(int syscall);
+extern char *denied_loader_syscalls(const FilterLayer *const *layers,
+									int nlayers);
+
+/* pgseccomp.c: the state of this process */
+extern bool pgseccomp_enabled;
+extern FilterLayer *global_layer;
+extern FilterLayer *session_layer;
+extern FilterLayer *client_layer;
+extern void load_client_layer(FilterLayer *layer);
+
+#endif							/* PGSECCOMP_H */

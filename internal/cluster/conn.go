@@ -1,0 +1,60 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ConnString returns a keyword/value connection string for the cluster's Unix
+// socket: host=SocketDir port=Port user=… dbname=… sslmode=disable. user ""
+// means OSUser (the bootstrap superuser); database "" means "postgres".
+func (c *Cluster) ConnString(user, database string) string {
+	return c.connString(c.SocketDir, user, database)
+}
+
+// TCPConnString is ConnString over TCP: host=127.0.0.1 instead of the socket.
+func (c *Cluster) TCPConnString(user, database string) string {
+	return c.connString("127.0.0.1", user, database)
+}
+
+func (c *Cluster) connString(host, user, database string) string {
+	if user == "" {
+		user = c.OSUser
+	}
+	if database == "" {
+		database = "postgres"
+	}
+	return strings.Join([]string{
+		"host=" + dsnQuote(host),
+		"port=" + strconv.Itoa(c.Port),
+		"user=" + dsnQuote(user),
+		"dbname=" + dsnQuote(database),
+		"sslmode=disable",
+	}, " ")
+}
+
+// dsnQuote quotes a keyword/value connection string value when it needs it.
+func dsnQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n\r\v\f'\\=") {
+		return s
+	}
+	s = strings.ReplaceAll(s, `\`, `\\`)
+	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
+}
+
+// Connect opens a pgx connection over the cluster's Unix socket (see
+// ConnString for the defaults). The caller closes it. On failure the error
+// includes the end of the server log.
+func (c *Cluster) Connect(ctx context.Context, user, database string) (*pgx.Conn, error) {
+	dsn := c.ConnString(user, database)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: connect to %q: %w\n(is the server running? Start it.) last %d lines of %s:\n%s",
+			dsn, err, connectErrLogLines, c.LogFile, c.LogTail(connectErrLogLines))
+	}
+	return conn, nil
+}

@@ -1,0 +1,40 @@
+package demo
+
+import "strings"
+
+// SessionAllowList is a hand-derived session allow-list for PostgreSQL 15
+// on Debian 12 x86_64: the syscalls strace saw client backends make under
+// a mixed workload (pgbench, DDL, COPY, sorts that spill, CLUSTER, REINDEX,
+// tablespaces, parallel query, LISTEN/NOTIFY, large objects, checkpoints),
+// plus their failure paths (abort needs rt_sigaction, gettid and tgkill).
+// It deliberately leaves out readlink, which the demo denies, and clone and
+// execve, which a backend needs only to run programs.
+//
+// It is a demonstration list, good enough to run a session with "error" as
+// its default; a recorded profile replaces it.
+var SessionAllowList = []string{
+	"accept", "accept4", "access", "brk", "chdir", "chmod",
+	"clock_gettime", "clock_nanosleep", "close", "close_range", "connect",
+	"dup", "dup2", "dup3", "epoll_create1", "epoll_ctl", "epoll_pwait",
+	"epoll_wait", "exit", "exit_group", "faccessat", "faccessat2",
+	"fadvise64", "fallocate", "fchdir", "fcntl", "fdatasync", "fstat",
+	"fstatfs", "fsync", "ftruncate", "futex", "getcwd", "getdents64",
+	"getegid", "geteuid", "getgid", "getpeername", "getpid", "getppid",
+	"getrandom", "getrlimit", "getrusage", "getsockname", "getsockopt",
+	"gettid", "gettimeofday", "getuid", "ioctl", "kill", "link", "lseek",
+	"lstat", "madvise", "memfd_create", "mkdir", "mkdirat", "mmap",
+	"mprotect", "mremap", "munmap", "nanosleep", "newfstatat", "openat",
+	"pipe2", "poll", "ppoll", "prctl", "pread64", "preadv", "prlimit64",
+	"pselect6", "pwrite64", "pwritev", "read", "readv", "recvfrom",
+	"recvmsg", "rename", "renameat", "restart_syscall", "rmdir", "rseq",
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigsuspend",
+	"sched_getaffinity", "sched_yield", "seccomp", "select", "sendmsg",
+	"sendto", "set_robust_list", "setitimer", "setsid", "setsockopt",
+	"shmat", "shmctl", "shmdt", "shmget", "shutdown", "sigaltstack",
+	"signalfd4", "socket", "stat", "statfs", "statx", "symlink",
+	"sync_file_range", "sysinfo", "tgkill", "times", "truncate", "umask",
+	"uname", "unlink", "unlinkat", "wait4", "write", "writev",
+}
+
+// SessionAllowSetting is SessionAllowList as a setting value.
+func SessionAllowSetting() string { return strings.Join(SessionAllowList, ",") }

@@ -1,0 +1,156 @@
+package extension
+
+import (
+	"context"
+	"maps"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
+)
+
+// confValue quotes a value for postgresql.conf.
+func confValue(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// confSettings turns plain values into postgresql.conf settings with
+// pgseccomp preloaded and enabled; settings may override both.
+func confSettings(settings map[string]string) map[string]string {
+	conf := map[string]string{
+		"shared_preload_libraries": confValue("pgseccomp"),
+		"pgseccomp.enabled":        "on",
+	}
+	for k, v := range settings {
+		conf[k] = confValue(v)
+	}
+	return conf
+}
+
+// newCluster starts a throwaway cluster running pgseccomp with settings.
+func newCluster(t *testing.T, settings map[string]string) *cluster.Cluster {
+	t.Helper()
+	return clustertest.New(t, cluster.Options{Settings: confSettings(settings)})
+}
+
+// reconfigure replaces the cluster's settings and restarts it, failing t
+// if the server does not come back.
+func reconfigure(t *testing.T, c *cluster.Cluster, settings map[string]string) {
+	t.Helper()
+	if err := c.SetSettings(confSettings(settings)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reload replaces the settings and reloads, returning what the server logged.
+func reload(t *testing.T, c *cluster.Cluster, settings map[string]string) string {
+	t.Helper()
+	_, offset, err := c.LogSince(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetSettings(confSettings(settings)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	logged, _, err := c.LogSince(offset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return logged
+}
+
+func connect(t *testing.T, c *cluster.Cluster, user string) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := c.Connect(ctx, user, "postgres")
+	if err != nil {
+		t.Fatalf("connect as %q: %v", user, err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+func mustExec(t *testing.T, conn *pgx.Conn, sql string, args ...any) {
+	t.Helper()
+	if _, err := conn.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func queryString(t *testing.T, conn *pgx.Conn, sql string, args ...any) string {
+	t.Helper()
+	var s string
+	if err := conn.QueryRow(context.Background(), sql, args...).Scan(&s); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return s
+}
+
+// filterRow is one row of seccomp_filter().
+type filterRow struct {
+	Syscall    string
+	SyscallNum int32
+	Action     string
+	Context    string
+}
+
+func filterRows(t *testing.T, conn *pgx.Conn, where string) []filterRow {
+	t.Helper()
+	sql := "SELECT syscall, syscallnum, filter_action, context FROM seccomp_filter()"
+	if where != "" {
+		sql += " WHERE " + where
+	}
+	sql += " ORDER BY context, syscall"
+	rows, err := conn.Query(context.Background(), sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (filterRow, error) {
+		var f filterRow
+		err := r.Scan(&f.Syscall, &f.SyscallNum, &f.Action, &f.Context)
+		return f, err
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return got
+}
+
+// createRole creates a login role allowed to run both functions.
+func createRole(t *testing.T, conn *pgx.Conn, role string) {
+	t.Helper()
+	mustExec(t, conn, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN")
+	mustExec(t, conn, "GRANT EXECUTE ON FUNCTION seccomp_filter() TO "+pgx.Identifier{role}.Sanitize())
+}
+
+// readlinkSyscall is the syscall readlink(3) makes on this architecture.
+func readlinkSyscall() string {
+	if runtime.GOARCH == "arm64" {
+		return "readlinkat"
+	}
+	return "readlink"
+}
+
+// with returns a copy of m with more settings.
+func with(m map[string]string, kv ...string) map[string]string {
+	out := maps.Clone(m)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
