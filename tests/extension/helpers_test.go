@@ -3,7 +3,10 @@ package extension
 import (
 	"context"
 	"maps"
+	"os"
+	"os/user"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +156,18 @@ func with(m map[string]string, kv ...string) map[string]string {
 		out[kv[i]] = kv[i+1]
 	}
 	return out
+}
+
+// chownToCluster gives a directory to the cluster's OS user.
+func chownToCluster(t *testing.T, osUser, dir string) {
+	t.Helper()
+	u, err := user.Lookup(osUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,242 @@
+// Package demo runs a throwaway PostgreSQL cluster under pgseccomp and shows
+// what it confines: the processes, the loaded filters, and a syscall the
+// session filter denies.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
+)
+
+// GlobalErrorList are syscalls no PostgreSQL process needs and an attacker
+// would like: the demo denies them to every process of the cluster.
+var GlobalErrorList = []string{
+	"acct", "add_key", "bpf", "clock_settime", "delete_module",
+	"finit_module", "init_module", "iopl", "ioperm", "kexec_file_load",
+	"kexec_load", "mount", "open_by_handle_at", "perf_event_open",
+	"pivot_root", "process_vm_readv", "process_vm_writev", "ptrace",
+	"reboot", "request_key", "setdomainname", "sethostname", "setns",
+	"settimeofday", "swapoff", "swapon", "umount2", "unshare", "userfaultfd",
+}
+
+// Settings is the demo's postgresql.conf: the global layer denies
+// GlobalErrorList and allows the rest; the session layer allows
+// SessionAllowList, denies readlink, and denies everything else.
+func Settings() map[string]string {
+	return map[string]string{
+		"shared_preload_libraries":          "'pgseccomp'",
+		"pgseccomp.enabled":                 "on",
+		"pgseccomp.global_syscall_default":  "'allow'",
+		"pgseccomp.global_syscall_error":    "'" + strings.Join(GlobalErrorList, ",") + "'",
+		"pgseccomp.session_syscall_default": "'error'",
+		"pgseccomp.session_syscall_allow":   "'" + SessionAllowSetting() + "'",
+		"pgseccomp.session_syscall_error":   "'readlink'",
+	}
+}
+
+// Options configure Run.
+type Options struct {
+	Out io.Writer
+	// Status prints the confinement of the cluster's processes (the tool's
+	// status command); it returns the command's exit status.
+	Status func(dataDir string) int
+	// Workload is how long pgbench runs.
+	Workload time.Duration
+}
+
+// Run creates the cluster, shows what pgseccomp confines, and removes the
+// cluster again, also when ctx is cancelled (Ctrl-C).
+func Run(ctx context.Context, opts Options) (err error) {
+	out := opts.Out
+	step := func(format string, args ...any) {
+		fmt.Fprintf(out, "\n==> "+format+"\n", args...)
+	}
+
+	step("creating a throwaway cluster")
+	c, err := cluster.New(ctx, cluster.Options{Settings: Settings()})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		step("stopping the cluster and removing %s", c.BaseDir)
+		if rerr := c.Remove(); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	fmt.Fprintf(out, "data directory %s, port %d\n", c.DataDir, c.Port)
+	fmt.Fprintf(out, "global layer: default allow; error for %d syscalls no server process needs (%s, ...)\n",
+		len(GlobalErrorList), strings.Join(GlobalErrorList[:4], ", "))
+	fmt.Fprintf(out, "session layer: default error; allow %d syscalls; error for readlink\n", len(SessionAllowList))
+
+	step("starting PostgreSQL with pgseccomp")
+	if err := c.Start(ctx); err != nil {
+		return err
+	}
+	conn, err := c.Connect(ctx, "", "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "CREATE EXTENSION pgseccomp"); err != nil {
+		return fmt.Errorf("CREATE EXTENSION pgseccomp: %w", err)
+	}
+
+	step("running a small workload: pgbench for %s, DDL, a sort that spills to disk", opts.Workload)
+	if err := workload(ctx, c, conn, opts.Workload, out); err != nil {
+		return err
+	}
+
+	step("pgseccomp status --pgdata %s", c.DataDir)
+	fmt.Fprintln(out, "every process inherits the postmaster's global filter; the client backend has loaded its session filter on top")
+	if opts.Status != nil {
+		if code := opts.Status(c.DataDir); code != 0 {
+			return fmt.Errorf("pgseccomp status exited with %d: a process of the demo cluster is unconfined", code)
+		}
+	}
+
+	step("what the session has loaded: SELECT filter_action, context, count(*) FROM seccomp_filter()")
+	if err := filterSummary(ctx, conn, out); err != nil {
+		return err
+	}
+
+	step("a blocked syscall (the talk's example 1): readlink is in the session error list")
+	return blockedSyscalls(ctx, c, conn, out)
+}
+
+func workload(ctx context.Context, c *cluster.Cluster, conn *pgx.Conn, d time.Duration, out io.Writer) error {
+	for _, args := range [][]string{
+		{"-i", "-q", "-s", "2"},
+		{"-c", "2", "-j", "2", "-T", strconv.Itoa(int(d.Seconds()))},
+	} {
+		cmd := c.Command(ctx, "pgbench", args...)
+		output, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("pgbench %s: %v\n%s", strings.Join(args, " "), err, output)
+		}
+		for _, line := range strings.Split(string(output), "\n") {
+			if strings.HasPrefix(line, "tps") || strings.HasPrefix(line, "number of failed") ||
+				strings.HasPrefix(line, "number of transactions actually processed") {
+				fmt.Fprintln(out, "pgbench:", line)
+			}
+		}
+	}
+	for _, sql := range []string{
+		"CREATE TABLE demo AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 50000) g",
+		"CREATE INDEX ON demo (v)",
+		"SET work_mem = '64kB'",
+		"SELECT count(*) FROM (SELECT * FROM demo ORDER BY v) s",
+		"VACUUM ANALYZE demo",
+		"RESET work_mem",
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("%s: %w", sql, err)
+		}
+	}
+	fmt.Fprintln(out, "SQL workload: CREATE TABLE AS, CREATE INDEX, an external sort, VACUUM ANALYZE: all ran")
+	return nil
+}
+
+func filterSummary(ctx context.Context, conn *pgx.Conn, out io.Writer) error {
+	rows, err := conn.Query(ctx, `
+		SELECT context, filter_action, count(*) FILTER (WHERE syscall <> '<default>'),
+		       bool_or(syscall = '<default>')
+		FROM seccomp_filter()
+		GROUP BY context, filter_action
+		ORDER BY context, filter_action`)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "CONTEXT\tFILTER_ACTION\tSYSCALLS\tDEFAULT")
+	var context, action string
+	var count int
+	var isDefault bool
+	_, err = pgx.ForEachRow(rows, []any{&context, &action, &count, &isDefault}, func() error {
+		mark := ""
+		if isDefault {
+			mark = "<default>"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", context, action, count, mark)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+func blockedSyscalls(ctx context.Context, c *cluster.Cluster, conn *pgx.Conn, out io.Writer) error {
+	dir := filepath.Join(c.BaseDir, "demo_tblspc")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return err
+	}
+	if err := chown(dir, c.OSUser); err != nil {
+		return err
+	}
+	var syscall, action string
+	var num int
+	if err := conn.QueryRow(ctx, `SELECT syscall, syscallnum, filter_action FROM seccomp_filter()
+		WHERE syscall = 'readlink' AND context = 'session'`).Scan(&syscall, &num, &action); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "seccomp_filter(): %s | %d | %s | session\n", syscall, num, action)
+	if _, err := conn.Exec(ctx, "CREATE TABLESPACE demo_tblspc LOCATION '"+dir+"'"); err != nil {
+		return err
+	}
+	const query = "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'demo_tblspc'"
+	fmt.Fprintln(out, query+";")
+	var location string
+	err := conn.QueryRow(ctx, query).Scan(&location)
+	if err == nil {
+		return fmt.Errorf("pg_tablespace_location() returned %q: readlink was not blocked", location)
+	}
+	fmt.Fprintf(out, "ERROR: %v\n", pgErrorText(err))
+
+	const program = "COPY (SELECT 1) TO PROGRAM 'cat'"
+	fmt.Fprintln(out, "\nrunning a program needs clone and execve, which the session allow-list leaves out:")
+	fmt.Fprintln(out, program+";")
+	if _, err := conn.Exec(ctx, program); err == nil {
+		return errors.New("COPY TO PROGRAM ran: the session filter did not block it")
+	} else {
+		fmt.Fprintf(out, "ERROR: %v\n", pgErrorText(err))
+		fmt.Fprintln(out, "(the C library reports the denied clone3 with an errno of its own choosing)")
+	}
+	_, err = conn.Exec(ctx, "DROP TABLESPACE demo_tblspc")
+	return err
+}
+
+// pgErrorText is the server's message, without the driver's decoration.
+func pgErrorText(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, "ERROR: ")
+	if i := strings.LastIndex(s, " (SQLSTATE"); i > 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func chown(path, osUser string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	u, err := user.Lookup(osUser)
+	if err != nil {
+		return err
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return os.Chown(path, uid, gid)
+}

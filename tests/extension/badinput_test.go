@@ -1,0 +1,227 @@
+package extension
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
+)
+
+// TestStartRefused: with pgseccomp enabled, a setting it cannot apply stops
+// the server from starting, and the log names the setting and the word.
+func TestStartRefused(t *testing.T) {
+	c := clustertest.NewStopped(t, cluster.Options{})
+	tests := []struct {
+		name     string
+		settings map[string]string
+		want     []string
+	}{
+		{"unknown syscall in a global list",
+			map[string]string{"pgseccomp.global_syscall_error": "ptrace,reed"},
+			[]string{`invalid value for parameter "pgseccomp.global_syscall_error": "ptrace,reed"`, `Unknown syscall "reed"`}},
+		{"malformed global list",
+			map[string]string{"pgseccomp.global_syscall_allow": "read,,write"},
+			[]string{`"pgseccomp.global_syscall_allow": "read,,write"`, "empty entry"}},
+		{"space-separated list",
+			map[string]string{"pgseccomp.global_syscall_log": "acct swapon"},
+			[]string{`"pgseccomp.global_syscall_log": "acct swapon"`, "separate syscall names with commas"}},
+		{"'*' in a global list",
+			map[string]string{"pgseccomp.global_syscall_error": "*"},
+			[]string{`"pgseccomp.global_syscall_error": "*"`, "valid only in session lists"}},
+		{"syscall in two global lists",
+			map[string]string{"pgseccomp.global_syscall_allow": "read,acct", "pgseccomp.global_syscall_error": "acct"},
+			[]string{"invalid pgseccomp global settings", `Syscall "acct" is named in both pgseccomp.global_syscall_allow and pgseccomp.global_syscall_error`}},
+		{"unknown global default action",
+			map[string]string{"pgseccomp.global_syscall_default": "deny"},
+			[]string{`invalid value for parameter "pgseccomp.global_syscall_default": "deny"`, "allow, log, error or kill"}},
+		{"unknown session default action",
+			map[string]string{"pgseccomp.session_syscall_default": "errno"},
+			[]string{`invalid value for parameter "pgseccomp.session_syscall_default": "errno"`}},
+		{"unknown syscall in a session list",
+			map[string]string{"pgseccomp.session_syscall_log": "swapof"},
+			[]string{`"pgseccomp.session_syscall_log": "swapof"`, `Unknown syscall "swapof"`}},
+		{"syscall in two session lists",
+			map[string]string{"pgseccomp.session_syscall_allow": "chroot", "pgseccomp.session_syscall_error": "chroot"},
+			[]string{"invalid pgseccomp session settings", `Syscall "chroot" is named in both pgseccomp.session_syscall_allow and pgseccomp.session_syscall_error`}},
+		{"unknown syscall in a per-role list",
+			map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_error.joe": "clone,klone"},
+			[]string{`Invalid value for session_syscall_error.joe: "clone,klone"`, `Unknown syscall "klone"`}},
+		{"unknown per-role default",
+			map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_default.joe": "deny"},
+			[]string{`Invalid value for session_syscall_default.joe: "deny"`}},
+		{"per-role list for a role not in session_roles",
+			map[string]string{"session_syscall_error.bob": "clone"},
+			[]string{`"session_syscall_error.bob" is set, but role "bob" is not listed in pgseccomp.session_roles`}},
+		{"misspelt per-role action",
+			map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_eror.joe": "clone"},
+			[]string{`"session_syscall_eror.joe" is not a per-role setting`}},
+		{"role that cannot have per-role settings",
+			map[string]string{"pgseccomp.session_roles": `joe,"web-app"`},
+			[]string{`"pgseccomp.session_roles"`, `Role "web-app" cannot have per-role settings`}},
+		{"misspelt pgseccomp setting",
+			map[string]string{"pgseccomp.global_syscall_eror": "ptrace"},
+			[]string{`unrecognized configuration parameter "pgseccomp.global_syscall_eror"`}},
+		{"unreadable enabled switch",
+			map[string]string{"pgseccomp.enabled": "maybe"},
+			[]string{`invalid value for parameter "pgseccomp.enabled": "maybe"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := c.SetSettings(confSettings(tt.settings)); err != nil {
+				t.Fatal(err)
+			}
+			err := c.Start(context.Background())
+			if err == nil {
+				c.Stop(context.Background())
+				t.Fatalf("server started with %v", tt.settings)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("start error does not contain %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+// TestReloadKeepsOldFilters: an invalid reload leaves the session filters
+// of new sessions as they were, and the log says which setting and why.
+func TestReloadKeepsOldFilters(t *testing.T) {
+	valid := map[string]string{
+		"pgseccomp.session_syscall_error": "chroot",
+		"pgseccomp.session_roles":         "joe",
+		"session_syscall_error.joe":       "swapon",
+	}
+	c := newCluster(t, valid)
+	admin := connect(t, c, "")
+	mustExec(t, admin, "CREATE EXTENSION pgseccomp")
+	createRole(t, admin, "joe")
+
+	sessionErrors := func(role string) []string {
+		conn := connect(t, c, role)
+		defer conn.Close(context.Background())
+		var names []string
+		for _, r := range filterRows(t, conn, "context = 'session' AND filter_action = 'session->error'") {
+			names = append(names, r.Syscall)
+		}
+		return names
+	}
+	check := func(t *testing.T) {
+		t.Helper()
+		if got := strings.Join(sessionErrors(""), ","); got != "chroot" {
+			t.Errorf("session errors of a new session = %q, want chroot", got)
+		}
+		if got := strings.Join(sessionErrors("joe"), ","); got != "swapon" {
+			t.Errorf("session errors of a new session of joe = %q, want swapon", got)
+		}
+	}
+	check(t)
+
+	tests := []struct {
+		name    string
+		changed map[string]string
+		want    []string
+	}{
+		{"unknown syscall in a session list",
+			with(valid, "pgseccomp.session_syscall_error", "chroot,chrooot"),
+			[]string{`invalid value for parameter "pgseccomp.session_syscall_error": "chroot,chrooot"`, `Unknown syscall "chrooot"`}},
+		{"syscall in two session lists",
+			with(valid, "pgseccomp.session_syscall_log", "chroot"),
+			[]string{"pgseccomp session settings not applied", `Syscall "chroot" is named in both`}},
+		{"unknown syscall in a per-role list",
+			with(valid, "session_syscall_error.joe", "swapon,swapoof"),
+			[]string{"pgseccomp session settings not applied", `Invalid value for session_syscall_error.joe: "swapon,swapoof"`, `Unknown syscall "swapoof"`}},
+		{"per-role list for an unlisted role",
+			with(valid, "session_syscall_error.bob", "clone"),
+			[]string{"pgseccomp session settings not applied", `role "bob" is not listed in pgseccomp.session_roles`}},
+		{"unknown session default",
+			with(valid, "pgseccomp.session_syscall_default", "deny"),
+			[]string{`invalid value for parameter "pgseccomp.session_syscall_default": "deny"`}},
+		{"global list changed without restart",
+			with(valid, "pgseccomp.global_syscall_error", "ptrace"),
+			[]string{`parameter "pgseccomp.global_syscall_error" cannot be changed without restarting the server`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logged := reload(t, c, tt.changed)
+			for _, w := range tt.want {
+				if !strings.Contains(logged, w) {
+					t.Errorf("reload log does not contain %q:\n%s", w, logged)
+				}
+			}
+			check(t)
+			reload(t, c, valid)
+		})
+	}
+}
+
+// TestConnectionRefused: a session whose filter cannot be loaded is refused,
+// with a message that names the syscalls the global filter denies.
+func TestConnectionRefused(t *testing.T) {
+	c := newCluster(t, map[string]string{"pgseccomp.global_syscall_error": "seccomp"})
+	conn, err := c.Connect(context.Background(), "", "postgres")
+	if err == nil {
+		conn.Close(context.Background())
+		t.Fatal("a session started although its filter cannot be loaded")
+	}
+	for _, w := range []string{
+		`could not load the pgseccomp session filter for role "postgres"`,
+		"The global filter denies syscalls that loading a filter needs: seccomp",
+	} {
+		if !strings.Contains(err.Error()+c.LogTail(20), w) {
+			t.Errorf("connection error does not contain %q:\n%v", w, err)
+		}
+	}
+}
+
+// TestNotPreloaded: CREATE EXTENSION outside shared_preload_libraries fails
+// with a message that says what to do.
+func TestNotPreloaded(t *testing.T) {
+	c := clustertest.New(t, cluster.Options{})
+	admin := connect(t, c, "")
+	_, err := admin.Exec(context.Background(), "CREATE EXTENSION pgseccomp")
+	if err == nil || !strings.Contains(err.Error(), "pgseccomp must be loaded via shared_preload_libraries") {
+		t.Fatalf("CREATE EXTENSION without preload: %v", err)
+	}
+}
+
+// TestDisabled: enabled = off loads nothing, the functions say so, and a
+// connection logs nothing.
+func TestDisabled(t *testing.T) {
+	c := newCluster(t, map[string]string{"pgseccomp.enabled": "off"})
+	admin := connect(t, c, "")
+	mustExec(t, admin, "CREATE EXTENSION pgseccomp")
+	_, offset, err := c.LogSince(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		"SELECT count(*) FROM seccomp_filter()",
+		"SELECT set_client_filter(NULL, NULL, NULL, NULL, NULL)",
+	} {
+		conn := connect(t, c, "")
+		_, err := conn.Exec(context.Background(), sql)
+		if err == nil || !strings.Contains(err.Error(), "pgseccomp is not enabled") {
+			t.Errorf("%s with pgseccomp off: %v, want pgseccomp is not enabled", sql, err)
+		}
+		conn.Close(context.Background())
+	}
+	logged, _, err := c.LogSince(offset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(logged, "\n") {
+		if strings.Contains(line, "pgseccomp") && strings.Contains(line, " LOG: ") {
+			t.Errorf("pgseccomp off, yet a connection logged: %s", line)
+		}
+	}
+	pid, err := c.PostmasterPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := seccompMode(t, pid); mode != 0 {
+		t.Errorf("pgseccomp off, yet the postmaster has Seccomp: %d", mode)
+	}
+}
