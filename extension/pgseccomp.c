@@ -699,6 +699,7 @@ _PG_init(void)
 	bool		enabled;
 	int			rc;
 	const char *failed_call;
+	char	   *denied;
 	MemoryContext oldcontext;
 	FilterLayer *layer;
 
@@ -761,6 +762,16 @@ _PG_init(void)
 				 errmsg("invalid pgseccomp session settings"),
 				 errdetail_internal("%s", errbuf),
 				 errhint("pgseccomp does not start with a setting it cannot apply; correct it in the configuration.")));
+
+	/* Not fatal, since the server still runs, but say it at once. */
+	denied = denied_loader_syscalls((const FilterLayer *const *) &global_layer, 1);
+	if (denied != NULL)
+		ereport(WARNING,
+				(errmsg("pgseccomp: every connection will be refused"),
+				 errdetail("The global filter denies syscalls that loading a session filter needs: %s.",
+						   denied),
+				 errhint("Add them to %s and restart the server.",
+						 global_list_names[SECCOMP_ACTION_ALLOW])));
 
 	rc = load_layer(global_layer, &failed_call);
 	if (rc < 0)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -12,7 +11,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/demo"
 )
 
-const demoUsage = `usage: pgseccomp demo [--workload DURATION]
+const demoUsage = `Usage: pgseccomp demo [--workload DURATION]
 
 Creates a throwaway PostgreSQL cluster in a temporary directory, starts it
 with pgseccomp enforcing an allow-list with "error" as the session default,
@@ -21,27 +20,25 @@ seccomp_filter(), shows a syscall the session filter blocks, then stops the
 cluster and removes it, also when interrupted. Needs the extension installed
 (make install) and, as root, the "postgres" OS user.
 
+Flags:
+  --workload DURATION  how long pgbench runs (default 5s, at least 1s)
+
 Examples:
   pgseccomp demo
   pgseccomp demo --workload 10s
-
-Flags:
 `
 
 func runDemo(args []string) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("demo")
 	workload := fs.Duration("workload", 5*time.Second, "how long pgbench runs")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, demoUsage)
-		fs.PrintDefaults()
+	if code, ok := parseFlags(fs, args, demoUsage); !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if fs.NArg() > 0 {
+		return usageError("demo", "unexpected arguments %q; the demo takes only --workload", fs.Args())
 	}
-	if fs.NArg() > 0 || *workload < time.Second {
-		fmt.Fprintf(stderr, "pgseccomp demo: unexpected arguments %q (--workload must be at least 1s)\n", fs.Args())
-		return 2
+	if *workload < time.Second {
+		return usageError("demo", "--workload %s is too short; give at least 1s", *workload)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

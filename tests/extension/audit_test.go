@@ -11,9 +11,10 @@ import (
 	"time"
 )
 
-// TestLogActionAudited: a syscall in a log list runs, and the kernel writes
-// an audit record (type 1326) with its number and the backend's pid.
-func TestLogActionAudited(t *testing.T) {
+// TestActionsAudited: a syscall in a log list runs and the kernel writes an
+// audit record (type 1326) with its number and the backend's pid; one in an
+// error list fails and is recorded too (the filters set the log flag).
+func TestActionsAudited(t *testing.T) {
 	readlink := readlinkSyscall()
 	c := newCluster(t, map[string]string{"pgseccomp.session_syscall_log": readlink})
 	dir := filepath.Join(c.BaseDir, "logtblspc")
@@ -21,54 +22,78 @@ func TestLogActionAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	chownToCluster(t, c.OSUser, dir)
-	conn := connect(t, c, "")
-	mustExec(t, conn, "CREATE EXTENSION pgseccomp")
-	mustExec(t, conn, "CREATE TABLESPACE regress_logged LOCATION '"+dir+"'")
-	rows := filterRows(t, conn, "syscall = '"+readlink+"' AND context = 'session'")
-	if len(rows) != 1 || rows[0].Action != "session->log" {
-		t.Fatalf("rows %+v, want %s session->log", rows, readlink)
-	}
-	nr := rows[0].SyscallNum
-	pid := conn.PgConn().PID()
+	admin := connect(t, c, "")
+	mustExec(t, admin, "CREATE EXTENSION pgseccomp")
+	mustExec(t, admin, "CREATE TABLESPACE regress_logged LOCATION '"+dir+"'")
+	const location = "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'regress_logged'"
 
-	kmsg, err := os.OpenFile("/dev/kmsg", os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	// SECCOMP_RET_LOG, and SECCOMP_RET_ERRNO (the kernel prints the action only)
+	for _, tt := range []struct {
+		action, code string
+		settings     map[string]string
+	}{
+		{"log", "code=0x7ffc0000 ", map[string]string{"pgseccomp.session_syscall_log": readlink}},
+		{"error", "code=0x50000 ", map[string]string{"pgseccomp.session_syscall_error": readlink}},
+	} {
+		t.Run(tt.action, func(t *testing.T) {
+			reload(t, c, tt.settings)
+			conn := connect(t, c, "")
+			rows := filterRows(t, conn, "syscall = '"+readlink+"' AND context = 'session'")
+			if len(rows) != 1 || rows[0].Action != "session->"+tt.action {
+				t.Fatalf("rows %+v, want %s session->%s", rows, readlink, tt.action)
+			}
+			want := []string{"type=1326", fmt.Sprintf(" pid=%d ", conn.PgConn().PID()),
+				fmt.Sprintf(" syscall=%d ", rows[0].SyscallNum), tt.code}
+			record := awaitAuditRecord(t, want, func() {
+				var got string
+				err := conn.QueryRow(t.Context(), location).Scan(&got)
+				switch {
+				case tt.action == "log" && (err != nil || got != dir):
+					t.Fatalf("pg_tablespace_location = %q, %v; a logged syscall must run", got, err)
+				case tt.action == "error" && (err == nil || !strings.Contains(err.Error(), "Permission denied")):
+					t.Fatalf("pg_tablespace_location = %q, %v; want Permission denied", got, err)
+				}
+			})
+			t.Logf("audit record: %s", record)
+		})
+	}
+}
+
+// awaitAuditRecord calls trigger until the kernel log shows an audit record
+// containing every part of want, and returns it. The kernel log path is
+// rate-limited, so one call may not be enough.
+func awaitAuditRecord(t *testing.T, want []string, trigger func()) string {
+	t.Helper()
+	// Raw non-blocking reads: an os.File would wait in the poller.
+	kmsg, err := syscall.Open("/dev/kmsg", syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatalf("open /dev/kmsg to read the kernel's audit records: %v", err)
 	}
-	defer kmsg.Close()
-	if _, err := kmsg.Seek(0, 2); err != nil {
+	defer syscall.Close(kmsg)
+	if _, err := syscall.Seek(kmsg, 0, 2); err != nil {
 		t.Fatal(err)
 	}
-
-	// The kernel log path is rate-limited: repeat until a record shows.
-	want := []string{"type=1326", fmt.Sprintf(" pid=%d ", pid), fmt.Sprintf(" syscall=%d ", nr), "code=0x7ffc0000"}
 	buf := make([]byte, 8192)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		got := queryString(t, conn, "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'regress_logged'")
-		if got != dir {
-			t.Fatalf("pg_tablespace_location = %q, want %q: a logged syscall must run", got, dir)
-		}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		trigger()
 		for wait := time.Now().Add(time.Second); time.Now().Before(wait); {
-			n, err := kmsg.Read(buf)
-			if errors.Is(err, syscall.EAGAIN) {
+			n, err := syscall.Read(kmsg, buf)
+			switch {
+			case errors.Is(err, syscall.EAGAIN):
 				time.Sleep(20 * time.Millisecond)
 				continue
-			}
-			if errors.Is(err, syscall.EPIPE) {
+			case errors.Is(err, syscall.EPIPE):
 				continue // records were overwritten while we read; go on
-			}
-			if err != nil {
+			case err != nil:
 				t.Fatalf("read /dev/kmsg: %v", err)
 			}
-			record := string(buf[:n])
-			if containsAll(record, want) {
-				t.Logf("audit record: %s", strings.TrimSpace(record))
-				return
+			if record := strings.TrimSpace(string(buf[:n])); containsAll(record+" ", want) {
+				return record
 			}
 		}
 	}
 	t.Fatalf("no audit record with %q in 30 s", want)
+	return ""
 }
 
 func containsAll(s string, parts []string) bool {

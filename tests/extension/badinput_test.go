@@ -166,6 +166,9 @@ func TestConnectionRefused(t *testing.T) {
 		conn.Close(context.Background())
 		t.Fatal("a session started although its filter cannot be loaded")
 	}
+	if w := "pgseccomp: every connection will be refused"; !strings.Contains(c.LogTail(40), w) {
+		t.Errorf("the server log does not warn at start: no %q", w)
+	}
 	for _, w := range []string{
 		`could not load the pgseccomp session filter for role "postgres"`,
 		"The global filter denies syscalls that loading a filter needs: seccomp",

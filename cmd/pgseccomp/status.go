@@ -1,0 +1,402 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+
+	"github.com/pgseccomp/pgseccomp/internal/procs"
+)
+
+const statusUsage = `Usage: pgseccomp status [--pgdata DIR | --pid PID] [--json] [--title]
+
+Show how each PostgreSQL process is confined by seccomp, as the kernel reports
+it in /proc/PID/status: the seccomp mode (0 disabled, 1 strict, 2 filter), the
+number of filters stacked on the process, the no_new_privs flag (NNP) and the
+speculative store bypass mitigation (SSB). Each process is named by what its
+PostgreSQL process title says: its kind (postmaster, checkpointer, client
+backend, walsender, ...), role and database. A summary line per cluster
+follows the table.
+
+Which processes:
+  --pgdata DIR  the cluster whose data directory is DIR: the postmaster named
+                in DIR/postmaster.pid and all its descendants
+  --pid PID     only process PID, described with the cluster it belongs to
+  (neither)     every PostgreSQL cluster on this machine
+
+Output:
+  --json        print a JSON array with one object per process instead of the
+                table (fields: pid, ppid, kind, role, database, title,
+                seccomp_mode, seccomp_filters (-1 if the kernel does not say),
+                no_new_privs, speculation_store_bypass, postmaster_pid,
+                data_directory, cluster_name, pgseccomp_loaded, confined)
+  --title       add a TITLE column with the full process title
+  --proc DIR    read processes from DIR instead of /proc (e.g. the host's /proc
+                mounted into a monitoring container)
+
+Exit status:
+  0  nothing wrong found
+  1  a cluster that has pgseccomp loaded has a process that is unconfined:
+     its seccomp mode is not 2 (filter) or no_new_privs is not set; stderr
+     names the unconfined PIDs
+  2  bad flags, or --pgdata/--pid name no running server or process
+
+Run it as root or as the server's OS user: other users cannot read which
+libraries a postmaster has loaded (/proc/PID/maps), so they cannot tell
+whether a cluster runs pgseccomp (a warning says so).
+
+Examples:
+  # every cluster on this machine
+  pgseccomp status
+
+  # one cluster, with full process titles
+  pgseccomp status --pgdata /var/lib/postgresql/15/main --title
+
+  # one backend, e.g. the one running a suspicious query
+  pgseccomp status --pid 12345
+
+  # PIDs of processes without a seccomp filter
+  pgseccomp status --json | jq '.[] | select(.seccomp_mode != 2) | .pid'
+
+  # monitoring: alert when any process of a pgseccomp cluster is unconfined
+  pgseccomp status --pgdata "$PGDATA" >/dev/null || echo "unconfined, see stderr"
+`
+
+// statusJSON is one element of the --json output.
+type statusJSON struct {
+	PID                    int    `json:"pid"`
+	PPID                   int    `json:"ppid"`
+	Kind                   string `json:"kind"`
+	Role                   string `json:"role"`
+	Database               string `json:"database"`
+	Title                  string `json:"title"`
+	SeccompMode            int    `json:"seccomp_mode"`
+	SeccompFilters         int    `json:"seccomp_filters"`
+	NoNewPrivs             bool   `json:"no_new_privs"`
+	SpeculationStoreBypass string `json:"speculation_store_bypass"`
+	PostmasterPID          int    `json:"postmaster_pid"`
+	DataDirectory          string `json:"data_directory,omitempty"`
+	ClusterName            string `json:"cluster_name,omitempty"`
+	PgseccompLoaded        bool   `json:"pgseccomp_loaded"`
+	Confined               bool   `json:"confined"`
+}
+
+// statusOptions are the flags of the status command.
+type statusOptions struct {
+	pgdata    string
+	pid       int
+	json      bool
+	withTitle bool
+	procRoot  string
+}
+
+func newStatusFlags() (*flag.FlagSet, *statusOptions) {
+	o := &statusOptions{}
+	flags := newFlagSet("status")
+	flags.StringVar(&o.pgdata, "pgdata", "", "data directory of the cluster to show")
+	flags.IntVar(&o.pid, "pid", 0, "show only this process")
+	flags.BoolVar(&o.json, "json", false, "print JSON")
+	flags.BoolVar(&o.withTitle, "title", false, "add a TITLE column")
+	flags.StringVar(&o.procRoot, "proc", procs.DefaultRoot, "procfs mount point")
+	return flags, o
+}
+
+func runStatus(args []string) int {
+	flags, o := newStatusFlags()
+	if code, ok := parseFlags(flags, args, statusUsage); !ok {
+		return code
+	}
+	set := map[string]bool{}
+	flags.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case flags.NArg() > 0:
+		return usageError("status", "unexpected argument %q; status takes only flags (see 'pgseccomp status --help')", flags.Arg(0))
+	case set["pgdata"] && set["pid"]:
+		return usageError("status", "--pgdata and --pid cannot be used together; give one of them, or neither for every cluster")
+	case set["pgdata"] && o.pgdata == "":
+		return usageError("status", "--pgdata is empty; give the cluster's data directory (is $PGDATA set?)")
+	case set["pid"] && o.pid <= 0:
+		return usageError("status", "--pid %d is not a process ID; give a positive PID", o.pid)
+	}
+
+	if fi, err := os.Stat(o.procRoot); err != nil || !fi.IsDir() {
+		return usageError("status", "cannot read processes from %s: not a directory; give the procfs mount point with --proc", o.procRoot)
+	}
+	r := procs.Reader{Root: o.procRoot}
+	clusters, warnings, code := selectClusters(r, o, set)
+	if code != 0 {
+		return code
+	}
+
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "pgseccomp status: warning: %v\n", w)
+	}
+	for _, c := range clusters {
+		if c.LoadedErr != nil {
+			fmt.Fprintf(stderr, "pgseccomp status: warning: cannot tell whether %s runs pgseccomp: %v; run as root or as the server's OS user\n",
+				clusterLabel(c), c.LoadedErr)
+		}
+	}
+
+	if o.json {
+		if err := writeStatusJSON(stdout, clusters); err != nil {
+			fmt.Fprintf(stderr, "pgseccomp status: writing JSON: %v\n", err)
+			return 2
+		}
+	} else {
+		if len(clusters) == 0 {
+			fmt.Fprintf(stderr, "pgseccomp status: no PostgreSQL processes found in %s\n", o.procRoot)
+		}
+		writeStatusTable(stdout, clusters, o.withTitle)
+	}
+
+	return reportUnconfined(clusters)
+}
+
+// selectClusters returns what --pgdata, --pid or neither select. A non-zero
+// code means an input error has been reported.
+func selectClusters(r procs.Reader, o *statusOptions, set map[string]bool) ([]procs.Cluster, []error, int) {
+	switch {
+	case set["pgdata"]:
+		c, warnings, code := clusterForPGDATA(r, o.pgdata)
+		if code != 0 {
+			return nil, nil, code
+		}
+		return []procs.Cluster{c}, warnings, 0
+	case set["pid"]:
+		c, warnings, err := r.ForPID(o.pid)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, usageError("status", "no process %d in %s: it is not running (or runs in another PID namespace)", o.pid, o.procRoot)
+		} else if err != nil {
+			return nil, nil, usageError("status", "%v", err)
+		}
+		return []procs.Cluster{c}, warnings, 0
+	default:
+		clusters, warnings, err := r.Discover()
+		if err != nil {
+			return nil, nil, usageError("status", "%v", err)
+		}
+		return clusters, warnings, 0
+	}
+}
+
+// reportUnconfined names on stderr the unconfined processes of each cluster
+// that has pgseccomp loaded, and returns the exit status: 1 if there are
+// any, else 0.
+func reportUnconfined(clusters []procs.Cluster) int {
+	exit := 0
+	for _, c := range clusters {
+		if !c.PgseccompLoaded {
+			continue
+		}
+		bad := c.Unconfined()
+		if len(bad) == 0 {
+			continue
+		}
+		names := make([]string, len(bad))
+		for i, p := range bad {
+			names[i] = fmt.Sprintf("%d (%s)", p.PID, p.Kind)
+		}
+		fmt.Fprintf(stderr, "pgseccomp status: %s has pgseccomp loaded but %s unconfined (seccomp mode not 2 or no_new_privs not set): %s\n",
+			clusterLabel(c), plural(len(bad), "process is", "processes are"), strings.Join(names, ", "))
+		exit = 1
+	}
+	return exit
+}
+
+// clusterForPGDATA finds the running cluster whose data directory is pgdata.
+// A non-zero code means an input error has been reported.
+func clusterForPGDATA(r procs.Reader, pgdata string) (procs.Cluster, []error, int) {
+	if abs, err := filepath.Abs(pgdata); err == nil {
+		pgdata = abs
+	}
+	if fi, err := os.Stat(pgdata); err != nil {
+		return procs.Cluster{}, nil, usageError("status", "data directory %s: %v; give the directory the cluster was initialized in (initdb -D)", pgdata, unwrapPath(err))
+	} else if !fi.IsDir() {
+		return procs.Cluster{}, nil, usageError("status", "--pgdata %s is not a directory; give the cluster's data directory", pgdata)
+	}
+	pidPath := filepath.Join(pgdata, "postmaster.pid")
+	pf, err := procs.ReadPostmasterPID(pgdata)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return procs.Cluster{}, nil, usageError("status", "%s does not exist: the server does not seem to be running; check that it is (pg_ctl -D %s status)", pidPath, pgdata)
+	case errors.Is(err, fs.ErrPermission):
+		return procs.Cluster{}, nil, usageError("status", "cannot read %s: permission denied; run as root or as the server's OS user", pidPath)
+	case err != nil:
+		return procs.Cluster{}, nil, usageError("status", "%v; check that the server is running (pg_ctl -D %s status)", err, pgdata)
+	}
+	c, warnings, err := r.Cluster(pf.PID)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return procs.Cluster{}, nil, usageError("status", "process %d named in %s is not running: the file is stale (left by a crash?); check that the server is running (pg_ctl -D %s status)", pf.PID, pidPath, pgdata)
+	case errors.Is(err, procs.ErrNotPostmaster):
+		return procs.Cluster{}, nil, usageError("status", "%s names %v; the file is stale (left by a crash?); check that the server is running (pg_ctl -D %s status)", pidPath, err, pgdata)
+	case err != nil:
+		return procs.Cluster{}, nil, usageError("status", "%v", err)
+	}
+	if pf.DataDir != "" && c.DataDir != "" && !samePath(pf.DataDir, c.DataDir) {
+		return procs.Cluster{}, nil, usageError("status", "process %d named in %s serves data directory %s, not %s: the file is stale; check that the server is running (pg_ctl -D %s status)", pf.PID, pidPath, c.DataDir, pf.DataDir, pgdata)
+	}
+	if c.DataDir == "" {
+		c.DataDir = pgdata
+	}
+	return c, warnings, 0
+}
+
+// unwrapPath drops the operation and path of a *fs.PathError, for messages
+// that name the path already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// samePath reports whether a and b name the same directory.
+func samePath(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	ra, errA := filepath.EvalSymlinks(a)
+	rb, errB := filepath.EvalSymlinks(b)
+	return errA == nil && errB == nil && ra == rb
+}
+
+func writeStatusJSON(w io.Writer, clusters []procs.Cluster) error {
+	out := []statusJSON{}
+	for _, c := range clusters {
+		for _, p := range c.Processes {
+			out = append(out, statusJSON{
+				PID:                    p.PID,
+				PPID:                   p.PPID,
+				Kind:                   string(p.Kind),
+				Role:                   p.Role,
+				Database:               p.Database,
+				Title:                  p.Cmdline,
+				SeccompMode:            p.Status.SeccompMode,
+				SeccompFilters:         p.Status.SeccompFilters,
+				NoNewPrivs:             p.Status.NoNewPrivs,
+				SpeculationStoreBypass: p.Status.SpeculationStoreBypass,
+				PostmasterPID:          c.PostmasterPID,
+				DataDirectory:          c.DataDir,
+				ClusterName:            c.Name,
+				PgseccompLoaded:        c.PgseccompLoaded,
+				Confined:               p.Status.Confined(),
+			})
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func writeStatusTable(w io.Writer, clusters []procs.Cluster, withTitle bool) {
+	for i, c := range clusters {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		header := "PID\tPPID\tKIND\tROLE\tDATABASE\tSECCOMP\tFILTERS\tNNP\tSSB"
+		if withTitle {
+			header += "\tTITLE"
+		}
+		fmt.Fprintln(tw, header)
+		for _, p := range c.Processes {
+			s := p.Status
+			filters := "-"
+			if s.SeccompFilters >= 0 {
+				filters = strconv.Itoa(s.SeccompFilters)
+			}
+			nnp := "0"
+			if s.NoNewPrivs {
+				nnp = "1"
+			}
+			row := []string{
+				strconv.Itoa(p.PID), strconv.Itoa(p.PPID), string(p.Kind),
+				cell(p.Role), cell(p.Database),
+				procs.SeccompModeName(s.SeccompMode), filters, nnp, cell(s.SpeculationStoreBypass),
+			}
+			if withTitle {
+				row = append(row, cell(p.Cmdline))
+			}
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		tw.Flush()
+		fmt.Fprintln(w, summary(c))
+	}
+}
+
+// summary is the line printed after a cluster's table, e.g.
+// "cluster /srv/pg (postmaster 1234): 7 processes, 7 confined, pgseccomp loaded".
+func summary(c procs.Cluster) string {
+	confined := len(c.Processes) - len(c.Unconfined())
+	counts := fmt.Sprintf("%s, %d confined", plural(len(c.Processes), "process", "processes"), confined)
+	if c.PostmasterPID == 0 {
+		return fmt.Sprintf("%s: %s", clusterLabel(c), counts)
+	}
+	loaded := "pgseccomp not loaded"
+	switch {
+	case c.LoadedErr != nil:
+		loaded = "pgseccomp unknown (cannot read the postmaster's memory maps)"
+	case c.PgseccompLoaded:
+		loaded = "pgseccomp loaded"
+	}
+	return fmt.Sprintf("%s: %s, %s", clusterLabel(c), counts, loaded)
+}
+
+// clusterLabel names a cluster in messages, e.g.
+// "cluster /srv/pg (postmaster 1234, cluster_name main)".
+func clusterLabel(c procs.Cluster) string {
+	if c.PostmasterPID == 0 {
+		for _, p := range c.Processes {
+			if p.Postgres {
+				return "PostgreSQL processes without a postmaster"
+			}
+		}
+		return "not part of a PostgreSQL cluster"
+	}
+	dir := c.DataDir
+	if dir == "" {
+		dir = "(data directory unknown)"
+	}
+	name := ""
+	if c.Name != "" {
+		name = ", cluster_name " + sanitize(c.Name)
+	}
+	return fmt.Sprintf("cluster %s (postmaster %d%s)", sanitize(dir), c.PostmasterPID, name)
+}
+
+// cell renders a table cell: "-" for empty, control characters (which role
+// and database names may hold) replaced so the table stays a table.
+func cell(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return sanitize(s)
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return '?'
+	}, s)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
