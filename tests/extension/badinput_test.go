@@ -119,6 +119,22 @@ func TestReloadKeepsOldFilters(t *testing.T) {
 	}
 	check(t)
 
+	// SPEC 6: a reload while a role with its own lists is connected once
+	// crashed the server. joe stays connected through every reload below.
+	joe := connect(t, c, "joe")
+	joeRows := func() string {
+		var names []string
+		for _, r := range filterRows(t, joe, "context = 'session' AND filter_action = 'session->error'") {
+			names = append(names, r.Syscall)
+		}
+		return strings.Join(names, ",")
+	}
+	t.Cleanup(func() {
+		if got := joeRows(); got != "swapon" {
+			t.Errorf("joe's session, connected through every reload: errors %q, want swapon", got)
+		}
+	})
+
 	tests := []struct {
 		name    string
 		changed map[string]string
@@ -153,6 +169,9 @@ func TestReloadKeepsOldFilters(t *testing.T) {
 			}
 			check(t)
 			reload(t, c, valid)
+			if got := joeRows(); got != "swapon" {
+				t.Errorf("joe's open session after the reload: errors %q, want swapon", got)
+			}
 		})
 	}
 }

@@ -171,3 +171,20 @@ func chownToCluster(t *testing.T, osUser, dir string) {
 		t.Fatal(err)
 	}
 }
+
+// connectRetry connects once the server accepts connections again, e.g.
+// after crash recovery.
+func connectRetry(t *testing.T, c *cluster.Cluster) *pgx.Conn {
+	t.Helper()
+	var lastErr error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		conn, err := c.Connect(context.Background(), "", "postgres")
+		if err == nil {
+			t.Cleanup(func() { conn.Close(context.Background()) })
+			return conn
+		}
+		lastErr = err
+	}
+	t.Fatalf("no connection within 30 s: %v", lastErr)
+	return nil
+}

@@ -2,6 +2,7 @@ package extension
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/pgseccomp/pgseccomp/internal/procs"
@@ -23,7 +24,14 @@ func TestEveryProcessConfined(t *testing.T) {
 	c := newCluster(t, map[string]string{"pgseccomp.session_syscall_error": "chroot"})
 	admin := connect(t, c, "")
 	mustExec(t, admin, "CREATE EXTENSION pgseccomp")
+	_, offset, err := c.LogSince(0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	client := connect(t, c, "")
+	if logged, _, _ := c.LogSince(offset); strings.Contains(logged, "LOG:") {
+		t.Errorf("a connection logged at LOG level; routine messages belong at DEBUG:\n%s", logged)
+	}
 	var backend int
 	if err := client.QueryRow(context.Background(), "SELECT pg_backend_pid()").Scan(&backend); err != nil {
 		t.Fatal(err)
