@@ -117,6 +117,7 @@ extern int *layer_list(const FilterLayer *layer, SeccompAction action,
 extern SeccompAction layer_action(const FilterLayer *layer, int syscall);
 extern FilterLayer *copy_layer(const FilterLayer *layer);
 extern bool valid_role_setting_name(const char *rolename);
+extern int	compare_ints(const void *a, const void *b);
 
 /* filter.c: loading layers into the kernel */
 extern int	load_layer(const FilterLayer *layer, const char **failed_call);

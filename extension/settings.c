@@ -26,7 +26,8 @@ const char *const filter_origin_names[NUM_FILTER_ORIGINS] = {
 /* Longer than any syscall name libseccomp knows. */
 #define MAX_SYSCALL_NAME 64
 
-static int
+/* qsort comparator for ints */
+int
 compare_ints(const void *a, const void *b)
 {
 	int			x = *(const int *) a;

@@ -29,15 +29,6 @@ require_enabled(void)
 				 errhint("Set pgseccomp.enabled = on, with pgseccomp in shared_preload_libraries, and restart the server.")));
 }
 
-static int
-compare_ints(const void *a, const void *b)
-{
-	int			x = *(const int *) a;
-	int			y = *(const int *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * The effective action for a syscall (-1: the default) over a stack of
  * layers, and the layer it comes from: the maximum wins, and on a tie the

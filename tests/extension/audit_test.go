@@ -3,8 +3,6 @@ package extension
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,15 +15,10 @@ import (
 func TestActionsAudited(t *testing.T) {
 	readlink := readlinkSyscall()
 	c := newCluster(t, map[string]string{"pgseccomp.session_syscall_log": readlink})
-	dir := filepath.Join(c.BaseDir, "logtblspc")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	chownToCluster(t, c.OSUser, dir)
 	admin := connect(t, c, "")
 	mustExec(t, admin, "CREATE EXTENSION pgseccomp")
-	mustExec(t, admin, "CREATE TABLESPACE regress_logged LOCATION '"+dir+"'")
-	const location = "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'regress_logged'"
+	dir := createTablespace(t, c, admin, "regress_logged")
+	location := tablespaceLocation("regress_logged")
 
 	// SECCOMP_RET_LOG, and SECCOMP_RET_ERRNO (the kernel prints the action only)
 	for _, tt := range []struct {

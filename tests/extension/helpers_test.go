@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"os/user"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -158,10 +159,16 @@ func with(m map[string]string, kv ...string) map[string]string {
 	return out
 }
 
-// chownToCluster gives a directory to the cluster's OS user.
-func chownToCluster(t *testing.T, osUser, dir string) {
+// createTablespace creates tablespace name in a new directory of the
+// cluster's, owned by its OS user, and returns the directory. Reading its
+// location makes the backend call readlink (readlinkSyscall).
+func createTablespace(t *testing.T, c *cluster.Cluster, conn *pgx.Conn, name string) string {
 	t.Helper()
-	u, err := user.Lookup(osUser)
+	dir := filepath.Join(c.BaseDir, name)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	u, err := user.Lookup(c.OSUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,6 +177,13 @@ func chownToCluster(t *testing.T, osUser, dir string) {
 	if err := os.Chown(dir, uid, gid); err != nil {
 		t.Fatal(err)
 	}
+	mustExec(t, conn, "CREATE TABLESPACE "+pgx.Identifier{name}.Sanitize()+" LOCATION '"+dir+"'")
+	return dir
+}
+
+// tablespaceLocation is the query that makes a backend call readlink.
+func tablespaceLocation(name string) string {
+	return "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = '" + name + "'"
 }
 
 // connectRetry connects once the server accepts connections again, e.g.

@@ -19,19 +19,13 @@ import (
 func TestKillKillsProcess(t *testing.T) {
 	readlink := readlinkSyscall()
 	c := newCluster(t, map[string]string{"pgseccomp.session_syscall_kill": readlink})
-	dir := filepath.Join(c.BaseDir, "killtblspc")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	chownToCluster(t, c.OSUser, dir)
 	admin := connect(t, c, "")
-	mustExec(t, admin, "CREATE TABLESPACE regress_kill LOCATION '"+dir+"'")
+	createTablespace(t, c, admin, "regress_kill")
 	mustExec(t, admin, "CREATE TABLE survivor AS SELECT 42 AS answer")
 
 	victim := connect(t, c, "")
 	pid := victim.PgConn().PID()
-	_, err := victim.Exec(context.Background(),
-		"SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'regress_kill'")
+	_, err := victim.Exec(context.Background(), tablespaceLocation("regress_kill"))
 	if err == nil {
 		t.Fatal("the killed syscall returned")
 	}

@@ -20,17 +20,10 @@ import (
 func TestTalkExample1Readlink(t *testing.T) {
 	readlink := readlinkSyscall()
 	c := newCluster(t, map[string]string{"pgseccomp.session_syscall_allow": readlink})
-	tablespaceDir := filepath.Join(c.BaseDir, "testtblspc")
-	if err := os.Mkdir(tablespaceDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	chownToCluster(t, c.OSUser, tablespaceDir)
-
 	admin := connect(t, c, "")
 	mustExec(t, admin, "CREATE EXTENSION pgseccomp")
-	mustExec(t, admin, "CREATE TABLESPACE regress_tblspace LOCATION '"+tablespaceDir+"'")
-	const location = `WITH a(tsid) AS (SELECT oid FROM pg_tablespace WHERE spcname = 'regress_tblspace')
-		SELECT pg_tablespace_location(tsid) FROM a`
+	tablespaceDir := createTablespace(t, c, admin, "regress_tblspace")
+	location := tablespaceLocation("regress_tblspace")
 
 	rows := filterRows(t, admin, "syscall = '"+readlink+"' AND context = 'session'")
 	if len(rows) != 1 || rows[0].Action != "session->allow" {
