@@ -45,40 +45,6 @@ static char *session_list_values[NUM_SECCOMP_ACTIONS];
 static int	session_default_value = SECCOMP_ACTION_ALLOW;
 static char *session_roles_value;
 
-static const char *const global_list_names[NUM_SECCOMP_ACTIONS] = {
-	"pgseccomp.global_syscall_allow",
-	"pgseccomp.global_syscall_log",
-	"pgseccomp.global_syscall_error",
-	"pgseccomp.global_syscall_kill"
-};
-
-static const char *const session_list_names[NUM_SECCOMP_ACTIONS] = {
-	"pgseccomp.session_syscall_allow",
-	"pgseccomp.session_syscall_log",
-	"pgseccomp.session_syscall_error",
-	"pgseccomp.session_syscall_kill"
-};
-
-#define ENABLED_NAME		"pgseccomp.enabled"
-#define GLOBAL_DEFAULT_NAME	"pgseccomp.global_syscall_default"
-#define SESSION_DEFAULT_NAME	"pgseccomp.session_syscall_default"
-#define SESSION_ROLES_NAME	"pgseccomp.session_roles"
-
-/*
- * Per-role settings are named <prefix>.<role>, exactly as in the talk.  They
- * are not defined variables (their names depend on the roles), so PostgreSQL
- * keeps them as placeholders; only the postmaster reads them, from the
- * configuration file, so no session can change what they say.
- */
-#define ROLE_SETTING_PREFIX	"session_syscall_"
-#define ROLE_DEFAULT_INDEX	NUM_SECCOMP_ACTIONS
-static const char *const role_setting_prefixes[NUM_SECCOMP_ACTIONS + 1] = {
-	"session_syscall_allow",
-	"session_syscall_log",
-	"session_syscall_error",
-	"session_syscall_kill",
-	"session_syscall_default"
-};
 
 static const struct config_enum_entry action_options[] = {
 	{"allow", SECCOMP_ACTION_ALLOW, false},
@@ -97,330 +63,39 @@ static SessionPlan *session_plan = NULL;	/* built by the postmaster */
 static ClientAuthentication_hook_type prev_client_authentication_hook = NULL;
 static void (*prev_sighup_handler) (SIGNAL_ARGS) = NULL;
 
-#define ERRBUF_SIZE 512
 
 
-/* ---- check hooks: reject a bad value, naming the offending word ---- */
+/* ---- the current values of the layers' settings ---- */
 
-static bool
-check_list(char **newval, bool allow_inherit)
+static LayerSettings
+global_settings(void)
 {
-	char		errbuf[ERRBUF_SIZE];
-	SyscallList *list = parse_syscall_list(*newval, allow_inherit,
-										   errbuf, sizeof(errbuf));
+	LayerSettings settings;
 
-	if (list == NULL)
-	{
-		GUC_check_errdetail("%s", errbuf);
-		return false;
-	}
-	free(list);
-	return true;
-}
-
-static bool
-check_global_list(char **newval, void **extra, GucSource source)
-{
-	return check_list(newval, false);
-}
-
-static bool
-check_session_list(char **newval, void **extra, GucSource source)
-{
-	return check_list(newval, true);
-}
-
-/*
- * Split session_roles into role names, as PostgreSQL splits identifier
- * lists (unquoted names are folded to lower case).  Returns NIL with a
- * message in errbuf when the list is invalid; the names point into a
- * palloc'd copy of the value.
- */
-static bool
-split_session_roles(const char *value, List **roles,
-					char *errbuf, size_t errbuf_size)
-{
-	char	   *copy = pstrdup(value);
-	ListCell   *lc;
-
-	if (!SplitIdentifierString(copy, ',', roles))
-	{
-		snprintf(errbuf, errbuf_size,
-				 "The list of roles is malformed: separate role names with commas, and double-quote names that need it.");
-		return false;
-	}
-	foreach(lc, *roles)
-	{
-		const char *role = lfirst(lc);
-
-		if (!valid_role_setting_name(role))
-		{
-			snprintf(errbuf, errbuf_size,
-					 "Role \"%s\" cannot have per-role settings: their names (%s%s.%s) allow only letters, digits, \"_\" and \"$\".",
-					 role, ROLE_SETTING_PREFIX, "allow", role);
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool
-check_session_roles(char **newval, void **extra, GucSource source)
-{
-	char		errbuf[ERRBUF_SIZE];
-	List	   *roles = NIL;
-
-	if (!split_session_roles(*newval, &roles, errbuf, sizeof(errbuf)))
-	{
-		GUC_check_errdetail("%s", errbuf);
-		return false;
-	}
-	list_free(roles);
-	return true;
-}
-
-
-/* ---- assembling layers from the settings ---- */
-
-static FilterLayer *
-build_global_layer(char *errbuf, size_t errbuf_size)
-{
-	LayerSource sources[NUM_SECCOMP_ACTIONS];
-	SyscallList *lists[NUM_SECCOMP_ACTIONS] = {0};
-	FilterLayer *layer = NULL;
-	int			a;
-
-	for (a = 0; a < NUM_SECCOMP_ACTIONS; a++)
-	{
-		lists[a] = parse_syscall_list(global_list_values[a], false,
-									  errbuf, errbuf_size);
-		if (lists[a] == NULL)
-			goto done;
-		sources[a].setting = global_list_names[a];
-		sources[a].action = (SeccompAction) a;
-		sources[a].rank = RANK_SESSION;
-		sources[a].count = lists[a]->count;
-		sources[a].syscalls = lists[a]->syscalls;
-	}
-	layer = assemble_layer((SeccompAction) global_default_value,
-						   sources, NUM_SECCOMP_ACTIONS, errbuf, errbuf_size);
-done:
-	for (a = 0; a < NUM_SECCOMP_ACTIONS; a++)
-		free(lists[a]);
-	return layer;
-}
-
-/*
- * The value of a per-role setting, or NULL when the configuration does not
- * set it.  (A line removed from the file leaves its placeholder behind, with
- * its source reset to the default.)
- */
-static const char *
-role_setting_value(int index, const char *rolename)
-{
-	struct config_generic **vars = get_guc_variables();
-	int			nvars = GetNumConfigOptions();
-	char	   *name = psprintf("%s.%s", role_setting_prefixes[index], rolename);
-	const char *value = NULL;
-
-	for (int i = 0; i < nvars; i++)
-	{
-		struct config_generic *gen = vars[i];
-
-		if (pg_strcasecmp(gen->name, name) != 0)
-			continue;
-		if ((gen->flags & GUC_CUSTOM_PLACEHOLDER) &&
-			gen->vartype == PGC_STRING &&
-			gen->source != PGC_S_DEFAULT)
-			value = *((struct config_string *) gen)->variable;
-		break;
-	}
-	pfree(name);
-	return value;
-}
-
-/*
- * A per-role setting that nothing reads is a restriction the DBA believes
- * in but does not have: a misspelt action, or a role missing from
- * session_roles.  Refuse it.
- */
-static bool
-check_stray_role_settings(List *roles, char *errbuf, size_t errbuf_size)
-{
-	struct config_generic **vars = get_guc_variables();
-	int			nvars = GetNumConfigOptions();
-
-	for (int i = 0; i < nvars; i++)
-	{
-		struct config_generic *gen = vars[i];
-		const char *dot;
-		bool		known_prefix = false;
-		bool		listed_role = false;
-		ListCell   *lc;
-
-		if (!(gen->flags & GUC_CUSTOM_PLACEHOLDER) ||
-			gen->source == PGC_S_DEFAULT ||
-			pg_strncasecmp(gen->name, ROLE_SETTING_PREFIX,
-						   strlen(ROLE_SETTING_PREFIX)) != 0 ||
-			(dot = strchr(gen->name, '.')) == NULL)
-			continue;
-
-		for (int p = 0; p <= ROLE_DEFAULT_INDEX; p++)
-			if (strlen(role_setting_prefixes[p]) == dot - gen->name &&
-				pg_strncasecmp(gen->name, role_setting_prefixes[p],
-							   dot - gen->name) == 0)
-				known_prefix = true;
-		if (!known_prefix)
-		{
-			snprintf(errbuf, errbuf_size,
-					 "\"%s\" is not a per-role setting: per-role settings are session_syscall_allow, _log, _error, _kill or _default, followed by \".\" and the role name.",
-					 gen->name);
-			return false;
-		}
-		foreach(lc, roles)
-			if (pg_strcasecmp(lfirst(lc), dot + 1) == 0)
-				listed_role = true;
-		if (!listed_role)
-		{
-			snprintf(errbuf, errbuf_size,
-					 "\"%s\" is set, but role \"%s\" is not listed in %s, so it would have no effect.",
-					 gen->name, dot + 1, SESSION_ROLES_NAME);
-			return false;
-		}
-	}
-	return true;
-}
-
-/*
- * Fill the four list sources of a session layer.  role_values[a] is a
- * per-role list value or NULL, in which case the session-level list counts.
- * The lists parsed here are malloc'd and returned in parsed[] for freeing.
- */
-static bool
-session_sources(const char *const *role_values, const char *rolename,
-				LayerSource *sources, SyscallList **parsed,
-				char *errbuf, size_t errbuf_size)
-{
 	for (int a = 0; a < NUM_SECCOMP_ACTIONS; a++)
-	{
-		bool		per_role = role_values[a] != NULL;
-		const char *value = per_role ? role_values[a] : session_list_values[a];
-		char		detail[ERRBUF_SIZE];
-		SyscallList *list;
-
-		list = parsed[a] = parse_syscall_list(value, true, detail, sizeof(detail));
-		if (list == NULL)
-		{
-			if (per_role)
-				snprintf(errbuf, errbuf_size, "Invalid value for %s.%s: \"%s\". %s",
-						 role_setting_prefixes[a], rolename, value, detail);
-			else
-				snprintf(errbuf, errbuf_size, "Invalid value for %s: \"%s\". %s",
-						 session_list_names[a], value, detail);
-			return false;
-		}
-
-		sources[a].action = (SeccompAction) a;
-		if (list->inherit)
-		{
-			sources[a].setting = global_list_names[a];
-			sources[a].rank = RANK_GLOBAL_INHERITED;
-			sources[a].syscalls = layer_list(global_layer, (SeccompAction) a,
-											 &sources[a].count);
-		}
-		else
-		{
-			sources[a].setting = per_role ?
-				psprintf("%s.%s", role_setting_prefixes[a], rolename) :
-				session_list_names[a];
-			sources[a].rank = per_role ? RANK_EXPLICIT : RANK_SESSION;
-			sources[a].syscalls = list->syscalls;
-			sources[a].count = list->count;
-		}
-	}
-	return true;
+		settings.lists[a] = global_list_values[a];
+	settings.default_action = (SeccompAction) global_default_value;
+	return settings;
 }
 
-static FilterLayer *
-build_session_layer(const char *const *role_values, const char *rolename,
-					char *errbuf, size_t errbuf_size)
+static LayerSettings
+session_settings(void)
 {
-	LayerSource sources[NUM_SECCOMP_ACTIONS];
-	SyscallList *parsed[NUM_SECCOMP_ACTIONS] = {0};
-	SeccompAction default_action = (SeccompAction) session_default_value;
-	FilterLayer *layer = NULL;
+	LayerSettings settings;
 
-	if (role_values[ROLE_DEFAULT_INDEX] != NULL &&
-		!parse_action(role_values[ROLE_DEFAULT_INDEX], &default_action))
-	{
-		snprintf(errbuf, errbuf_size,
-				 "Invalid value for %s.%s: \"%s\". Use allow, log, error or kill.",
-				 role_setting_prefixes[ROLE_DEFAULT_INDEX], rolename,
-				 role_values[ROLE_DEFAULT_INDEX]);
-		return NULL;
-	}
-	if (session_sources(role_values, rolename, sources, parsed,
-						errbuf, errbuf_size))
-		layer = assemble_layer(default_action, sources, NUM_SECCOMP_ACTIONS,
-							   errbuf, errbuf_size);
 	for (int a = 0; a < NUM_SECCOMP_ACTIONS; a++)
-		free(parsed[a]);
-	return layer;
+		settings.lists[a] = session_list_values[a];
+	settings.default_action = (SeccompAction) session_default_value;
+	return settings;
 }
 
-/*
- * Build the session layers for sessions in general and for each listed
- * role, in a memory context of their own.  Returns NULL, with the reason in
- * errbuf, when any setting cannot be applied.
- */
 static SessionPlan *
-build_session_plan(char *errbuf, size_t errbuf_size)
+current_session_plan(char *errbuf, size_t errbuf_size)
 {
-	MemoryContext context;
-	MemoryContext oldcontext;
-	SessionPlan *plan;
-	const char *no_role_values[NUM_SECCOMP_ACTIONS + 1] = {0};
-	List	   *roles = NIL;
-	ListCell   *lc;
-	int			r = 0;
+	LayerSettings session = session_settings();
 
-	context = AllocSetContextCreate(TopMemoryContext, "pgseccomp session plan",
-									ALLOCSET_SMALL_SIZES);
-	oldcontext = MemoryContextSwitchTo(context);
-
-	plan = palloc0(sizeof(SessionPlan));
-	plan->context = context;
-	plan->default_layer = build_session_layer(no_role_values, NULL,
-											  errbuf, errbuf_size);
-	if (plan->default_layer == NULL ||
-		!split_session_roles(session_roles_value, &roles, errbuf, errbuf_size) ||
-		!check_stray_role_settings(roles, errbuf, errbuf_size))
-		goto fail;
-
-	plan->roles = palloc0(Max(list_length(roles), 1) * sizeof(RoleLayer));
-	foreach(lc, roles)
-	{
-		const char *rolename = lfirst(lc);
-		const char *values[NUM_SECCOMP_ACTIONS + 1];
-
-		for (int i = 0; i <= ROLE_DEFAULT_INDEX; i++)
-			values[i] = role_setting_value(i, rolename);
-		plan->roles[r].rolename = pstrdup(rolename);
-		plan->roles[r].layer = build_session_layer(values, rolename,
-												   errbuf, errbuf_size);
-		if (plan->roles[r].layer == NULL)
-			goto fail;
-		r++;
-	}
-	plan->nroles = r;
-
-	MemoryContextSwitchTo(oldcontext);
-	return plan;
-
-fail:
-	MemoryContextSwitchTo(oldcontext);
-	MemoryContextDelete(context);
-	return NULL;
+	return build_session_plan(global_layer, &session, session_roles_value,
+							  errbuf, errbuf_size);
 }
 
 
@@ -519,7 +194,7 @@ static void
 rebuild_session_plan(void)
 {
 	char		errbuf[ERRBUF_SIZE];
-	SessionPlan *plan = build_session_plan(errbuf, sizeof(errbuf));
+	SessionPlan *plan = current_session_plan(errbuf, sizeof(errbuf));
 
 	if (plan == NULL)
 	{
@@ -701,6 +376,7 @@ _PG_init(void)
 	const char *failed_call;
 	char	   *denied;
 	MemoryContext oldcontext;
+	LayerSettings settings;
 	FilterLayer *layer;
 
 	if (!process_shared_preload_libraries_in_progress)
@@ -744,8 +420,9 @@ _PG_init(void)
 		!split_session_roles(session_roles, &roles, errbuf, sizeof(errbuf)))
 		reject_setting(SESSION_ROLES_NAME, session_roles, errbuf);
 
+	settings = global_settings();
 	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
-	layer = build_global_layer(errbuf, sizeof(errbuf));
+	layer = build_global_layer(&settings, errbuf, sizeof(errbuf));
 	MemoryContextSwitchTo(oldcontext);
 	if (layer == NULL)
 		ereport(FATAL,
@@ -755,7 +432,7 @@ _PG_init(void)
 				 errhint("Name each syscall in at most one global list.")));
 	global_layer = layer;
 
-	session_plan = build_session_plan(errbuf, sizeof(errbuf));
+	session_plan = current_session_plan(errbuf, sizeof(errbuf));
 	if (session_plan == NULL)
 		ereport(FATAL,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "nodes/pg_list.h"
+#include "utils/guc.h"
 
 /* In increasing precedence, so that the maximum of two actions wins. */
 typedef enum SeccompAction
@@ -105,10 +106,43 @@ typedef struct SessionPlan
 	RoleLayer  *roles;
 } SessionPlan;
 
-/* settings.c: parsing and assembling layers */
+/* The values of one layer's settings, as read from the configuration. */
+typedef struct LayerSettings
+{
+	const char *lists[NUM_SECCOMP_ACTIONS];
+	SeccompAction default_action;
+} LayerSettings;
+
+/* Size of the buffers that carry a problem's description. */
+#define ERRBUF_SIZE 512
+
+/* settings.c: names, parsing, check hooks, per-role settings */
+#define ENABLED_NAME			"pgseccomp.enabled"
+#define GLOBAL_DEFAULT_NAME		"pgseccomp.global_syscall_default"
+#define SESSION_DEFAULT_NAME	"pgseccomp.session_syscall_default"
+#define SESSION_ROLES_NAME		"pgseccomp.session_roles"
+#define ROLE_SETTING_PREFIX		"session_syscall_"
+#define ROLE_DEFAULT_INDEX		NUM_SECCOMP_ACTIONS /* in role_setting_prefixes */
+
+extern const char *const global_list_names[NUM_SECCOMP_ACTIONS];
+extern const char *const session_list_names[NUM_SECCOMP_ACTIONS];
+extern const char *const role_setting_prefixes[NUM_SECCOMP_ACTIONS + 1];
+
 extern SyscallList *parse_syscall_list(const char *value, bool allow_inherit,
 									   char *errbuf, size_t errbuf_size);
 extern bool parse_action(const char *value, SeccompAction *action);
+extern int	compare_ints(const void *a, const void *b);
+extern bool valid_role_setting_name(const char *rolename);
+extern bool split_session_roles(const char *value, List **roles,
+								char *errbuf, size_t errbuf_size);
+extern bool check_global_list(char **newval, void **extra, GucSource source);
+extern bool check_session_list(char **newval, void **extra, GucSource source);
+extern bool check_session_roles(char **newval, void **extra, GucSource source);
+extern const char *role_setting_value(int index, const char *rolename);
+extern bool check_stray_role_settings(List *roles,
+									  char *errbuf, size_t errbuf_size);
+
+/* layers.c: assembling layers */
 extern FilterLayer *assemble_layer(SeccompAction default_action,
 								   const LayerSource *sources, int nsources,
 								   char *errbuf, size_t errbuf_size);
@@ -116,8 +150,12 @@ extern int *layer_list(const FilterLayer *layer, SeccompAction action,
 					   int *count);
 extern SeccompAction layer_action(const FilterLayer *layer, int syscall);
 extern FilterLayer *copy_layer(const FilterLayer *layer);
-extern bool valid_role_setting_name(const char *rolename);
-extern int	compare_ints(const void *a, const void *b);
+extern FilterLayer *build_global_layer(const LayerSettings *global,
+									   char *errbuf, size_t errbuf_size);
+extern SessionPlan *build_session_plan(const FilterLayer *global,
+									   const LayerSettings *session,
+									   const char *session_roles,
+									   char *errbuf, size_t errbuf_size);
 
 /* filter.c: loading layers into the kernel */
 extern int	load_layer(const FilterLayer *layer, const char **failed_call);

@@ -1,12 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * settings.c
- *		Parse syscall lists and actions, and assemble them into layers.
+ *		The settings: their names, parsing their values, the check hooks,
+ *		and reading the per-role settings.
  *
- * Everything here is pure computation: nothing is loaded into the kernel
- * and nothing raises an error, so that the same code serves GUC check
- * hooks, the postmaster's reload (where an ERROR would be fatal) and
- * set_client_filter().  Problems are described in the caller's buffer.
+ * Nothing here raises an error or loads a filter, so that the same code
+ * serves GUC check hooks, the postmaster's reload (where an ERROR would be
+ * fatal) and set_client_filter().  Problems are described in the caller's
+ * buffer.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,6 +15,10 @@
 
 #include <ctype.h>
 #include <seccomp.h>
+
+#include "utils/guc.h"
+#include "utils/guc_tables.h"
+#include "utils/varlena.h"
 
 const char *const seccomp_action_names[NUM_SECCOMP_ACTIONS] = {
 	"allow", "log", "error", "kill"
@@ -195,138 +200,35 @@ parse_action(const char *value, SeccompAction *action)
 	return false;
 }
 
-typedef struct SourceEntry
-{
-	int			syscall;
-	int			rank;
-	int			source;
-} SourceEntry;
+const char *const global_list_names[NUM_SECCOMP_ACTIONS] = {
+	"pgseccomp.global_syscall_allow",
+	"pgseccomp.global_syscall_log",
+	"pgseccomp.global_syscall_error",
+	"pgseccomp.global_syscall_kill"
+};
 
-/* By syscall, then highest rank first. */
-static int
-compare_entries(const void *a, const void *b)
-{
-	const SourceEntry *x = a;
-	const SourceEntry *y = b;
+const char *const session_list_names[NUM_SECCOMP_ACTIONS] = {
+	"pgseccomp.session_syscall_allow",
+	"pgseccomp.session_syscall_log",
+	"pgseccomp.session_syscall_error",
+	"pgseccomp.session_syscall_kill"
+};
 
-	if (x->syscall != y->syscall)
-		return (x->syscall > y->syscall) - (x->syscall < y->syscall);
-	return (y->rank > x->rank) - (y->rank < x->rank);
-}
 
 /*
- * Merge the lists of one layer into a FilterLayer, palloc'd in the current
- * memory context.  For each syscall the list of highest rank decides; two
- * lists of that same rank naming it is a conflict, reported in errbuf (and
- * NULL is returned).  A rule whose action equals the default is kept: it is
- * part of what the layer says, and seccomp_filter() shows it.
+ * Per-role settings are named <prefix>.<role>, exactly as in the talk.  They
+ * are not defined variables (their names depend on the roles), so PostgreSQL
+ * keeps them as placeholders; only the postmaster reads them, from the
+ * configuration file, so no session can change what they say.
  */
-FilterLayer *
-assemble_layer(SeccompAction default_action,
-			   const LayerSource *sources, int nsources,
-			   char *errbuf, size_t errbuf_size)
-{
-	SourceEntry *entries;
-	FilterLayer *layer;
-	int			total = 0;
-	int			n = 0;
+const char *const role_setting_prefixes[NUM_SECCOMP_ACTIONS + 1] = {
+	"session_syscall_allow",
+	"session_syscall_log",
+	"session_syscall_error",
+	"session_syscall_kill",
+	"session_syscall_default"
+};
 
-	for (int s = 0; s < nsources; s++)
-		total += sources[s].count;
-
-	entries = palloc(Max(total, 1) * sizeof(SourceEntry));
-	for (int s = 0; s < nsources; s++)
-	{
-		for (int i = 0; i < sources[s].count; i++)
-		{
-			entries[n].syscall = sources[s].syscalls[i];
-			entries[n].rank = sources[s].rank;
-			entries[n].source = s;
-			n++;
-		}
-	}
-	qsort(entries, total, sizeof(SourceEntry), compare_entries);
-
-	layer = palloc(offsetof(FilterLayer, rules) + Max(total, 1) * sizeof(SyscallRule));
-	layer->default_action = default_action;
-	layer->count = 0;
-
-	for (int i = 0; i < total;)
-	{
-		const SourceEntry *winner = &entries[i];
-		int			j;
-
-		for (j = i + 1; j < total && entries[j].syscall == winner->syscall; j++)
-		{
-			const LayerSource *a = &sources[winner->source];
-			const LayerSource *b = &sources[entries[j].source];
-
-			if (entries[j].rank == winner->rank && a->action != b->action)
-			{
-				char	   *name = syscall_name(winner->syscall);
-
-				snprintf(errbuf, errbuf_size,
-						 "Syscall \"%s\" is named in both %s and %s.",
-						 name, a->setting, b->setting);
-				pfree(name);
-				pfree(entries);
-				pfree(layer);
-				return NULL;
-			}
-		}
-		layer->rules[layer->count].syscall = winner->syscall;
-		layer->rules[layer->count].action = sources[winner->source].action;
-		layer->count++;
-		i = j;
-	}
-
-	pfree(entries);
-	return layer;
-}
-
-/* The syscalls a layer gives the action, as a palloc'd array. */
-int *
-layer_list(const FilterLayer *layer, SeccompAction action, int *count)
-{
-	int		   *syscalls = palloc(Max(layer->count, 1) * sizeof(int));
-
-	*count = 0;
-	for (int i = 0; i < layer->count; i++)
-		if (layer->rules[i].action == action)
-			syscalls[(*count)++] = layer->rules[i].syscall;
-	return syscalls;
-}
-
-static int
-compare_rule_syscall(const void *key, const void *rule)
-{
-	int			x = *(const int *) key;
-	int			y = ((const SyscallRule *) rule)->syscall;
-
-	return (x > y) - (x < y);
-}
-
-/* What a layer does with a syscall: its rule, or else its default. */
-SeccompAction
-layer_action(const FilterLayer *layer, int syscall)
-{
-	const SyscallRule *rule;
-
-	rule = bsearch(&syscall, layer->rules, layer->count,
-				   sizeof(SyscallRule), compare_rule_syscall);
-	return rule ? rule->action : layer->default_action;
-}
-
-FilterLayer *
-copy_layer(const FilterLayer *layer)
-{
-	Size		size = offsetof(FilterLayer, rules) +
-		Max(layer->count, 1) * sizeof(SyscallRule);
-	FilterLayer *copy = palloc(size);
-
-	memcpy(copy, layer, size);
-	return copy;
-}
 
 /*
  * Per-role settings are named session_syscall_<action>.<role>, and
@@ -349,6 +251,167 @@ valid_role_setting_name(const char *rolename)
 		if (p > rolename && (isdigit(c) || c == '$'))
 			continue;
 		return false;
+	}
+	return true;
+}
+
+/* ---- check hooks: reject a bad value, naming the offending word ---- */
+
+static bool
+check_list(char **newval, bool allow_inherit)
+{
+	char		errbuf[ERRBUF_SIZE];
+	SyscallList *list = parse_syscall_list(*newval, allow_inherit,
+										   errbuf, sizeof(errbuf));
+
+	if (list == NULL)
+	{
+		GUC_check_errdetail("%s", errbuf);
+		return false;
+	}
+	free(list);
+	return true;
+}
+
+bool
+check_global_list(char **newval, void **extra, GucSource source)
+{
+	return check_list(newval, false);
+}
+
+bool
+check_session_list(char **newval, void **extra, GucSource source)
+{
+	return check_list(newval, true);
+}
+
+/*
+ * Split session_roles into role names, as PostgreSQL splits identifier
+ * lists (unquoted names are folded to lower case).  Returns NIL with a
+ * message in errbuf when the list is invalid; the names point into a
+ * palloc'd copy of the value.
+ */
+bool
+split_session_roles(const char *value, List **roles,
+					char *errbuf, size_t errbuf_size)
+{
+	char	   *copy = pstrdup(value);
+	ListCell   *lc;
+
+	if (!SplitIdentifierString(copy, ',', roles))
+	{
+		snprintf(errbuf, errbuf_size,
+				 "The list of roles is malformed: separate role names with commas, and double-quote names that need it.");
+		return false;
+	}
+	foreach(lc, *roles)
+	{
+		const char *role = lfirst(lc);
+
+		if (!valid_role_setting_name(role))
+		{
+			snprintf(errbuf, errbuf_size,
+					 "Role \"%s\" cannot have per-role settings: their names (%s%s.%s) allow only letters, digits, \"_\" and \"$\".",
+					 role, ROLE_SETTING_PREFIX, "allow", role);
+			return false;
+		}
+	}
+	return true;
+}
+
+bool
+check_session_roles(char **newval, void **extra, GucSource source)
+{
+	char		errbuf[ERRBUF_SIZE];
+	List	   *roles = NIL;
+
+	if (!split_session_roles(*newval, &roles, errbuf, sizeof(errbuf)))
+	{
+		GUC_check_errdetail("%s", errbuf);
+		return false;
+	}
+	list_free(roles);
+	return true;
+}
+
+
+/*
+ * The value of a per-role setting, or NULL when the configuration does not
+ * set it.  (A line removed from the file leaves its placeholder behind, with
+ * its source reset to the default.)
+ */
+const char *
+role_setting_value(int index, const char *rolename)
+{
+	struct config_generic **vars = get_guc_variables();
+	int			nvars = GetNumConfigOptions();
+	char	   *name = psprintf("%s.%s", role_setting_prefixes[index], rolename);
+	const char *value = NULL;
+
+	for (int i = 0; i < nvars; i++)
+	{
+		struct config_generic *gen = vars[i];
+
+		if (pg_strcasecmp(gen->name, name) != 0)
+			continue;
+		if ((gen->flags & GUC_CUSTOM_PLACEHOLDER) &&
+			gen->vartype == PGC_STRING &&
+			gen->source != PGC_S_DEFAULT)
+			value = *((struct config_string *) gen)->variable;
+		break;
+	}
+	pfree(name);
+	return value;
+}
+
+/*
+ * A per-role setting that nothing reads is a restriction the DBA believes
+ * in but does not have: a misspelt action, or a role missing from
+ * session_roles.  Refuse it.
+ */
+bool
+check_stray_role_settings(List *roles, char *errbuf, size_t errbuf_size)
+{
+	struct config_generic **vars = get_guc_variables();
+	int			nvars = GetNumConfigOptions();
+
+	for (int i = 0; i < nvars; i++)
+	{
+		struct config_generic *gen = vars[i];
+		const char *dot;
+		bool		known_prefix = false;
+		bool		listed_role = false;
+		ListCell   *lc;
+
+		if (!(gen->flags & GUC_CUSTOM_PLACEHOLDER) ||
+			gen->source == PGC_S_DEFAULT ||
+			pg_strncasecmp(gen->name, ROLE_SETTING_PREFIX,
+						   strlen(ROLE_SETTING_PREFIX)) != 0 ||
+			(dot = strchr(gen->name, '.')) == NULL)
+			continue;
+
+		for (int p = 0; p <= ROLE_DEFAULT_INDEX; p++)
+			if (strlen(role_setting_prefixes[p]) == dot - gen->name &&
+				pg_strncasecmp(gen->name, role_setting_prefixes[p],
+							   dot - gen->name) == 0)
+				known_prefix = true;
+		if (!known_prefix)
+		{
+			snprintf(errbuf, errbuf_size,
+					 "\"%s\" is not a per-role setting: per-role settings are session_syscall_allow, _log, _error, _kill or _default, followed by \".\" and the role name.",
+					 gen->name);
+			return false;
+		}
+		foreach(lc, roles)
+			if (pg_strcasecmp(lfirst(lc), dot + 1) == 0)
+				listed_role = true;
+		if (!listed_role)
+		{
+			snprintf(errbuf, errbuf_size,
+					 "\"%s\" is set, but role \"%s\" is not listed in %s, so it would have no effect.",
+					 gen->name, dot + 1, SESSION_ROLES_NAME);
+			return false;
+		}
 	}
 	return true;
 }
