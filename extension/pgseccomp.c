@@ -455,7 +455,8 @@ _PG_init(void)
 		ereport(FATAL,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not load the pgseccomp global filter: %s failed: %s",
-						failed_call, strerror(-rc))));
+						failed_call, strerror(-rc)),
+				 errhint("Check that the kernel supports seccomp filters and that no outer filter (a container runtime's profile, systemd's SystemCallFilter=) denies the seccomp or prctl syscalls.")));
 
 	prev_client_authentication_hook = ClientAuthentication_hook;
 	ClientAuthentication_hook = pgseccomp_client_authentication;

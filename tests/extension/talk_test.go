@@ -45,7 +45,7 @@ func TestTalkExample1Readlink(t *testing.T) {
 		!strings.Contains(err.Error(), "Permission denied") {
 		t.Fatalf("denied: pg_tablespace_location error = %v, want could not read symbolic link ... Permission denied", err)
 	}
-	t.Logf("example 1 printed: ERROR: %v", err)
+	t.Logf("example 1 printed: %v", err)
 
 	// the session opened before the reload keeps its filter
 	if got := queryString(t, admin, location); got != tablespaceDir {
@@ -127,7 +127,7 @@ func TestTalkExamples3And4Clone(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Permission denied") {
 		t.Fatalf("example 3: cat() with clone denied: error = %v, want Permission denied", err)
 	}
-	t.Logf("example 3 printed: ERROR: %v", err)
+	t.Logf("example 3 printed: %v", err)
 
 	joe := connect(t, c, "joe")
 	if got := queryString(t, joe, "SELECT cat('pg_hba.conf')"); got != string(hba) {
@@ -143,7 +143,7 @@ func TestTalkExamples3And4Clone(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Permission denied") {
 		t.Fatalf("example 4: cat() after set_client_filter: error = %v, want Permission denied", err)
 	}
-	t.Logf("example 4 printed: ERROR: %v", err)
+	t.Logf("example 4 printed: %v", err)
 
 	// ... in that session only
 	joe2 := connect(t, c, "joe")
