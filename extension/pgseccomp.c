@@ -108,6 +108,7 @@ load_session_layer(const char *rolename)
 	const char *failed_call;
 	char	   *denied;
 	MemoryContext oldcontext;
+	FilterLayer *copy;
 	int			rc;
 
 	for (int r = 0; r < session_plan->nroles; r++)
@@ -125,16 +126,18 @@ load_session_layer(const char *rolename)
 				 errhint("Add them to %s and restart the server.",
 						 global_list_names[SECCOMP_ACTION_ALLOW])));
 
+	/* Copy first: once loaded, nothing may fail before it is recorded. */
+	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
+	copy = copy_layer(planned);
+	MemoryContextSwitchTo(oldcontext);
+
 	rc = load_layer(planned, &failed_call);
 	if (rc < 0)
 		ereport(FATAL,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not load the pgseccomp session filter for role \"%s\": %s failed: %s",
 						rolename, failed_call, strerror(-rc))));
-
-	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
-	session_layer = copy_layer(planned);
-	MemoryContextSwitchTo(oldcontext);
+	session_layer = copy;
 	ereport(DEBUG1,
 			(errmsg_internal("pgseccomp: loaded the session filter for role \"%s\"",
 							 rolename)));
@@ -148,6 +151,7 @@ load_client_layer(FilterLayer *layer)
 	const char *failed_call;
 	char	   *denied;
 	MemoryContext oldcontext;
+	FilterLayer *copy;
 	int			rc;
 
 	denied = denied_loader_syscalls(loaded, 2);
@@ -161,16 +165,21 @@ load_client_layer(FilterLayer *layer)
 						 global_list_names[SECCOMP_ACTION_ALLOW],
 						 session_list_names[SECCOMP_ACTION_ALLOW])));
 
+	/* Copy first: once loaded, nothing may fail before it is recorded. */
+	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
+	copy = copy_layer(layer);
+	MemoryContextSwitchTo(oldcontext);
+
 	rc = load_layer(layer, &failed_call);
 	if (rc < 0)
+	{
+		pfree(copy);
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not load the client filter: %s failed: %s",
 						failed_call, strerror(-rc))));
-
-	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
-	client_layer = copy_layer(layer);
-	MemoryContextSwitchTo(oldcontext);
+	}
+	client_layer = copy;
 }
 
 /*
