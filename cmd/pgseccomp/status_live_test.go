@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
+)
+
+// TestStatusLiveCluster runs status against a real cluster under pgseccomp,
+// with a client backend connected: every process is confined, the backend
+// is named with its role and database, and the exit status is 0.
+func TestStatusLiveCluster(t *testing.T) {
+	c := clustertest.New(t, cluster.Options{Settings: map[string]string{
+		"shared_preload_libraries":        "'pgseccomp'",
+		"pgseccomp.enabled":               "on",
+		"pgseccomp.session_syscall_error": "'chroot'",
+	}})
+	conn, err := c.Connect(context.Background(), "", "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	backend := int(conn.PgConn().PID())
+
+	code, out, errOut := runCLI(t, "status", "--pgdata", c.DataDir, "--json")
+	if code != 0 {
+		t.Fatalf("status --json exited %d: %s", code, errOut)
+	}
+	var procs []statusJSON
+	if err := json.Unmarshal([]byte(out), &procs); err != nil {
+		t.Fatalf("decode %q: %v", out, err)
+	}
+	postmaster, err := c.PostmasterPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, p := range procs {
+		kinds[p.Kind] = true
+		if !p.Confined || p.SeccompMode != 2 || !p.NoNewPrivs || !p.PgseccompLoaded || p.PostmasterPID != postmaster {
+			t.Errorf("process %+v: want confined, mode 2, NNP, pgseccomp loaded, postmaster %d", p, postmaster)
+		}
+		if p.PID == backend && (p.Kind != "client backend" || p.Role != c.OSUser || p.Database != "postgres" || p.SeccompFilters != 2) {
+			t.Errorf("the client backend reads as %+v; want client backend of %s on postgres with 2 filters", p, c.OSUser)
+		}
+	}
+	for _, k := range []string{"postmaster", "checkpointer", "background writer", "walwriter", "client backend"} {
+		if !kinds[k] {
+			t.Errorf("no %s in status output: %s", k, out)
+		}
+	}
+
+	code, out, _ = runCLI(t, "status", "--pgdata", c.DataDir)
+	if code != 0 || !strings.Contains(out, "confined, pgseccomp loaded") {
+		t.Errorf("status table exited %d:\n%s", code, out)
+	}
+}
