@@ -33,6 +33,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/pgseccomp/pgseccomp/internal/procs"
 )
 
 // Names of the files a cluster keeps next to its data.
@@ -444,19 +446,16 @@ func (c *Cluster) Remove() error {
 // not running.
 func (c *Cluster) PostmasterPID() (int, error) {
 	path := filepath.Join(c.DataDir, "postmaster.pid")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return 0, fmt.Errorf("cluster: no %s, so the server is not running (Start it): %w", path, err)
-		}
-		return 0, fmt.Errorf("cluster: read postmaster pid: %w", err)
+	f, err := procs.ReadPostmasterPID(c.DataDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, fmt.Errorf("cluster: no %s, so the server is not running (Start it): %w", path, err)
+	case err != nil:
+		return 0, fmt.Errorf("cluster: read postmaster pid: %w; the file is damaged (is another program writing it?)", err)
+	case f.Standalone:
+		return 0, fmt.Errorf("cluster: %s names a single-user backend (pid %d), not a postmaster", path, f.PID)
 	}
-	first, _, _ := strings.Cut(string(b), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(first))
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("cluster: first line of %s is %q, not a process id; the file is damaged (is another program writing it?)", path, first)
-	}
-	return pid, nil
+	return f.PID, nil
 }
 
 // pgCtl runs pg_ctl -D DataDir with args as the OS user.

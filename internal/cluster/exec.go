@@ -141,6 +141,12 @@ func (a account) chown(path string) error {
 	return nil
 }
 
+// Chown gives path to the cluster's OS user (when that is another user than
+// this process's), e.g. a directory for a tablespace.
+func (c *Cluster) Chown(path string) error {
+	return c.acct.chown(path)
+}
+
 // checkTraverse checks, from the permission bits, that the account can reach
 // dir: it needs search (x) permission on dir and every directory above it.
 func (a account) checkTraverse(dir string) error {

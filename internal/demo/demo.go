@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -183,7 +182,7 @@ func blockedSyscalls(ctx context.Context, c *cluster.Cluster, conn *pgx.Conn, ou
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
 	}
-	if err := chown(dir, c.OSUser); err != nil {
+	if err := c.Chown(dir); err != nil {
 		return err
 	}
 	var syscall, action string
@@ -226,17 +225,4 @@ func pgErrorText(err error) string {
 		s = s[:i]
 	}
 	return s
-}
-
-func chown(path, osUser string) error {
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	u, err := user.Lookup(osUser)
-	if err != nil {
-		return err
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return os.Chown(path, uid, gid)
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"maps"
 	"os"
-	"os/user"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -168,13 +166,7 @@ func createTablespace(t *testing.T, c *cluster.Cluster, conn *pgx.Conn, name str
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	u, err := user.Lookup(c.OSUser)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	if err := os.Chown(dir, uid, gid); err != nil {
+	if err := c.Chown(dir); err != nil {
 		t.Fatal(err)
 	}
 	mustExec(t, conn, "CREATE TABLESPACE "+pgx.Identifier{name}.Sanitize()+" LOCATION '"+dir+"'")
