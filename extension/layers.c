@@ -164,7 +164,7 @@ build_global_layer(const LayerSettings *global, char *errbuf, size_t errbuf_size
 			goto done;
 		sources[a].setting = global_list_names[a];
 		sources[a].action = (SeccompAction) a;
-		sources[a].rank = RANK_SESSION;
+		sources[a].rank = RANK_EXPLICIT;	/* all global lists rank alike */
 		sources[a].count = lists[a]->count;
 		sources[a].syscalls = lists[a]->syscalls;
 	}

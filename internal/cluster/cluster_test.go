@@ -492,7 +492,7 @@ func TestManagedConf(t *testing.T) {
 	if !strings.HasSuffix(got, want) || strings.Count(got, "\n") != 5 {
 		t.Errorf("managedConf =\n%s\nwant two comment lines then\n%s", got, want)
 	}
-	if got, want := confQuote(`/a'b\c`), `'/a''b\\c'`; got != want {
-		t.Errorf("confQuote = %s, want %s", got, want)
+	if got, want := QuoteValue(`/a'b\c`), `'/a''b\\c'`; got != want {
+		t.Errorf("QuoteValue = %s, want %s", got, want)
 	}
 }

@@ -117,7 +117,7 @@ host    replication  all   127.0.0.1/32  trust
 		return fmt.Errorf("open postgresql.conf to add includes: %w", err)
 	}
 	_, err = fmt.Fprintf(f, "\n# Added by pgseccomp internal/cluster:\ninclude = %s\ninclude_if_exists = %s\n",
-		confQuote(BaseConfFile), confQuote(ManagedConfFile))
+		QuoteValue(BaseConfFile), QuoteValue(ManagedConfFile))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -134,7 +134,7 @@ listen_addresses = '127.0.0.1'
 port = %d
 unix_socket_directories = %s
 logging_collector = off
-`, c.Port, confQuote(c.SocketDir))
+`, c.Port, QuoteValue(c.SocketDir))
 	return c.writeConfFile(BaseConfFile, conf)
 }
 
@@ -167,8 +167,9 @@ func (c *Cluster) writeConfFile(name, content string) error {
 	return nil
 }
 
-// confQuote quotes s as a postgresql.conf string value.
-func confQuote(s string) string {
+// QuoteValue quotes s as a postgresql.conf string value, for Options.Settings
+// and SetSettings.
+func QuoteValue(s string) string {
 	s = strings.ReplaceAll(s, `\`, `\\`)
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }

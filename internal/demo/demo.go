@@ -36,13 +36,13 @@ var GlobalErrorList = []string{
 // SessionAllowList, denies readlink, and denies everything else.
 func Settings() map[string]string {
 	return map[string]string{
-		"shared_preload_libraries":          "'pgseccomp'",
+		"shared_preload_libraries":          cluster.QuoteValue("pgseccomp"),
 		"pgseccomp.enabled":                 "on",
-		"pgseccomp.global_syscall_default":  "'allow'",
-		"pgseccomp.global_syscall_error":    "'" + strings.Join(GlobalErrorList, ",") + "'",
-		"pgseccomp.session_syscall_default": "'error'",
-		"pgseccomp.session_syscall_allow":   "'" + SessionAllowSetting() + "'",
-		"pgseccomp.session_syscall_error":   "'readlink'",
+		"pgseccomp.global_syscall_default":  cluster.QuoteValue("allow"),
+		"pgseccomp.global_syscall_error":    cluster.QuoteValue(strings.Join(GlobalErrorList, ",")),
+		"pgseccomp.session_syscall_default": cluster.QuoteValue("error"),
+		"pgseccomp.session_syscall_allow":   cluster.QuoteValue(SessionAllowSetting()),
+		"pgseccomp.session_syscall_error":   cluster.QuoteValue("readlink"),
 	}
 }
 

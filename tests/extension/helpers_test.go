@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,20 +15,15 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
 )
 
-// confValue quotes a value for postgresql.conf.
-func confValue(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}
-
 // confSettings turns plain values into postgresql.conf settings with
 // pgseccomp preloaded and enabled; settings may override both.
 func confSettings(settings map[string]string) map[string]string {
 	conf := map[string]string{
-		"shared_preload_libraries": confValue("pgseccomp"),
+		"shared_preload_libraries": cluster.QuoteValue("pgseccomp"),
 		"pgseccomp.enabled":        "on",
 	}
 	for k, v := range settings {
-		conf[k] = confValue(v)
+		conf[k] = cluster.QuoteValue(v)
 	}
 	return conf
 }
