@@ -40,6 +40,11 @@ type command struct {
 var commands = []command{
 	{"status", "show how each PostgreSQL process is confined by seccomp", runStatus},
 	{"demo", "run a throwaway PostgreSQL under pgseccomp and show what it confines", runDemo},
+	{"syscalls", "list the syscalls named in seccomp audit records, ready for postgresql.conf", runSyscalls},
+	{"explain", "show offline the filters a postgresql.conf gives, as seccomp_filter() would", runExplain},
+	{"lint", "find mistakes and risks in a pgseccomp configuration", runLint},
+	{"systemd", "write a systemd drop-in that confines the PostgreSQL service", runSystemd},
+	{"export", "write an OCI, Docker or Kubernetes seccomp profile", runExport},
 }
 
 func main() {
