@@ -5,10 +5,13 @@
  *
  * The postmaster validates every setting, builds the global layer and the
  * session layers (one for sessions in general, one per listed role), and
- * loads the global filter, which every child process inherits.  On reload
- * it rebuilds the session layers, or keeps the old ones and logs why.  A
- * client backend, right after authentication, loads the session layer of
- * the role it authenticated as; nothing it does later changes that.
+ * loads the global filter, which every child process inherits.  It also
+ * compiles each session layer into a BPF program, so that a new backend
+ * only has to hand the ready program to the kernel.  On reload it rebuilds
+ * the session layers and their programs, or keeps the old ones and logs
+ * why.  A client backend, right after authentication, installs the session
+ * layer of the role it authenticated as; nothing it does later changes
+ * that.  Its parallel workers load the same layers (workers.c).
  *
  * The setting values belong to PostgreSQL's configuration system: this
  * file only reads them, and keeps its own copies of everything it derives.
@@ -18,6 +21,7 @@
 #include "pgseccomp.h"
 
 #include <signal.h>
+#include <time.h>
 
 #include "fmgr.h"
 #include "libpq/auth.h"
@@ -56,9 +60,10 @@ static const struct config_enum_entry action_options[] = {
 
 /* What this process derived from the settings, and what it has loaded. */
 FilterLayer *global_layer = NULL;	/* loaded by the postmaster */
-FilterLayer *session_layer = NULL;	/* loaded by this backend, if any */
+const FilterLayer *session_layer = NULL;	/* loaded by this backend, if any */
 FilterLayer *client_layer = NULL;	/* loaded by set_client_filter() */
 static SessionPlan *session_plan = NULL;	/* built by the postmaster */
+static const char *global_denies_loader = NULL; /* see _PG_init */
 
 static ClientAuthentication_hook_type prev_client_authentication_hook = NULL;
 static void (*prev_sighup_handler) (SIGNAL_ARGS) = NULL;
@@ -89,8 +94,47 @@ session_settings(void)
 	return settings;
 }
 
+/* Compile one planned layer; false with the reason in errbuf. */
+static bool
+compile_planned_layer(const FilterLayer *layer, struct sock_fprog *program,
+					  char **worker_value, const char *rolename,
+					  char *errbuf, size_t errbuf_size)
+{
+	const char *failed_call;
+	int			rc = build_program(layer, program, &failed_call);
+
+	*worker_value = encode_worker_filters(layer, NULL);
+	if (rc < 0)
+		snprintf(errbuf, errbuf_size,
+				 "Compiling the session filter%s%s%s failed: %s failed: %s.",
+				 rolename ? " of role \"" : "", rolename ? rolename : "",
+				 rolename ? "\"" : "", failed_call, strerror(-rc));
+	return rc == 0;
+}
+
+/* Compile every layer of the plan; false with the reason in errbuf. */
+static bool
+compile_session_plan(SessionPlan *plan, char *errbuf, size_t errbuf_size)
+{
+	MemoryContext oldcontext = MemoryContextSwitchTo(plan->context);
+	bool		ok;
+
+	ok = compile_planned_layer(plan->default_layer, &plan->default_program,
+							   &plan->default_worker_value,
+							   NULL, errbuf, errbuf_size);
+	for (int r = 0; ok && r < plan->nroles; r++)
+		ok = compile_planned_layer(plan->roles[r].layer,
+								   &plan->roles[r].program,
+								   &plan->roles[r].worker_value,
+								   plan->roles[r].rolename,
+								   errbuf, errbuf_size);
+	MemoryContextSwitchTo(oldcontext);
+	return ok;
+}
+
+/* The session layers the current settings give, or NULL; see errbuf. */
 static SessionPlan *
-current_session_plan(char *errbuf, size_t errbuf_size)
+planned_session_layers(char *errbuf, size_t errbuf_size)
 {
 	LayerSettings session = session_settings();
 
@@ -98,49 +142,68 @@ current_session_plan(char *errbuf, size_t errbuf_size)
 							  errbuf, errbuf_size);
 }
 
-
 /* ---- loading filters ---- */
 
+static double
+elapsed_microseconds(const struct timespec *start)
+{
+	struct timespec end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	return (end.tv_sec - start->tv_sec) * 1e6 +
+		(end.tv_nsec - start->tv_nsec) / 1e3;
+}
+
+/*
+ * Install the session layer planned for the role, or refuse the connection.
+ * Everything was prepared by the postmaster, and the plan, inherited with
+ * fork, never changes in a backend, so this is a lookup, one setting and
+ * one syscall.  The time it takes, from here to the kernel's answer, is
+ * logged at DEBUG1 (make bench reads it).
+ */
 static void
 load_session_layer(const char *rolename)
 {
 	const FilterLayer *planned = session_plan->default_layer;
-	const char *failed_call;
-	char	   *denied;
-	MemoryContext oldcontext;
-	FilterLayer *copy;
+	const struct sock_fprog *program = &session_plan->default_program;
+	const char *worker_value = session_plan->default_worker_value;
+	struct timespec start;
 	int			rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (int r = 0; r < session_plan->nroles; r++)
+	{
 		if (strcmp(session_plan->roles[r].rolename, rolename) == 0)
+		{
 			planned = session_plan->roles[r].layer;
+			program = &session_plan->roles[r].program;
+			worker_value = session_plan->roles[r].worker_value;
+			break;
+		}
+	}
 
-	denied = denied_loader_syscalls((const FilterLayer *const *) &global_layer, 1);
-	if (denied != NULL)
+	if (global_denies_loader != NULL)
 		ereport(FATAL,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("could not load the pgseccomp session filter for role \"%s\"",
 						rolename),
-				 errdetail("The global filter denies syscalls that loading a filter needs: %s.",
-						   denied),
-				 errhint("Add them to %s and restart the server.",
+				 errdetail("The global filter denies the %s syscall, which loading a filter needs.",
+						   global_denies_loader),
+				 errhint("Add it to %s and restart the server.",
 						 global_list_names[SECCOMP_ACTION_ALLOW])));
 
-	/* Copy first: once loaded, nothing may fail before it is recorded. */
-	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
-	copy = copy_layer(planned);
-	MemoryContextSwitchTo(oldcontext);
-
-	rc = load_layer(planned, &failed_call);
+	/* Publish first: once loaded, nothing may fail. */
+	publish_worker_filters(worker_value);
+	rc = install_program(program);
 	if (rc < 0)
 		ereport(FATAL,
 				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("could not load the pgseccomp session filter for role \"%s\": %s failed: %s",
-						rolename, failed_call, strerror(-rc))));
-	session_layer = copy;
+				 errmsg("could not load the pgseccomp session filter for role \"%s\": %s",
+						rolename, strerror(-rc))));
+	session_layer = planned;
 	ereport(DEBUG1,
-			(errmsg_internal("pgseccomp: loaded the session filter for role \"%s\"",
-							 rolename)));
+			(errmsg_internal("pgseccomp: installed the session filter for role \"%s\" in %.1f us",
+							 rolename, elapsed_microseconds(&start))));
 }
 
 /* Called by set_client_filter() once it has checked its arguments. */
@@ -149,30 +212,33 @@ load_client_layer(FilterLayer *layer)
 {
 	const FilterLayer *loaded[2] = {global_layer, session_layer};
 	const char *failed_call;
-	char	   *denied;
+	const char *denied;
 	MemoryContext oldcontext;
 	FilterLayer *copy;
 	int			rc;
 
-	denied = denied_loader_syscalls(loaded, 2);
+	denied = denied_loader_syscall(loaded, 2);
 	if (denied != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("could not load the client filter"),
-				 errdetail("The filters of this session deny syscalls that loading a filter needs: %s.",
+				 errdetail("The filters of this session deny the %s syscall, which loading a filter needs.",
 						   denied),
-				 errhint("Allow them in %s and %s.",
+				 errhint("Allow it in %s and %s.",
 						 global_list_names[SECCOMP_ACTION_ALLOW],
 						 session_list_names[SECCOMP_ACTION_ALLOW])));
 
-	/* Copy first: once loaded, nothing may fail before it is recorded. */
+	/* Copy and publish first: once loaded, nothing may fail. */
 	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
 	copy = copy_layer(layer);
 	MemoryContextSwitchTo(oldcontext);
+	publish_worker_filters(encode_worker_filters(session_layer, copy));
 
-	rc = load_layer(layer, &failed_call);
+	rc = load_layer(layer, false, &failed_call);
 	if (rc < 0)
 	{
+		/* Not loaded: workers must not get it either. */
+		publish_worker_filters(encode_worker_filters(session_layer, NULL));
 		pfree(copy);
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
@@ -203,8 +269,13 @@ static void
 rebuild_session_plan(void)
 {
 	char		errbuf[ERRBUF_SIZE];
-	SessionPlan *plan = current_session_plan(errbuf, sizeof(errbuf));
+	SessionPlan *plan = planned_session_layers(errbuf, sizeof(errbuf));
 
+	if (plan != NULL && !compile_session_plan(plan, errbuf, sizeof(errbuf)))
+	{
+		MemoryContextDelete(plan->context);
+		plan = NULL;
+	}
 	if (plan == NULL)
 	{
 		ereport(LOG,
@@ -303,6 +374,23 @@ define_settings(void)
 							   &session_roles_value, "",
 							   PGC_SIGHUP, 0,
 							   check_session_roles, NULL, NULL);
+	DefineCustomBoolVariable(ALLOW_SSB_NAME,
+							 "Exempts confined processes from the kernel's speculative store bypass mitigation.",
+							 "Off leaves the choice to the kernel, which on some kernels "
+							 "(spec_store_bypass_disable=seccomp, the default before Linux 5.16) "
+							 "forces the mitigation, and its cost, on every filtered process.",
+							 &pgseccomp_allow_ssb, false,
+							 PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable(WORKER_FILTERS_NAME,
+							   "The filters of a session, for its parallel workers (set by pgseccomp).",
+							   NULL,
+							   &worker_filters_value, "",
+							   PGC_SUSET,
+							   GUC_NO_SHOW_ALL | GUC_NO_RESET_ALL |
+							   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE |
+							   GUC_DISALLOW_IN_AUTO_FILE | GUC_SUPERUSER_ONLY,
+							   check_worker_filters, assign_worker_filters,
+							   NULL);
 }
 
 /*
@@ -383,7 +471,7 @@ _PG_init(void)
 	bool		enabled;
 	int			rc;
 	const char *failed_call;
-	char	   *denied;
+	const char *denied;
 	MemoryContext oldcontext;
 	LayerSettings settings;
 	FilterLayer *layer;
@@ -441,7 +529,7 @@ _PG_init(void)
 				 errhint("Name each syscall in at most one global list.")));
 	global_layer = layer;
 
-	session_plan = current_session_plan(errbuf, sizeof(errbuf));
+	session_plan = planned_session_layers(errbuf, sizeof(errbuf));
 	if (session_plan == NULL)
 		ereport(FATAL,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -449,23 +537,35 @@ _PG_init(void)
 				 errdetail_internal("%s", errbuf),
 				 errhint("pgseccomp does not start with a setting it cannot apply; correct it in the configuration.")));
 
-	/* Not fatal, since the server still runs, but say it at once. */
-	denied = denied_loader_syscalls((const FilterLayer *const *) &global_layer, 1);
+	/*
+	 * Not fatal, since the server still runs, but say it at once.  The
+	 * global layer never changes, so neither does the answer.
+	 */
+	denied = global_denies_loader =
+		denied_loader_syscall((const FilterLayer *const *) &global_layer, 1);
 	if (denied != NULL)
 		ereport(WARNING,
 				(errmsg("pgseccomp: every connection will be refused"),
-				 errdetail("The global filter denies syscalls that loading a session filter needs: %s.",
+				 errdetail("The global filter denies the %s syscall, which loading a session filter needs.",
 						   denied),
-				 errhint("Add them to %s and restart the server.",
+				 errhint("Add it to %s and restart the server.",
 						 global_list_names[SECCOMP_ACTION_ALLOW])));
 
-	rc = load_layer(global_layer, &failed_call);
+	rc = load_layer(global_layer, true, &failed_call);
 	if (rc < 0)
 		ereport(FATAL,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not load the pgseccomp global filter: %s failed: %s",
 						failed_call, strerror(-rc)),
 				 errhint("Check that the kernel supports seccomp filters and that no outer filter (a container runtime's profile, systemd's SystemCallFilter=) denies the seccomp or prctl syscalls.")));
+
+	/* Compiled under the global filter, as on every reload. */
+	if (!compile_session_plan(session_plan, errbuf, sizeof(errbuf)))
+		ereport(FATAL,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not compile the pgseccomp session filters"),
+				 errdetail_internal("%s", errbuf),
+				 errhint("Check that the global filter allows the syscalls it takes: pipe2, fcntl, write, read and close.")));
 
 	prev_client_authentication_hook = ClientAuthentication_hook;
 	ClientAuthentication_hook = pgseccomp_client_authentication;

@@ -16,21 +16,12 @@
 
 #include "postgres.h"
 
+#include <linux/filter.h>
+
 #include "nodes/pg_list.h"
 #include "utils/guc.h"
 
-/* In increasing precedence, so that the maximum of two actions wins. */
-typedef enum SeccompAction
-{
-	SECCOMP_ACTION_ALLOW = 0,
-	SECCOMP_ACTION_LOG,
-	SECCOMP_ACTION_ERROR,
-	SECCOMP_ACTION_KILL
-} SeccompAction;
-
-#define NUM_SECCOMP_ACTIONS 4
-
-extern const char *const seccomp_action_names[NUM_SECCOMP_ACTIONS];
+#include "syscall_list.h"
 
 /* Where a layer comes from, innermost last; used in filter_action. */
 typedef enum FilterOrigin
@@ -43,18 +34,6 @@ typedef enum FilterOrigin
 #define NUM_FILTER_ORIGINS 3
 
 extern const char *const filter_origin_names[NUM_FILTER_ORIGINS];
-
-/*
- * A parsed list setting: either '*' (inherit the global list for the same
- * action) or a set of native syscall numbers, sorted and without duplicates.
- * Allocated with malloc so that it can serve as a GUC's "extra".
- */
-typedef struct SyscallList
-{
-	bool		inherit;
-	int			count;
-	int			syscalls[FLEXIBLE_ARRAY_MEMBER];
-} SyscallList;
 
 typedef struct SyscallRule
 {
@@ -96,12 +75,16 @@ typedef struct RoleLayer
 {
 	char	   *rolename;
 	FilterLayer *layer;
+	struct sock_fprog program;	/* the layer, compiled */
+	char	   *worker_value;	/* the layer, for parallel workers */
 } RoleLayer;
 
 typedef struct SessionPlan
 {
 	MemoryContext context;		/* holds the plan; delete to free it */
 	FilterLayer *default_layer;
+	struct sock_fprog default_program;
+	char	   *default_worker_value;
 	int			nroles;
 	RoleLayer  *roles;
 } SessionPlan;
@@ -121,6 +104,8 @@ typedef struct LayerSettings
 #define GLOBAL_DEFAULT_NAME		"pgseccomp.global_syscall_default"
 #define SESSION_DEFAULT_NAME	"pgseccomp.session_syscall_default"
 #define SESSION_ROLES_NAME		"pgseccomp.session_roles"
+#define ALLOW_SSB_NAME			"pgseccomp.allow_speculative_store_bypass"
+#define WORKER_FILTERS_NAME		"pgseccomp.parallel_worker_filters"
 #define ROLE_SETTING_PREFIX		"session_syscall_"
 #define ROLE_DEFAULT_INDEX		NUM_SECCOMP_ACTIONS /* in role_setting_prefixes */
 
@@ -128,10 +113,6 @@ extern const char *const global_list_names[NUM_SECCOMP_ACTIONS];
 extern const char *const session_list_names[NUM_SECCOMP_ACTIONS];
 extern const char *const role_setting_prefixes[NUM_SECCOMP_ACTIONS + 1];
 
-extern SyscallList *parse_syscall_list(const char *value, bool allow_inherit,
-									   char *errbuf, size_t errbuf_size);
-extern bool parse_action(const char *value, SeccompAction *action);
-extern int	compare_ints(const void *a, const void *b);
 extern bool valid_role_setting_name(const char *rolename);
 extern bool split_session_roles(const char *value, List **roles,
 								char *errbuf, size_t errbuf_size);
@@ -158,16 +139,29 @@ extern SessionPlan *build_session_plan(const FilterLayer *global,
 									   char *errbuf, size_t errbuf_size);
 
 /* filter.c: loading layers into the kernel */
-extern int	load_layer(const FilterLayer *layer, const char **failed_call);
+extern bool pgseccomp_allow_ssb;
+extern int	load_layer(const FilterLayer *layer, bool set_nnp,
+					   const char **failed_call);
+extern int	build_program(const FilterLayer *layer, struct sock_fprog *program,
+						  const char **failed_call);
+extern int	install_program(const struct sock_fprog *program);
 extern char *syscall_name(int syscall);
-extern char *denied_loader_syscalls(const FilterLayer *const *layers,
-									int nlayers);
+extern const char *denied_loader_syscall(const FilterLayer *const *layers,
+										 int nlayers);
 
 /* pgseccomp.c: the state of this process */
 extern bool pgseccomp_enabled;
 extern FilterLayer *global_layer;
-extern FilterLayer *session_layer;
+extern const FilterLayer *session_layer;
 extern FilterLayer *client_layer;
 extern void load_client_layer(FilterLayer *layer);
+
+/* workers.c: parallel workers get their leader's layers */
+extern char *worker_filters_value;
+extern bool check_worker_filters(char **newval, void **extra, GucSource source);
+extern void assign_worker_filters(const char *newval, void *extra);
+extern char *encode_worker_filters(const FilterLayer *session,
+								   const FilterLayer *client);
+extern void publish_worker_filters(const char *value);
 
 #endif							/* PGSECCOMP_H */

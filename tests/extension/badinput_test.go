@@ -190,7 +190,7 @@ func TestConnectionRefused(t *testing.T) {
 	}
 	for _, w := range []string{
 		`could not load the pgseccomp session filter for role "postgres"`,
-		"The global filter denies syscalls that loading a filter needs: seccomp",
+		"The global filter denies the seccomp syscall, which loading a filter needs",
 	} {
 		if !strings.Contains(err.Error()+c.LogTail(20), w) {
 			t.Errorf("connection error does not contain %q:\n%v", w, err)
