@@ -109,7 +109,7 @@ func TestParallelWorkersCarryTheSessionFilters(t *testing.T) {
 
 	// From here on, only the per-role and client layers block readlink.
 	reload(t, c, map[string]string{
-		"pgseccomp.session_roles":               "regress_par_user",
+		"pgseccomp.session_roles":                "regress_par_user",
 		"session_syscall_error.regress_par_user": readlink,
 	})
 
