@@ -168,26 +168,17 @@ fail:
 	return NULL;
 }
 
-/* Parse an action name, case-insensitively like PostgreSQL's enum GUCs. */
+/*
+ * Parse an action name, case-insensitively and without trimming, exactly as
+ * PostgreSQL parses the enum settings: a value PostgreSQL would reject
+ * (and replace with the default, allow) must not pass here.
+ */
 bool
 parse_action(const char *value, SeccompAction *action)
 {
-	char		trimmed[16];
-	size_t		len;
-
-	while (isspace((unsigned char) *value))
-		value++;
-	len = strlen(value);
-	while (len > 0 && isspace((unsigned char) value[len - 1]))
-		len--;
-	if (len >= sizeof(trimmed))
-		return false;
-	memcpy(trimmed, value, len);
-	trimmed[len] = '\0';
-
 	for (int i = 0; i < NUM_SECCOMP_ACTIONS; i++)
 	{
-		if (strcasecmp(trimmed, seccomp_action_names[i]) == 0)
+		if (strcasecmp(value, seccomp_action_names[i]) == 0)
 		{
 			*action = (SeccompAction) i;
 			return true;

@@ -39,6 +39,14 @@ func TestStartRefused(t *testing.T) {
 		{"unknown session default action",
 			map[string]string{"pgseccomp.session_syscall_default": "errno"},
 			[]string{`invalid value for parameter "pgseccomp.session_syscall_default": "errno"`}},
+		// PostgreSQL rejects an enum value with spaces and falls back to
+		// allow; the extension must refuse it rather than start open.
+		{"default action with spaces",
+			map[string]string{"pgseccomp.global_syscall_default": " error"},
+			[]string{`invalid value for parameter "pgseccomp.global_syscall_default": " error"`}},
+		{"per-role default with spaces",
+			map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_default.joe": "error "},
+			[]string{`Invalid value for session_syscall_default.joe: "error "`}},
 		{"unknown syscall in a session list",
 			map[string]string{"pgseccomp.session_syscall_log": "swapof"},
 			[]string{`"pgseccomp.session_syscall_log": "swapof"`, `Unknown syscall "swapof"`}},
