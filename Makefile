@@ -12,9 +12,11 @@ PREFIX ?= /usr/local
 GOTESTFLAGS ?=
 
 # Debian packages the build, the tests and the demo need.
+# systemd (systemd-analyze) and crun check the exported profiles for real.
 DEB_PACKAGES = gcc make libseccomp-dev libkrb5-dev \
 	postgresql-15 postgresql-server-dev-15 \
-	postgresql-plperl-15 libipc-run3-perl
+	postgresql-plperl-15 libipc-run3-perl \
+	systemd crun
 
 .PHONY: all deps build extension tool install test vet demo bench fuzz clean
 

@@ -207,3 +207,37 @@ func ArgumentLoads(prog []bpf.RawInstruction) int {
 	}
 	return n
 }
+
+// LongestPath is the most instructions one run of prog can execute (jumps
+// only go forward, so this is the longest path to a return). The kernel
+// runs a new filter once per syscall number when it is loaded, to find the
+// syscalls it always allows, so this bounds what a load costs as well as
+// what a filtered syscall costs.
+func LongestPath(prog []bpf.RawInstruction) int {
+	longest := make([]int, len(prog)+1) // from instruction i to the end
+	for i := len(prog) - 1; i >= 0; i-- {
+		next := func(offset int) int {
+			if j := i + 1 + offset; j < len(prog) {
+				return longest[j]
+			}
+			return 0
+		}
+		steps := 0
+		switch ins := prog[i].Disassemble().(type) {
+		case bpf.RetConstant, bpf.RetA:
+		case bpf.Jump:
+			steps = next(int(ins.Skip))
+		case bpf.JumpIf:
+			steps = max(next(int(ins.SkipTrue)), next(int(ins.SkipFalse)))
+		case bpf.JumpIfX:
+			steps = max(next(int(ins.SkipTrue)), next(int(ins.SkipFalse)))
+		default:
+			steps = next(0)
+		}
+		longest[i] = 1 + steps
+	}
+	if len(prog) == 0 {
+		return 0
+	}
+	return longest[0]
+}

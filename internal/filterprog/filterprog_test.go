@@ -125,3 +125,20 @@ func TestDecodeRejectsPartialInstructions(t *testing.T) {
 		}
 	}
 }
+
+func TestLongestPath(t *testing.T) {
+	p := compileLayers(t, syscalls.X86_64, map[string]string{
+		"pgseccomp.session_syscall_default": "error",
+		"pgseccomp.session_syscall_allow":   "read,write,openat,close,futex,epoll_wait,sendto,recvfrom,lseek,mmap,munmap,brk",
+	})
+	prog, err := Compile(p.SessionLayer(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := LongestPath(prog)
+	// At least: load arch, check it, load nr, one comparison, return.
+	if n < 5 || n > len(prog) {
+		t.Fatalf("longest path %d in a program of %d instructions", n, len(prog))
+	}
+	t.Logf("%d instructions, longest path %d", len(prog), n)
+}

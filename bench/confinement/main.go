@@ -1,0 +1,300 @@
+// Command confinement measures what pgseccomp costs a PostgreSQL server:
+// pgbench throughput on two identical clusters, one unconfined and one
+// confined, run alternately; and the time a backend takes to install its
+// session filter. `make bench` runs it; see usage for the flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
+)
+
+const usage = `Usage: go run ./bench/confinement [flags]
+
+Measure what seccomp confinement costs PostgreSQL. Two throwaway clusters are
+initialised identically and run side by side: "unconfined" (pgseccomp not
+loaded) and "confined" (pgseccomp preloaded; global and session filters with
+"error" defaults and the demo's allow-list). Only the one being measured has
+work. For each measure, pgbench runs on them alternately, unconfined then
+confined, --pairs times, each run a fresh pgbench with fresh connections.
+
+Measures (all by default; choose with --measures):
+  select-only            pgbench -S on open connections
+  tpcb-like              pgbench's TPC-B-like read-write transaction
+  select-only-connect    pgbench -S -C: a new session per transaction
+  client-filter-connect  pgbench -C, each session first calling
+                         set_client_filter('error', NULL, NULL, 'clone,clone3', NULL)
+                         (the unconfined cluster has a SQL stub of the same
+                         name and signature returning 'OK')
+  install                the session filter install time each confined backend
+                         logs at DEBUG1, over a burst of -C sessions
+
+Output: one line per measure with the median tps of each side, the median of
+the per-pair ratios confined/unconfined and their range, and the goal with
+PASS or MISS (goals: select-only and tpcb-like >= 0.99, select-only -C >= 0.98,
+median install <= 50 us). Every run's raw figures, the settings and the
+machine go to the JSON file --out.
+
+Flags:
+  --pairs N               unconfined/confined pairs per measure (default 5)
+  --duration D            length of each run, whole seconds (default 10s)
+  --warmup D              unmeasured run on each cluster before a measure's
+                          pairs; 0 for none (default 3s)
+  --clients N             pgbench clients, -c (default 4)
+  --jobs N                pgbench threads, -j (default: the smaller of
+                          --clients and the number of CPUs)
+  --scale N               pgbench scale factor, -s (default 10)
+  --install-connections N sessions in the install burst (default 1000)
+  --measures LIST         comma-separated measures to run (default: all)
+  --out FILE              JSON results (default bench/results/confinement.json,
+                          or bench/results/confinement-quick.json with --quick)
+  --quick                 a smoke test: 2 pairs x 2s, scale 1, 1s warm-up,
+                          100 install sessions; flags given explicitly win
+  --verbose               also print what the clusters do (initdb, start, ...)
+
+Exit status:
+  0  every measure ran; goals met or not (timing never fails the benchmark)
+  1  something broke: a cluster did not start, pgbench failed or reported
+     failed transactions, a server logged an error, a cluster was not confined
+     as configured, or no install lines were logged
+  2  bad flags
+
+Examples:
+  # what make bench runs
+  go run ./bench/confinement
+
+  # smoke test
+  go run ./bench/confinement --quick
+
+  # only connection cost, longer runs
+  go run ./bench/confinement --measures select-only-connect,install --pairs 9 --duration 30s
+`
+
+// options are the benchmark's parameters, as recorded in the JSON file.
+type options struct {
+	Pairs              int           `json:"pairs"`
+	Duration           time.Duration `json:"-"`
+	DurationSeconds    float64       `json:"duration_s"`
+	Warmup             time.Duration `json:"-"`
+	WarmupSeconds      float64       `json:"warmup_s"`
+	Clients            int           `json:"clients"`
+	Jobs               int           `json:"jobs"`
+	Scale              int           `json:"scale"`
+	InstallConnections int           `json:"install_connections"`
+	Measures           []string      `json:"measures"`
+	Out                string        `json:"-"`
+	Quick              bool          `json:"quick"`
+	Verbose            bool          `json:"-"`
+}
+
+var (
+	stdout io.Writer = os.Stdout
+	stderr io.Writer = os.Stderr
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string) int {
+	o, err := parseOptions(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "confinement: %v\nRun with --help for the flags.\n", err)
+		return 2
+	}
+	if err := bench(ctx, o); err != nil {
+		fmt.Fprintf(stderr, "confinement: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// parseOptions parses and checks the flags; --quick lowers the defaults of
+// the flags not given. Every error it returns is a usage error.
+func parseOptions(args []string) (options, error) {
+	fs := flag.NewFlagSet("confinement", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // run reports errors, once
+	fs.Usage = func() {}
+	var o options
+	var measuresFlag string
+	fs.IntVar(&o.Pairs, "pairs", 5, "")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "")
+	fs.DurationVar(&o.Warmup, "warmup", 3*time.Second, "")
+	fs.IntVar(&o.Clients, "clients", 4, "")
+	fs.IntVar(&o.Jobs, "jobs", 0, "")
+	fs.IntVar(&o.Scale, "scale", 10, "")
+	fs.IntVar(&o.InstallConnections, "install-connections", 1000, "")
+	fs.StringVar(&measuresFlag, "measures", strings.Join(measureKeys(), ","), "")
+	fs.StringVar(&o.Out, "out", "", "")
+	fs.BoolVar(&o.Quick, "quick", false, "")
+	fs.BoolVar(&o.Verbose, "verbose", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q; this command takes only flags", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if o.Quick {
+		for name, set := range map[string]func(){
+			"pairs":               func() { o.Pairs = 2 },
+			"duration":            func() { o.Duration = 2 * time.Second },
+			"warmup":              func() { o.Warmup = time.Second },
+			"scale":               func() { o.Scale = 1 },
+			"install-connections": func() { o.InstallConnections = 100 },
+		} {
+			if !given[name] {
+				set()
+			}
+		}
+	}
+	if o.Out == "" {
+		o.Out = "bench/results/confinement.json"
+		if o.Quick {
+			o.Out = "bench/results/confinement-quick.json"
+		}
+	}
+	if o.Jobs == 0 {
+		o.Jobs = min(o.Clients, runtime.NumCPU())
+	}
+	switch {
+	case o.Pairs < 1:
+		return o, fmt.Errorf("--pairs %d: need at least 1 pair (5 or more for a figure worth quoting)", o.Pairs)
+	case o.Duration < time.Second || o.Duration%time.Second != 0:
+		return o, fmt.Errorf("--duration %s: pgbench runs whole seconds; give 1s or more, e.g. 10s", o.Duration)
+	case o.Warmup < 0 || o.Warmup%time.Second != 0:
+		return o, fmt.Errorf("--warmup %s: give whole seconds, or 0 for no warm-up", o.Warmup)
+	case o.Clients < 1 || o.Clients > 90:
+		return o, fmt.Errorf("--clients %d: give 1 to 90 (the clusters allow 100 connections)", o.Clients)
+	case o.Jobs < 1 || o.Jobs > o.Clients:
+		return o, fmt.Errorf("--jobs %d: give 1 to --clients (%d)", o.Jobs, o.Clients)
+	case o.Scale < 1 || o.Scale > 1000:
+		return o, fmt.Errorf("--scale %d: give 1 to 1000 (each unit is about 16 MB per cluster)", o.Scale)
+	case o.InstallConnections < 1:
+		return o, fmt.Errorf("--install-connections %d: give at least 1", o.InstallConnections)
+	}
+	for _, k := range strings.Split(measuresFlag, ",") {
+		k = strings.TrimSpace(k)
+		if k == "" {
+			continue
+		}
+		if !slices.Contains(measureKeys(), k) {
+			return o, fmt.Errorf("--measures: unknown measure %q; choose from %s", k, strings.Join(measureKeys(), ", "))
+		}
+		if !slices.Contains(o.Measures, k) {
+			o.Measures = append(o.Measures, k)
+		}
+	}
+	if len(o.Measures) == 0 {
+		return o, fmt.Errorf("--measures is empty; choose from %s", strings.Join(measureKeys(), ", "))
+	}
+	o.DurationSeconds, o.WarmupSeconds = o.Duration.Seconds(), o.Warmup.Seconds()
+	return o, nil
+}
+
+// bench runs the selected measures and writes the table and the JSON file.
+func bench(ctx context.Context, o options) error {
+	logf := func(string, ...any) {}
+	if o.Verbose {
+		logf = func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
+	}
+	r := &report{
+		Benchmark: "pgseccomp bench/confinement",
+		StartedAt: time.Now().UTC(),
+		Machine:   readMachineInfo(),
+		Options:   o,
+		Settings: map[string]map[string]string{
+			unconfinedSide: tuningSettings(o.Scale),
+			confinedSide:   confinedSettings(o.Scale),
+		},
+		Notes: notes,
+	}
+	r.ClientFilter.Script = clientFilterScript
+	r.ClientFilter.UnconfinedStub = clientFilterStub
+
+	fmt.Fprintf(stderr, "starting two clusters (scale %d, shared_buffers %dMB each)\n", o.Scale, sharedBuffersMB(o.Scale))
+	sides, err := startSides(ctx, o, logf)
+	if err != nil {
+		if errors.Is(err, cluster.ErrNoInitdb) {
+			return fmt.Errorf("%w\n(make deps installs PostgreSQL 15)", err)
+		}
+		return err
+	}
+	defer removeSides(sides, logf)
+	if err := verifySides(ctx, sides); err != nil {
+		return err
+	}
+	if r.Machine.Pgbench, err = pgbenchVersion(ctx, sides[0].c); err != nil {
+		return err
+	}
+	if err := sides[0].queryRow(ctx, "SELECT version()", &r.Machine.PostgreSQL); err != nil {
+		return err
+	}
+	offsets := make([]int64, len(sides))
+	for i, s := range sides {
+		if _, offsets[i], err = s.c.LogSince(0); err != nil {
+			return err
+		}
+	}
+
+	selected, install := selectedMeasures(o.Measures)
+	for _, m := range selected {
+		res, err := runMeasure(ctx, m, sides, o, stderr)
+		if err != nil {
+			return err
+		}
+		r.Measures = append(r.Measures, res)
+	}
+	if install {
+		res, err := measureInstall(ctx, sides[1], o, stderr)
+		if err != nil {
+			return err
+		}
+		r.Install = &res
+	}
+
+	r.FinishedAt = time.Now().UTC()
+	r.Machine.LoadAverageEnd = loadAverage()
+	if busy := busyWarning(r.Machine); busy != "" {
+		r.Notes = append(slices.Clone(r.Notes), busy)
+	}
+	printTable(stdout, r)
+	for i, s := range sides {
+		logged, _, err := s.c.LogSince(offsets[i])
+		if err != nil {
+			return err
+		}
+		if bad := problemLines(logged, 10); len(bad) > 0 {
+			return fmt.Errorf("the %s cluster logged errors while it was measured, so its runs did not do what the other side did; results not written. First lines:\n%s",
+				s.name, strings.Join(bad, "\n"))
+		}
+	}
+	if err := writeReport(o.Out, r); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "raw figures: %s\n", o.Out)
+	return nil
+}

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// measure is one pgbench workload, run alternately on both clusters.
+type measure struct {
+	key         string // for --measures
+	title       string // in the table
+	description string
+	// args are pgbench's workload arguments; -c, -j and -T are added.
+	args func(o options) []string
+	// figure is the tps line this measure reads (see tpsWithoutConnections).
+	figure string
+	// goal is the lowest acceptable median confined/unconfined tps ratio;
+	// 0 means none.
+	goal float64
+	// connecting: every transaction opens its own session (-C), so the
+	// average connection time is reported too.
+	connecting bool
+}
+
+// installKey selects the session filter install measure in --measures.
+const installKey = "install"
+
+var measures = []measure{
+	{
+		key:         "select-only",
+		title:       "select-only",
+		description: "pgbench -S: one indexed SELECT per transaction on open connections; tps without initial connection time",
+		args:        func(options) []string { return []string{"-S", "-n"} },
+		figure:      tpsWithoutConnections,
+		goal:        0.99,
+	},
+	{
+		key:   "tpcb-like",
+		title: "tpcb-like",
+		description: "pgbench's default TPC-B-like read-write transaction on open connections (pgbench vacuums " +
+			"pgbench_branches and pgbench_tellers and truncates pgbench_history before each run); tps without initial connection time",
+		args:   func(options) []string { return []string{"-b", "tpcb-like"} },
+		figure: tpsWithoutConnections,
+		goal:   0.99,
+	},
+	{
+		key:   "select-only-connect",
+		title: "select-only -C",
+		description: "pgbench -S -C: a new session (fork, authentication, session filter install) for every " +
+			"transaction; tps including reconnection times",
+		args:       func(options) []string { return []string{"-S", "-C", "-n"} },
+		figure:     tpsIncludingConnections,
+		goal:       0.98,
+		connecting: true,
+	},
+	{
+		key:   "client-filter-connect",
+		title: "client filter -C",
+		description: "pgbench -C with " + clientFilterScriptFile + ": every session first runs " + clientFilterCall +
+			" then the select-only transaction; the unconfined cluster has a SQL set_client_filter returning 'OK'; tps including reconnection times",
+		args: func(o options) []string {
+			return []string{"-C", "-n", "-s", strconv.Itoa(o.Scale), "-f", clientFilterScriptFile}
+		},
+		figure:     tpsIncludingConnections,
+		connecting: true,
+	},
+}
+
+// measureKeys lists the names --measures accepts.
+func measureKeys() []string {
+	keys := []string{}
+	for _, m := range measures {
+		keys = append(keys, m.key)
+	}
+	return append(keys, installKey)
+}
+
+// pgbenchRun is one pgbench run of a measure on one side.
+type pgbenchRun struct {
+	Pair      int       `json:"pair"`
+	Cluster   string    `json:"cluster"`
+	StartedAt time.Time `json:"started_at"`
+	// WallSeconds is how long the pgbench process ran, start-up included.
+	WallSeconds float64 `json:"wall_seconds"`
+	// LoadAverage1 is the one-minute load average just before the run.
+	LoadAverage1 float64 `json:"loadavg_1min_before"`
+	pgbenchResult
+	Stdout string `json:"pgbench_stdout"`
+}
+
+// measureResult is a measure's raw runs and their summary.
+type measureResult struct {
+	Name        string       `json:"name"`
+	Description string       `json:"description"`
+	PgbenchArgs []string     `json:"pgbench_args"`
+	TPSFigure   string       `json:"tps_figure"`
+	GoalRatio   float64      `json:"goal_min_ratio,omitempty"`
+	Runs        []pgbenchRun `json:"runs"`
+	// TPS summarises the tps of the pairs; ConnectionMS the average
+	// connection time, for measures that connect per transaction.
+	TPS          pairSummary  `json:"tps"`
+	ConnectionMS *pairSummary `json:"connection_ms,omitempty"`
+	Result       string       `json:"result,omitempty"` // PASS or MISS against the goal
+}
+
+// workloadArgs are a measure's full pgbench arguments for a timed run.
+func workloadArgs(m measure, o options, d time.Duration) []string {
+	return append(m.args(o),
+		"-c", strconv.Itoa(o.Clients), "-j", strconv.Itoa(o.Jobs),
+		"-T", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+}
+
+// runMeasure warms both clusters up with the workload, then runs o.Pairs
+// pairs: unconfined, then confined, each a fresh pgbench with fresh
+// connections, each followed by a checkpoint.
+func runMeasure(ctx context.Context, m measure, sides []*side, o options, progress io.Writer) (measureResult, error) {
+	args := workloadArgs(m, o, o.Duration)
+	res := measureResult{
+		Name:        m.title,
+		Description: m.description,
+		PgbenchArgs: args,
+		TPSFigure:   m.figure,
+		GoalRatio:   m.goal,
+	}
+	for _, s := range sides {
+		if err := s.checkpoint(ctx); err != nil {
+			return res, err
+		}
+	}
+	if o.Warmup > 0 {
+		warm := workloadArgs(m, o, o.Warmup)
+		for _, s := range sides {
+			fmt.Fprintf(progress, "%s: warm-up %s on the %s cluster\n", m.title, o.Warmup, s.name)
+			r, _, err := runPgbench(ctx, s.c, warm)
+			if err == nil {
+				err = checkRun(r, m.figure)
+			}
+			if err != nil {
+				return res, fmt.Errorf("%s, warm-up on the %s cluster: %w", m.title, s.name, err)
+			}
+			if err := s.checkpoint(ctx); err != nil {
+				return res, err
+			}
+		}
+	}
+	tps := map[string][]float64{}
+	conn := map[string][]float64{}
+	for pair := 1; pair <= o.Pairs; pair++ {
+		for _, s := range sides {
+			load := loadAverage1()
+			start := time.Now()
+			r, stdout, err := runPgbench(ctx, s.c, args)
+			if err == nil {
+				err = checkRun(r, m.figure)
+			}
+			if err != nil {
+				return res, fmt.Errorf("%s, pair %d, %s cluster: %w", m.title, pair, s.name, err)
+			}
+			res.Runs = append(res.Runs, pgbenchRun{
+				Pair: pair, Cluster: s.name, StartedAt: start.UTC(),
+				WallSeconds:   time.Since(start).Seconds(),
+				LoadAverage1:  load,
+				pgbenchResult: r,
+				Stdout:        stdout,
+			})
+			tps[s.name] = append(tps[s.name], r.TPS)
+			conn[s.name] = append(conn[s.name], r.ConnectionMS)
+			if err := s.checkpoint(ctx); err != nil {
+				return res, err
+			}
+		}
+		u, c := tps[unconfinedSide][pair-1], tps[confinedSide][pair-1]
+		fmt.Fprintf(progress, "%s: pair %d/%d: unconfined %.1f tps, confined %.1f tps, ratio %.3f (load %.2f)\n",
+			m.title, pair, o.Pairs, u, c, c/u, loadAverage1())
+	}
+	res.TPS = summarisePairs(tps[unconfinedSide], tps[confinedSide])
+	if m.connecting {
+		s := summarisePairs(conn[unconfinedSide], conn[confinedSide])
+		res.ConnectionMS = &s
+	}
+	if m.goal > 0 {
+		res.Result = verdict(res.TPS.RatioMedian >= m.goal)
+	}
+	return res, nil
+}
+
+func verdict(pass bool) string {
+	if pass {
+		return "PASS"
+	}
+	return "MISS"
+}
+
+// installResult is the session filter install measure: the times confined
+// backends logged at DEBUG1 during a burst of connections.
+type installResult struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	PgbenchArgs []string `json:"pgbench_args"`
+	// Roles counts the samples per role the lines name.
+	Roles        map[string]int `json:"roles"`
+	SamplesUS    []float64      `json:"samples_us"`
+	US           distribution   `json:"us"`
+	GoalMedianUS float64        `json:"goal_max_median_us"`
+	Result       string         `json:"result"`
+	// The burst's pgbench summary: each transaction was its own session,
+	// and pgbench opened one more before the burst.
+	pgbenchResult
+}
+
+// installGoalUS is the goal for the median session filter install time.
+const installGoalUS = 50
+
+// measureInstall runs a burst of o.InstallConnections sessions (pgbench -S
+// -C) on the confined cluster with log_min_messages = debug1, and collects
+// the install time each backend logged. The setting is restored afterwards:
+// debug logging is for this measure only.
+func measureInstall(ctx context.Context, s *side, o options, progress io.Writer) (res installResult, err error) {
+	perClient := max(1, (o.InstallConnections+o.Clients-1)/o.Clients)
+	args := []string{"-S", "-C", "-n", "-c", strconv.Itoa(o.Clients), "-j", strconv.Itoa(o.Jobs), "-t", strconv.Itoa(perClient)}
+	res = installResult{
+		Name: "session filter install",
+		Description: "time around the install syscall that each confined backend logs at DEBUG1 (CLOCK_MONOTONIC), " +
+			"over a burst of pgbench -S -C sessions on the confined cluster",
+		PgbenchArgs:  args,
+		GoalMedianUS: installGoalUS,
+	}
+	base := s.c.Settings()
+	debug := maps.Clone(base)
+	debug["log_min_messages"] = "debug1"
+	if err := s.c.SetSettings(debug); err != nil {
+		return res, err
+	}
+	defer func() {
+		rerr := s.c.SetSettings(base)
+		if rerr == nil {
+			rerr = s.c.Reload(context.Background())
+		}
+		if rerr != nil && err == nil {
+			err = fmt.Errorf("restore log_min_messages after the install measure: %w", rerr)
+		}
+	}()
+	if err := s.c.Reload(ctx); err != nil {
+		return res, err
+	}
+	_, offset, err := s.c.LogSince(0)
+	if err != nil {
+		return res, err
+	}
+	fmt.Fprintf(progress, "%s: %d sessions with log_min_messages = debug1 on the confined cluster\n", res.Name, perClient*o.Clients)
+	r, _, err := runPgbench(ctx, s.c, args)
+	if err == nil {
+		err = checkRun(r, tpsIncludingConnections)
+	}
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", res.Name, err)
+	}
+	res.pgbenchResult = r
+	logged, _, err := s.c.LogSince(offset)
+	if err != nil {
+		return res, err
+	}
+	samples, err := parseInstallLines(logged)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", res.Name, err)
+	}
+	if len(samples) == 0 {
+		return res, errNoInstallLines(s.c.LogFile, r.Transactions)
+	}
+	if int64(len(samples)) < r.Transactions {
+		fmt.Fprintf(progress, "%s: warning: %d install lines for %d sessions; some backends did not log theirs\n",
+			res.Name, len(samples), r.Transactions)
+	}
+	res.Roles = map[string]int{}
+	for _, smp := range samples {
+		res.SamplesUS = append(res.SamplesUS, smp.Micros)
+		res.Roles[smp.Role]++
+	}
+	res.US = distributionOf(res.SamplesUS)
+	res.Result = verdict(res.US.Median <= installGoalUS)
+	return res, nil
+}
+
+// selectedMeasures returns the measures --measures names, in table order,
+// and whether the install measure is selected.
+func selectedMeasures(keys []string) ([]measure, bool) {
+	var out []measure
+	for _, m := range measures {
+		if slices.Contains(keys, m.key) {
+			out = append(out, m)
+		}
+	}
+	return out, slices.Contains(keys, installKey)
+}

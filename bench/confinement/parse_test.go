@@ -1,0 +1,350 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func readFixture(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestParsePgbench(t *testing.T) {
+	tests := []struct {
+		fixture string
+		want    pgbenchResult
+		// checkErr is what checkRun says about it for wantFigure ("" = fine).
+		wantFigure string
+		checkErr   string
+	}{
+		{"pgbench-select-only.txt", pgbenchResult{
+			TPS: 51335.034337, TPSFigure: tpsWithoutConnections, Transactions: 102529,
+			LatencyMS: 0.078, ConnectionMS: 6.702, ConnectionFigure: "initial connection time",
+		}, tpsWithoutConnections, ""},
+		{"pgbench-tpcb-like.txt", pgbenchResult{
+			TPS: 2699.430232, TPSFigure: tpsWithoutConnections, Transactions: 5393,
+			LatencyMS: 1.482, ConnectionMS: 9.390, ConnectionFigure: "initial connection time",
+		}, tpsWithoutConnections, ""},
+		{"pgbench-select-only-connect.txt", pgbenchResult{
+			TPS: 458.956562, TPSFigure: tpsIncludingConnections, Transactions: 920,
+			LatencyMS: 8.715, ConnectionMS: 4.280, ConnectionFigure: "average connection time",
+		}, tpsIncludingConnections, ""},
+		{"pgbench-select-only-connect-t.txt", pgbenchResult{
+			TPS: 374.443483, TPSFigure: tpsIncludingConnections, Transactions: 100,
+			LatencyMS: 10.683, ConnectionMS: 5.226, ConnectionFigure: "average connection time",
+		}, tpsIncludingConnections, ""},
+		{"pgbench-client-filter-connect.txt", pgbenchResult{
+			TPS: 375.988275, TPSFigure: tpsIncludingConnections, Transactions: 756,
+			LatencyMS: 10.639, ConnectionMS: 4.650, ConnectionFigure: "average connection time",
+		}, tpsIncludingConnections, ""},
+		// A measure on open connections must not read a -C run's figure.
+		{"pgbench-select-only-connect.txt", pgbenchResult{
+			TPS: 458.956562, TPSFigure: tpsIncludingConnections, Transactions: 920,
+			LatencyMS: 8.715, ConnectionMS: 4.280, ConnectionFigure: "average connection time",
+		}, tpsWithoutConnections, `printed tps "including reconnection times"`},
+		{"pgbench-failed.txt", pgbenchResult{
+			TPS: 1811.212396, TPSFigure: tpsWithoutConnections, Transactions: 3618, Failed: 8642,
+			LatencyMS: 0.652, ConnectionMS: 7.298, ConnectionFigure: "initial connection time",
+		}, tpsWithoutConnections, "8642 failed transactions"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.fixture+"/"+tc.wantFigure, func(t *testing.T) {
+			got, err := parsePgbench(readFixture(t, tc.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("parsePgbench:\n got %+v\nwant %+v", got, tc.want)
+			}
+			err = checkRun(got, tc.wantFigure)
+			switch {
+			case tc.checkErr == "" && err != nil:
+				t.Errorf("checkRun: %v", err)
+			case tc.checkErr != "" && (err == nil || !strings.Contains(err.Error(), tc.checkErr)):
+				t.Errorf("checkRun: err = %v, want one containing %q", err, tc.checkErr)
+			}
+		})
+	}
+}
+
+func TestParsePgbenchErrors(t *testing.T) {
+	tests := []struct {
+		name, out, want string
+	}{
+		// The aborted run printed no tps: nothing to measure.
+		{"aborted", readFixture(t, "pgbench-aborted.txt"), `lacks "tps = N (...)"`},
+		{"empty", "", `lacks "number of transactions actually processed: N" and "tps = N (...)"`},
+		{"no transactions line", "tps = 12.5 (without initial connection time)\n", `lacks "number of transactions`},
+		{"two tps lines", "number of transactions actually processed: 3\n" +
+			"tps = 1.0 (including connections establishing)\ntps = 1.1 (excluding connections establishing)\n", "two tps lines"},
+		{"transactions overflow", "number of transactions actually processed: 99999999999999999999\ntps = 1 (x)\n", "value out of range"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parsePgbench(tc.out)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("parsePgbench: err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParsePgbenchIgnoresPerScriptLines(t *testing.T) {
+	// --per-script-stats output: the indented per-script lines repeat the
+	// figures and must not be read as the totals.
+	out := `transaction type: multiple scripts
+number of transactions actually processed: 200
+number of failed transactions: 0 (0.000%)
+latency average = 1.000 ms
+initial connection time = 2.000 ms
+tps = 100.000000 (without initial connection time)
+SQL script 1: <builtin: select only>
+ - weight: 1 (targets 50.0% of total)
+ - 100 transactions (50.0% of total)
+ - number of transactions actually processed: 100 (tps = 50.000000)
+ - number of failed transactions: 7 (0.000%)
+`
+	got, err := parsePgbench(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Transactions != 200 || got.Failed != 0 || got.TPS != 100 {
+		t.Errorf("got %+v, want the totals (200 transactions, 0 failed, 100 tps)", got)
+	}
+}
+
+func TestParseInstallLines(t *testing.T) {
+	tests := []struct {
+		name string
+		log  string
+		want []installSample
+	}{
+		{"real debug1 log", readFixture(t, "serverlog-debug1.txt"), []installSample{
+			{"postgres", 114.9}, {"postgres", 194.6}, {"postgres", 107.9}, {"postgres", 98.2},
+			{"postgres", 75.7}, {"postgres", 137.4}, {"postgres", 101.9}, {"app", 106.6},
+		}},
+		{"earlier build without times", readFixture(t, "serverlog-no-install-lines.txt"), nil},
+		{"csvlog-like prefix and odd role", `2026-01-01 00:00:00.000 UTC,"u","d",42,DEBUG:  pgseccomp: installed the session filter for role "app user" in 7 us` + "\n" +
+			`DEBUG:  pgseccomp: installed the session filter for role "" in 0.5 us`,
+			[]installSample{{"app user", 7}, {"", 0.5}}},
+		{"other units are not this line", `DEBUG:  installed the session filter for role "x" in 7 ms`, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseInstallLines(tc.log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("parseInstallLines:\n got %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseInstallLinesBadNumber(t *testing.T) {
+	_, err := parseInstallLines("LOG: x\nDEBUG:  pgseccomp: installed the session filter for role \"a\" in 1.2.3 us\n")
+	if err == nil || !strings.Contains(err.Error(), `line 2: install time "1.2.3"`) {
+		t.Errorf("err = %v, want one naming line 2 and the value", err)
+	}
+}
+
+func TestErrNoInstallLines(t *testing.T) {
+	err := errNoInstallLines("/tmp/x/server.log", 101)
+	for _, want := range []string{"/tmp/x/server.log", "101 connections", "installed the session filter", "make install"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestProblemLines(t *testing.T) {
+	log := readFixture(t, "serverlog-debug1.txt") +
+		"2026-11-27 22:50:31.548 UTC [1] LOG:  could not open file \"x\": Permission denied\n" +
+		"2026-11-27 22:50:31.548 UTC [2] ERROR:  relation \"t\" does not exist\n" +
+		"2026-11-27 22:50:31.548 UTC [3] FATAL:  could not load the pgseccomp session filter\n"
+	got := problemLines(log, 10)
+	if len(got) != 3 || !strings.Contains(got[0], "Permission denied") || !strings.Contains(got[2], "FATAL:") {
+		t.Errorf("problemLines = %q, want the 3 appended lines", got)
+	}
+	if got := problemLines(log, 2); len(got) != 2 {
+		t.Errorf("problemLines(limit 2) returned %d lines", len(got))
+	}
+	if got := problemLines(readFixture(t, "serverlog-debug1.txt"), 10); len(got) != 0 {
+		t.Errorf("a clean log has problem lines: %q", got)
+	}
+}
+
+func TestMedianPercentile(t *testing.T) {
+	tests := []struct {
+		xs          []float64
+		median, p99 float64
+	}{
+		{[]float64{3}, 3, 3},
+		{[]float64{4, 1, 3, 2}, 2.5, 4},
+		{[]float64{5, 1, 4, 2, 3}, 3, 5},
+	}
+	for _, tc := range tests {
+		if got := median(tc.xs); got != tc.median {
+			t.Errorf("median(%v) = %v, want %v", tc.xs, got, tc.median)
+		}
+		if got := percentile(tc.xs, 99); got != tc.p99 {
+			t.Errorf("percentile(%v, 99) = %v, want %v", tc.xs, got, tc.p99)
+		}
+	}
+	// Nearest rank over 1..200: p99 is the 198th value, p50 the 100th.
+	var hundreds []float64
+	for i := 200; i >= 1; i-- {
+		hundreds = append(hundreds, float64(i))
+	}
+	if got := percentile(hundreds, 99); got != 198 {
+		t.Errorf("p99 of 1..200 = %v, want 198", got)
+	}
+	if got := percentile(hundreds, 50); got != 100 {
+		t.Errorf("p50 of 1..200 = %v, want 100", got)
+	}
+	if !math.IsNaN(median(nil)) || !math.IsNaN(percentile(nil, 99)) {
+		t.Error("median or percentile of nothing is not NaN")
+	}
+}
+
+func TestSummarisePairs(t *testing.T) {
+	s := summarisePairs([]float64{100, 200, 400}, []float64{99, 200, 360})
+	want := pairSummary{
+		UnconfinedMedian: 200, ConfinedMedian: 200,
+		Ratios: []float64{0.99, 1, 0.9}, RatioMedian: 0.99, RatioMin: 0.9, RatioMax: 1,
+	}
+	if !slices.Equal(s.Ratios, want.Ratios) || s.RatioMedian != want.RatioMedian ||
+		s.RatioMin != want.RatioMin || s.RatioMax != want.RatioMax ||
+		s.UnconfinedMedian != want.UnconfinedMedian || s.ConfinedMedian != want.ConfinedMedian {
+		t.Errorf("summarisePairs = %+v, want %+v", s, want)
+	}
+	if z := summarisePairs(nil, nil); z.Ratios != nil || z.RatioMedian != 0 {
+		t.Errorf("summarisePairs of nothing = %+v, want the zero summary", z)
+	}
+	d := distributionOf([]float64{5, 1, 3})
+	if d != (distribution{Count: 3, Min: 1, Median: 3, P99: 5, Max: 5}) {
+		t.Errorf("distributionOf = %+v", d)
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		check func(o options) bool
+		err   string
+	}{
+		{"defaults", nil, func(o options) bool {
+			return o.Pairs == 5 && o.Duration.Seconds() == 10 && o.Clients == 4 && o.Scale == 10 &&
+				o.Jobs >= 1 && o.Jobs <= 4 && len(o.Measures) == 5 && o.Out == "bench/results/confinement.json"
+		}, ""},
+		{"quick", []string{"--quick"}, func(o options) bool {
+			return o.Pairs == 2 && o.Duration.Seconds() == 2 && o.Scale == 1 && o.InstallConnections == 100 &&
+				o.Out == "bench/results/confinement-quick.json"
+		}, ""},
+		{"quick with explicit pairs", []string{"--quick", "--pairs", "3"}, func(o options) bool {
+			return o.Pairs == 3 && o.Duration.Seconds() == 2
+		}, ""},
+		{"measures subset", []string{"--measures", "install, select-only,install"}, func(o options) bool {
+			return slices.Equal(o.Measures, []string{"install", "select-only"})
+		}, ""},
+		{"unknown measure", []string{"--measures", "select"}, nil, `unknown measure "select"`},
+		{"fractional duration", []string{"--duration", "1500ms"}, nil, "whole seconds"},
+		{"no pairs", []string{"--pairs", "0"}, nil, "--pairs 0"},
+		{"jobs above clients", []string{"--clients", "2", "--jobs", "3"}, nil, "--jobs 3"},
+		{"argument", []string{"now"}, nil, `unexpected argument "now"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseOptions(tc.args)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("err = %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(o) {
+				t.Errorf("options %+v", o)
+			}
+		})
+	}
+}
+
+func TestGlobalAllowListCoversSessions(t *testing.T) {
+	global := globalAllowList()
+	for _, s := range slices.Concat(postmasterOnlySyscalls, strings.Split(confinedSettings(1)["pgseccomp.session_syscall_allow"], ",")) {
+		s = strings.Trim(s, "'")
+		if !slices.Contains(global, s) {
+			t.Errorf("%s is allowed to sessions but not in the global allow-list", s)
+		}
+	}
+	if !slices.IsSorted(global) || len(slices.Compact(slices.Clone(global))) != len(global) {
+		t.Error("the global allow-list is not sorted and unique")
+	}
+}
+
+func FuzzParsePgbench(f *testing.F) {
+	for _, name := range []string{"pgbench-select-only.txt", "pgbench-select-only-connect.txt", "pgbench-failed.txt", "pgbench-aborted.txt"} {
+		f.Add(readFixture(f, name))
+	}
+	f.Fuzz(func(t *testing.T, out string) {
+		r, err := parsePgbench(out)
+		if err != nil {
+			return
+		}
+		if r.TPS < 0 || math.IsNaN(r.TPS) || math.IsInf(r.TPS, 0) || r.Transactions < 0 || r.Failed < 0 {
+			t.Errorf("parsePgbench(%q) = %+v: negative or non-finite figure", out, r)
+		}
+	})
+}
+
+func FuzzParseInstallLines(f *testing.F) {
+	f.Add(readFixture(f, "serverlog-debug1.txt"))
+	f.Add(`DEBUG:  pgseccomp: installed the session filter for role "a" in 1.2.3 us`)
+	f.Fuzz(func(t *testing.T, log string) {
+		samples, err := parseInstallLines(log)
+		if err != nil {
+			return
+		}
+		if len(samples) > strings.Count(log, "installed the session filter") {
+			t.Errorf("more samples (%d) than lines that could hold one", len(samples))
+		}
+		for _, s := range samples {
+			if s.Micros < 0 || math.IsNaN(s.Micros) || math.IsInf(s.Micros, 0) {
+				t.Errorf("sample %+v is not a finite non-negative time", s)
+			}
+		}
+	})
+}
+
+func TestBusyWarning(t *testing.T) {
+	tests := []struct {
+		start, end string
+		cpus       int
+		want       string
+	}{
+		{"0.50 0.40 0.30 1/100 42", "1.90 1.00 0.50 1/100 43", 2, ""},
+		{"0.50 0.40 0.30 1/100 42", "7.47 3.00 1.00 5/150 99", 2, "up to 7.47 on 2 CPUs"},
+		{"3.10 1.00 1.00 1/100 42", "", 2, "up to 3.10 on 2 CPUs"},
+		{"", "", 2, ""},
+	}
+	for _, tc := range tests {
+		got := busyWarning(machineInfo{CPUs: tc.cpus, LoadAverageStart: tc.start, LoadAverageEnd: tc.end})
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("busyWarning(%q, %q, %d CPUs) = %q, want %q", tc.start, tc.end, tc.cpus, got, tc.want)
+		}
+	}
+}

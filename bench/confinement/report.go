@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// report is the JSON file: everything needed to judge the figures again.
+type report struct {
+	Benchmark  string      `json:"benchmark"`
+	StartedAt  time.Time   `json:"started_at"`
+	FinishedAt time.Time   `json:"finished_at"`
+	Machine    machineInfo `json:"machine"`
+	Options    options     `json:"options"`
+	// Settings are each cluster's postgresql.conf additions; they differ
+	// only in the pgseccomp lines.
+	Settings map[string]map[string]string `json:"settings"`
+	// ClientFilter is what the client-filter measure runs on each side.
+	ClientFilter struct {
+		Script         string `json:"script"`
+		UnconfinedStub string `json:"unconfined_stub"`
+	} `json:"client_filter"`
+	Measures []measureResult `json:"measures"`
+	Install  *installResult  `json:"install,omitempty"`
+	Notes    []string        `json:"notes"`
+}
+
+// notes explain the choices a reader of the figures needs to know.
+var notes = []string{
+	"Two clusters initialised identically (initdb, pgbench -i at the same scale, pg_prewarm of the pgbench relations) run side by side; only the one being measured has work.",
+	"Both share the same postgresql.conf tuning; the confined one adds pgseccomp: global and session default 'error', the demo allow-list (the global one adds bind, listen, clone, clone3 for the postmaster).",
+	"Runs alternate unconfined, confined, for each pair; each run is a fresh pgbench with fresh connections, followed by a CHECKPOINT.",
+	"ratio = confined / unconfined tps within one pair; the table shows the median ratio and the range over pairs. Goals are judged on the median ratio.",
+	"With -C pgbench 15 prints only 'tps (including reconnection times)': each transaction's connection is inside the timed window, so the figure charges every session its fork, authentication and filter install.",
+	"The client-filter measure's unconfined baseline calls a SQL set_client_filter that returns 'OK' (inlined by the planner), so the ratio charges pgseccomp the whole cost of compiling and loading the client filter.",
+	"The install measure parses the DEBUG1 lines of one -C burst; log_min_messages is debug1 only during that burst. Its goal is judged on the median.",
+}
+
+// writeReport writes r as indented JSON to path, creating its directory.
+func writeReport(path string, r *report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode the results: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create the results directory: %w; pass --out", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write the results: %w; pass --out", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write the results: %w", err)
+	}
+	return nil
+}
+
+// printTable prints one line per measure, with its goal and verdict.
+func printTable(w io.Writer, r *report) {
+	o := r.Options
+	load := strings.Join(firstFields(r.Machine.LoadAverageStart, 3), " ")
+	fmt.Fprintf(w, "\npgseccomp confinement cost: %d pairs x %s, %d clients, %d jobs, scale %d; %d CPUs, load average %s at the start\n",
+		o.Pairs, o.Duration, o.Clients, o.Jobs, o.Scale, r.Machine.CPUs, load)
+	if busy := busyWarning(r.Machine); busy != "" {
+		fmt.Fprintln(w, busy)
+	}
+	const row = "%-22s %-4s %12s %12s %7s %-14s %-9s %s\n"
+	fmt.Fprintf(w, row, "measure", "unit", "unconfined", "confined", "ratio", "min..max", "goal", "result")
+	for _, m := range r.Measures {
+		goal := ""
+		if m.GoalRatio > 0 {
+			goal = fmt.Sprintf(">= %.2f", m.GoalRatio)
+		}
+		t := m.TPS
+		fmt.Fprintf(w, row, m.Name, "tps", fmt.Sprintf("%.1f", t.UnconfinedMedian), fmt.Sprintf("%.1f", t.ConfinedMedian),
+			fmt.Sprintf("%.3f", t.RatioMedian), fmt.Sprintf("%.3f..%.3f", t.RatioMin, t.RatioMax), goal, m.Result)
+		if c := m.ConnectionMS; c != nil {
+			fmt.Fprintf(w, row, "  connection time", "ms", fmt.Sprintf("%.3f", c.UnconfinedMedian), fmt.Sprintf("%.3f", c.ConfinedMedian),
+				fmt.Sprintf("%.3f", c.RatioMedian), fmt.Sprintf("%.3f..%.3f", c.RatioMin, c.RatioMax), "", "(lower is better; no goal)")
+		}
+	}
+	if in := r.Install; in != nil {
+		d := in.US
+		fmt.Fprintf(w, "%-22s %-4s n=%d  min %.1f  median %.1f  p99 %.1f  max %.1f   goal: median <= %d us  %s\n",
+			in.Name, "us", d.Count, d.Min, d.Median, d.P99, d.Max, installGoalUS, in.Result)
+	}
+}
+
+// busyWarning says when other work competed with the benchmark: a load
+// average above the CPU count at the start or the end. "" otherwise.
+func busyWarning(m machineInfo) string {
+	worst := 0.0
+	for _, l := range []string{m.LoadAverageStart, m.LoadAverageEnd} {
+		if f := firstFields(l, 1); len(f) == 1 {
+			if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+				worst = max(worst, v)
+			}
+		}
+	}
+	if m.CPUs <= 0 || worst <= float64(m.CPUs) {
+		return ""
+	}
+	return fmt.Sprintf("warning: one-minute load average up to %.2f on %d CPUs: other work competed with the runs, so the ratios are noisy (see min..max); rerun on a quiet machine before quoting them",
+		worst, m.CPUs)
+}
+
+// firstFields returns up to n whitespace-separated fields of s.
+func firstFields(s string, n int) []string {
+	f := strings.Fields(s)
+	return f[:min(n, len(f))]
+}
+
+// problemLine marks server log lines that mean a run did not do what the
+// other side did: errors, and syscalls a filter denied.
+var problemLine = regexp.MustCompile(`\b(ERROR|FATAL|PANIC):|Permission denied`)
+
+// problemLines returns the lines of a server log excerpt that problemLine
+// matches, at most limit of them.
+func problemLines(log string, limit int) []string {
+	var out []string
+	for _, line := range strings.Split(log, "\n") {
+		if problemLine.MatchString(line) {
+			out = append(out, line)
+			if len(out) == limit {
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/demo"
+)
+
+// postmasterOnlySyscalls are what the postmaster needs beyond what client
+// backends make (demo.SessionAllowList): it binds and listens on its sockets
+// and forks every child. Found by running this benchmark's workload with the
+// global default at "log" and reading the kernel's audit records; nothing
+// else was logged.
+var postmasterOnlySyscalls = []string{"bind", "listen", "clone", "clone3"}
+
+// globalAllowList is the confined cluster's global allow-list: every
+// syscall any of its processes makes, so that the global default can be
+// "error".
+func globalAllowList() []string {
+	list := slices.Concat(demo.SessionAllowList, postmasterOnlySyscalls)
+	slices.Sort(list)
+	return slices.Compact(list)
+}
+
+// sharedBuffersMB sizes shared_buffers so that the pgbench tables and
+// indexes (about 16 MB per scale unit) fit: select-only then measures CPU
+// and syscalls, not reads.
+func sharedBuffersMB(scale int) int {
+	return max(256, 24*scale)
+}
+
+// tuningSettings is the postgresql.conf both clusters share, so that
+// pgseccomp is the only difference between them.
+func tuningSettings(scale int) map[string]string {
+	return map[string]string{
+		"shared_buffers": cluster.QuoteValue(fmt.Sprintf("%dMB", sharedBuffersMB(scale))),
+		// "try" could give one cluster huge pages and not the other.
+		"huge_pages": "off",
+		// No checkpoint inside a run: the driver checkpoints between runs.
+		"checkpoint_timeout": cluster.QuoteValue("1h"),
+		"max_wal_size":       cluster.QuoteValue("4GB"),
+		// The idle cluster stays idle; pgbench vacuums before tpcb-like runs.
+		"autovacuum": "off",
+		// Durable commits, as a production server runs them.
+		"fsync":              "on",
+		"synchronous_commit": "on",
+		"max_connections":    "100",
+		"log_min_messages":   "warning",
+	}
+}
+
+// confinedSettings is tuningSettings plus pgseccomp: both layers with
+// "error" defaults and a realistic allow-list (the demo's, which the global
+// layer extends with what the postmaster needs).
+func confinedSettings(scale int) map[string]string {
+	s := tuningSettings(scale)
+	maps.Copy(s, map[string]string{
+		"shared_preload_libraries":          cluster.QuoteValue("pgseccomp"),
+		"pgseccomp.enabled":                 "on",
+		"pgseccomp.global_syscall_default":  cluster.QuoteValue("error"),
+		"pgseccomp.global_syscall_allow":    cluster.QuoteValue(strings.Join(globalAllowList(), ",")),
+		"pgseccomp.session_syscall_default": cluster.QuoteValue("error"),
+		"pgseccomp.session_syscall_allow":   cluster.QuoteValue(demo.SessionAllowSetting()),
+	})
+	return s
+}
+
+// clientFilterCall is what each session of the client-filter measure runs:
+// the talk's example 4 (deny the syscalls that start a program), on top of
+// the session's own lists. Its default "error" and inherited allow-list
+// make it a complete filter, compiled and loaded in every session.
+const clientFilterCall = "SELECT set_client_filter('error', NULL, NULL, 'clone,clone3', NULL);"
+
+// clientFilterStub is set_client_filter for the unconfined cluster: same
+// name, signature and attributes, returning 'OK' and doing nothing else, so
+// that both clusters run the same SQL. The planner inlines this SQL
+// function, so the baseline pays nothing for it and the ratio charges
+// pgseccomp the whole cost of the real call.
+const clientFilterStub = `CREATE FUNCTION set_client_filter(
+    default_action text, allow_list text, log_list text, error_list text, kill_list text)
+RETURNS text LANGUAGE sql CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE
+AS $$SELECT 'OK'::text$$`
+
+// clientFilterScript is the pgbench script of the client-filter measure:
+// pgbench's built-in select-only transaction after the call.
+const clientFilterScript = "-- pgseccomp bench/confinement: one client filter per session (run with -C)\n" +
+	clientFilterCall + "\n" +
+	"\\set aid random(1, 100000 * :scale)\n" +
+	"SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n"

@@ -1,0 +1,151 @@
+package export
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pgseccomp/pgseccomp/internal/policy"
+)
+
+// Profile is one seccomp filter for a whole PostgreSQL service: what it
+// does with each named syscall, and with every other one.
+type Profile struct {
+	// Source says where the profile comes from, for the outputs' headers,
+	// e.g. "global layer of /etc/postgresql/15/main/postgresql.conf".
+	Source string
+	// Default is the action for every syscall not in Syscalls.
+	Default policy.Action
+	// Syscalls maps syscall names to their actions. A name whose action
+	// equals Default changes nothing but is kept, so the outputs show it.
+	Syscalls map[string]policy.Action
+}
+
+// Validate checks that the profile can be written: a valid default, and
+// names that look like syscall names with valid actions. Whether each name
+// exists is checked by the writers, on the architectures they target.
+func (p Profile) Validate() error {
+	if !p.Default.Valid() {
+		return fmt.Errorf("profile %s: invalid default action %v", p.describe(), p.Default)
+	}
+	for _, name := range p.sortedNames() {
+		if !validSyscallName(name) {
+			return fmt.Errorf("profile %s: %q is not a syscall name (lower-case letters, digits and _ only)", p.describe(), name)
+		}
+		if a := p.Syscalls[name]; !a.Valid() {
+			return fmt.Errorf("profile %s: syscall %q has an invalid action %v", p.describe(), name, a)
+		}
+	}
+	return nil
+}
+
+func (p Profile) describe() string {
+	if p.Source == "" {
+		return "(no source)"
+	}
+	return p.Source
+}
+
+// Names returns the syscalls whose action is a, sorted.
+func (p Profile) Names(a policy.Action) []string {
+	var names []string
+	for name, act := range p.Syscalls {
+		if act == a {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Count returns how many named syscalls have action a.
+func (p Profile) Count(a policy.Action) int { return len(p.Names(a)) }
+
+func (p Profile) sortedNames() []string {
+	names := make([]string, 0, len(p.Syscalls))
+	for name := range p.Syscalls {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Summary is one line describing the profile, for headers:
+// "default error; allow 112, log 1, error 2, kill 0 syscalls".
+func (p Profile) Summary() string {
+	var counts []string
+	for _, a := range policy.Actions {
+		counts = append(counts, fmt.Sprintf("%s %d", a, p.Count(a)))
+	}
+	return fmt.Sprintf("default %s; %s syscalls", p.Default, strings.Join(counts, ", "))
+}
+
+// validSyscallName reports whether name can be a syscall name in every
+// format written here: libseccomp, systemd and the OCI profiles all use the
+// kernel's names, made of [a-z0-9_].
+func validSyscallName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// union returns the sorted union of name lists, without duplicates.
+func union(lists ...[]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, list := range lists {
+		for _, name := range list {
+			if !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// minus returns the names of list not in remove, keeping the order.
+func minus(list, remove []string) []string {
+	drop := map[string]bool{}
+	for _, name := range remove {
+		drop[name] = true
+	}
+	var out []string
+	for _, name := range list {
+		if !drop[name] {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// allowing returns a copy of p in which every syscall of names runs: one
+// whose action would be error or kill (by a list or by the default) is
+// allowed instead. It also returns those names, sorted. The writers use it
+// for the syscalls that the service manager or container runtime, and the
+// programs they start before PostgreSQL, need.
+func (p Profile) allowing(names []string) (Profile, []string) {
+	out := Profile{Source: p.Source, Default: p.Default, Syscalls: make(map[string]policy.Action, len(p.Syscalls)+len(names))}
+	for name, a := range p.Syscalls {
+		out.Syscalls[name] = a
+	}
+	var changed []string
+	for _, name := range union(names) {
+		a, ok := p.Syscalls[name]
+		if !ok {
+			a = p.Default
+		}
+		if a == policy.Error || a == policy.Kill {
+			out.Syscalls[name] = policy.Allow
+			changed = append(changed, name)
+		}
+	}
+	return out, changed
+}

@@ -1,0 +1,180 @@
+package policy
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func build(t *testing.T, values map[string]string) (*Policy, error) {
+	t.Helper()
+	s, err := ParseSettingsMap(values)
+	if err != nil {
+		return nil, err
+	}
+	return s.Build(nativeArch(t))
+}
+
+// TestValidation: every setting the extension rejects is rejected, with a
+// message naming the setting and the offending word.
+func TestValidation(t *testing.T) {
+	long := strings.Repeat("x", 70)
+	tests := []struct {
+		name   string
+		values map[string]string
+		want   []string // substrings of the error; nil: valid
+	}{
+		{"valid lists", map[string]string{"pgseccomp.global_syscall_allow": " read , write,read ", "pgseccomp.session_syscall_error": "clone"}, nil},
+		{"names are case-insensitive", map[string]string{"PgSeccomp.Global_Syscall_Default": "LOG"}, nil},
+		{"unknown syscall", map[string]string{"pgseccomp.global_syscall_allow": "read,frobnicate"},
+			[]string{"pgseccomp.global_syscall_allow", `Unknown syscall "frobnicate".`}},
+		{"space-separated list", map[string]string{"pgseccomp.session_syscall_allow": "read write"},
+			[]string{"pgseccomp.session_syscall_allow", `Unknown syscall "read write": separate syscall names with commas.`}},
+		{"empty entry", map[string]string{"pgseccomp.global_syscall_log": "read,,write"},
+			[]string{"pgseccomp.global_syscall_log", "empty entry"}},
+		{"trailing comma", map[string]string{"pgseccomp.session_syscall_log": "read,"},
+			[]string{"pgseccomp.session_syscall_log", "empty entry"}},
+		{"star in a global list", map[string]string{"pgseccomp.global_syscall_error": "*"},
+			[]string{"pgseccomp.global_syscall_error", `"*" (use the global list) is valid only in session lists.`}},
+		{"star as one entry", map[string]string{"pgseccomp.session_syscall_allow": "read,*"},
+			[]string{"pgseccomp.session_syscall_allow", `"*" must be the whole list`}},
+		{"star with spaces is the whole list", map[string]string{"pgseccomp.session_syscall_allow": " * "}, nil},
+		{"blank list is empty", map[string]string{"pgseccomp.global_syscall_allow": " \t "}, nil},
+		{"name longer than any syscall", map[string]string{"pgseccomp.global_syscall_allow": long},
+			[]string{`Unknown syscall "` + long[:64] + `..."`}},
+		{"syscall of another architecture", map[string]string{"pgseccomp.global_syscall_allow": "socketcall"},
+			[]string{"pgseccomp.global_syscall_allow", `Syscall "socketcall" does not exist on this architecture`}},
+		{"same syscall in two global lists", map[string]string{"pgseccomp.global_syscall_allow": "read,clone", "pgseccomp.global_syscall_error": "clone"},
+			[]string{`Syscall "clone" is named in both pgseccomp.global_syscall_allow and pgseccomp.global_syscall_error.`}},
+		{"same syscall in two session lists", map[string]string{"pgseccomp.session_syscall_log": "clone", "pgseccomp.session_syscall_kill": "clone"},
+			[]string{`Syscall "clone" is named in both pgseccomp.session_syscall_log and pgseccomp.session_syscall_kill.`}},
+		{"a session list and an inherited global list do not conflict", map[string]string{"pgseccomp.global_syscall_error": "clone", "pgseccomp.session_syscall_allow": "clone"}, nil},
+		{"a per-role list beats the session list of another action", map[string]string{
+			"pgseccomp.session_syscall_error": "clone", "pgseccomp.session_roles": "joe", "session_syscall_allow.joe": "clone"}, nil},
+		{"conflicting session lists overridden for a role", map[string]string{
+			"pgseccomp.session_syscall_error": "clone", "pgseccomp.session_syscall_allow": "clone",
+			"pgseccomp.session_roles": "joe", "session_syscall_kill.joe": "clone"},
+			[]string{`Syscall "clone" is named in both pgseccomp.session_syscall_allow and pgseccomp.session_syscall_error.`}},
+		{"two per-role lists", map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_allow.joe": "clone", "session_syscall_log.joe": "clone"},
+			[]string{`Syscall "clone" is named in both session_syscall_allow.joe and session_syscall_log.joe.`}},
+		{"unknown action", map[string]string{"pgseccomp.global_syscall_default": "deny"},
+			[]string{"pgseccomp.global_syscall_default = 'deny'", "Use allow, log, error or kill."}},
+		{"unknown session action", map[string]string{"pgseccomp.session_syscall_default": "errno"},
+			[]string{"pgseccomp.session_syscall_default = 'errno'"}},
+		{"unknown per-role action", map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_default.joe": "block"},
+			[]string{"session_syscall_default.joe = 'block'", "Use allow, log, error or kill."}},
+		{"bad per-role list", map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_error.joe": "clone,colne"},
+			[]string{"session_syscall_error.joe = 'clone,colne'", `Unknown syscall "colne".`}},
+		{"per-role setting for an unlisted role", map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_allow.alice": "clone"},
+			[]string{`"session_syscall_allow.alice" is set, but role "alice" is not listed in pgseccomp.session_roles`}},
+		{"per-role setting without session_roles", map[string]string{"session_syscall_error.joe": "clone"},
+			[]string{`role "joe" is not listed`}},
+		{"unknown per-role prefix", map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_deny.joe": "clone"},
+			[]string{`"session_syscall_deny.joe" is not a per-role setting`}},
+		{"per-role name without a role", map[string]string{"session_syscall_allow": "clone"},
+			[]string{`"session_syscall_allow" is not a setting`, "pgseccomp.session_syscall_allow"}},
+		{"role that cannot have settings", map[string]string{"pgseccomp.session_roles": `joe,"web-app"`},
+			[]string{`Role "web-app" cannot have per-role settings`}},
+		{"malformed session_roles", map[string]string{"pgseccomp.session_roles": "joe,,alice"},
+			[]string{"pgseccomp.session_roles", "malformed"}},
+		{"unterminated quote in session_roles", map[string]string{"pgseccomp.session_roles": `"joe`},
+			[]string{"malformed"}},
+		{"unknown pgseccomp setting", map[string]string{"pgseccomp.global_syscall_allowed": "read"},
+			[]string{`Unrecognized configuration parameter "pgseccomp.global_syscall_allowed"`}},
+		{"bad enabled", map[string]string{"pgseccomp.enabled": "maybe"},
+			[]string{"pgseccomp.enabled = 'maybe'", "Use on or off."}},
+		{"per-role names are case-insensitive", map[string]string{"pgseccomp.session_roles": "Joe", "SESSION_SYSCALL_ALLOW.JOE": "clone"}, nil},
+		{"worker filters cannot be set", map[string]string{"pgseccomp.parallel_worker_filters": "0"},
+			[]string{"pgseccomp.parallel_worker_filters", "remove it"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := build(t, tt.values)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			var problems Problems
+			if !errors.As(err, &problems) {
+				t.Fatalf("want Problems, got %v", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseAction(t *testing.T) {
+	for in, want := range map[string]Action{"allow": Allow, "LOG": Log, "Error": Error, "kill": Kill} {
+		got, err := ParseAction(in)
+		if err != nil || got != want {
+			t.Errorf("ParseAction(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "deny", "errno", "kil", " error", "log\t", "\u212aill" /* Kelvin sign folds to k in Unicode */} {
+		if _, err := ParseAction(in); err == nil {
+			t.Errorf("ParseAction(%q) accepted", in)
+		}
+	}
+	if !(Allow < Log && Log < Error && Error < Kill) {
+		t.Error("actions are not ordered by precedence")
+	}
+}
+
+func TestParseBool(t *testing.T) {
+	for in, want := range map[string]bool{"on": true, "OFF": false, "of": false, "t": true, "tRu": true, "yes": true, "n": false, "1": true, "0": false} {
+		got, ok := parseBool(in)
+		if !ok || got != want {
+			t.Errorf("parseBool(%q) = %v, %v", in, got, ok)
+		}
+	}
+	for _, in := range []string{"", "o", " on", "truee", "2", "01"} {
+		if _, ok := parseBool(in); ok {
+			t.Errorf("parseBool(%q) accepted", in)
+		}
+	}
+}
+
+// TestDefaultWithSpaces: PostgreSQL would start with the default "allow"
+// when an action default has spaces around it, so the extension refuses the
+// value, and so does the model.
+func TestDefaultWithSpaces(t *testing.T) {
+	for _, name := range []string{"pgseccomp.global_syscall_default", "pgseccomp.session_syscall_default"} {
+		_, err := ParseSettingsMap(map[string]string{name: " error"})
+		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "' error'") {
+			t.Errorf("%s = ' error': error %v, want one naming the setting and the value", name, err)
+		}
+	}
+}
+
+func TestSessionRoles(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{" joe , Alice ", []string{"joe", "alice"}},
+		{`"Joe",x$1`, []string{"Joe", "x$1"}},
+		{strings.Repeat("a", 70), []string{strings.Repeat("a", 63)}},
+	}
+	for _, tt := range tests {
+		got, detail := splitSessionRoles(tt.in)
+		if detail != "" || strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("splitSessionRoles(%q) = %q, %q; want %q", tt.in, got, detail, tt.want)
+		}
+	}
+}
+
+func TestPreloaded(t *testing.T) {
+	for in, want := range map[string]bool{"pgseccomp": true, "pg_stat_statements, pgseccomp": true, `'$libdir/pgseccomp'`: false,
+		"$libdir/pgseccomp": true, "/usr/lib/postgresql/15/lib/pgseccomp.so": true, `"pgseccomp"`: true, "pgseccomp_x": false, "": false} {
+		if got := preloads(in); got != want {
+			t.Errorf("preloads(%q) = %v", in, got)
+		}
+	}
+}
