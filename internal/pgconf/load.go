@@ -148,7 +148,7 @@ func (r *reader) parseFile(path string, strict bool, callingFile string, calling
 	r.errs = append(r.errs, errs...)
 	ok := len(errs) == 0
 	for _, e := range entries {
-		switch foldASCII(e.Name) {
+		switch FoldName(e.Name) {
 		case "include_dir":
 			ok = r.parseDir(e.Value, abs, e.Line, depth+1) && ok
 		case "include_if_exists":
@@ -208,9 +208,9 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// foldASCII lower-cases ASCII letters only, as PostgreSQL compares setting
-// names.
-func foldASCII(s string) string {
+// FoldName lower-cases ASCII letters only, as PostgreSQL compares setting
+// names (guc_name_compare) and pg_strcasecmp compares role names.
+func FoldName(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r >= 'A' && r <= 'Z' {
 			return r + ('a' - 'A')
@@ -222,9 +222,9 @@ func foldASCII(s string) string {
 // Lookup returns the setting in force for name (the last line setting it),
 // case-insensitively.
 func (f *File) Lookup(name string) (Setting, bool) {
-	key := foldASCII(name)
+	key := FoldName(name)
 	for i := len(f.Lines) - 1; i >= 0; i-- {
-		if foldASCII(f.Lines[i].Name) == key {
+		if FoldName(f.Lines[i].Name) == key {
 			return f.Lines[i], true
 		}
 	}
@@ -234,10 +234,10 @@ func (f *File) Lookup(name string) (Setting, bool) {
 // Overridden returns the earlier lines setting name, which a later line
 // overrides, in reading order.
 func (f *File) Overridden(name string) []Setting {
-	key := foldASCII(name)
+	key := FoldName(name)
 	var lines []Setting
 	for _, s := range f.Lines {
-		if foldASCII(s.Name) == key {
+		if FoldName(s.Name) == key {
 			lines = append(lines, s)
 		}
 	}
@@ -252,11 +252,11 @@ func (f *File) Overridden(name string) []Setting {
 func (f *File) Effective() []Setting {
 	last := map[string]int{}
 	for i, s := range f.Lines {
-		last[foldASCII(s.Name)] = i
+		last[FoldName(s.Name)] = i
 	}
 	var out []Setting
 	for i, s := range f.Lines {
-		if last[foldASCII(s.Name)] == i {
+		if last[FoldName(s.Name)] == i {
 			out = append(out, s)
 		}
 	}

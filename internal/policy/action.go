@@ -118,14 +118,3 @@ func isASCII(s string) bool {
 	}
 	return true
 }
-
-// foldASCII lower-cases ASCII letters only, as PostgreSQL compares setting
-// names (guc_name_compare) and pg_strcasecmp compares role names.
-func foldASCII(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'A' && r <= 'Z' {
-			return r + ('a' - 'A')
-		}
-		return r
-	}, s)
-}

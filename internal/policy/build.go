@@ -2,6 +2,8 @@ package policy
 
 import (
 	"fmt"
+
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 )
 
 // Policy is what the postmaster builds from the settings on one
@@ -111,7 +113,7 @@ func (s *Settings) Build(arch Arch) (*Policy, error) {
 // lookupName is the setting's name as the configuration writes it, falling
 // back to name (per-role settings are case-insensitive).
 func lookupName(s *Settings, name string) string {
-	if v, ok := s.values[foldASCII(name)]; ok {
+	if v, ok := s.values[pgconf.FoldName(name)]; ok {
 		return v.name
 	}
 	return name

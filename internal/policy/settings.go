@@ -5,6 +5,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 )
 
 // Setting names, as the extension defines them (extension/pgseccomp.h).
@@ -110,7 +112,7 @@ func (s *Settings) Active() bool { return s.Preloaded && s.Enabled }
 // Lookup returns a setting's value and where it was set; names are
 // case-insensitive as PostgreSQL's are.
 func (s *Settings) Lookup(name string) (Value, bool) {
-	v, ok := s.values[foldASCII(name)]
+	v, ok := s.values[pgconf.FoldName(name)]
 	return v.Value, ok
 }
 
@@ -157,7 +159,7 @@ func ParseSettings(values map[string]Value) (*Settings, error) {
 	}
 	sort.Strings(names) // deterministic when two names fold alike
 	for _, name := range names {
-		s.values[foldASCII(name)] = namedValue{name: name, Value: values[name]}
+		s.values[pgconf.FoldName(name)] = namedValue{name: name, Value: values[name]}
 	}
 	for _, a := range Actions {
 		s.Session.Lists[a] = "*"
@@ -168,7 +170,7 @@ func ParseSettings(values map[string]Value) (*Settings, error) {
 		problems = append(problems, Problem{Setting: v.name, Value: v.Text, Where: v.Where, Detail: detail})
 	}
 
-	if v, ok := s.values[foldASCII(PreloadLibrariesName)]; ok {
+	if v, ok := s.values[pgconf.FoldName(PreloadLibrariesName)]; ok {
 		s.Preloaded = preloads(v.Text)
 	}
 	if v, ok := s.values[EnabledName]; ok {
@@ -241,12 +243,12 @@ func (s *Settings) readRoleSettings() Problems {
 	for _, role := range s.SessionRoles {
 		var rs RoleSettings
 		for _, a := range Actions {
-			if v, ok := s.values[foldASCII(RoleListName(a, role))]; ok {
+			if v, ok := s.values[pgconf.FoldName(RoleListName(a, role))]; ok {
 				text := v.Text
 				rs.Lists[a] = &text
 			}
 		}
-		if v, ok := s.values[foldASCII(RoleDefaultName(role))]; ok {
+		if v, ok := s.values[pgconf.FoldName(RoleDefaultName(role))]; ok {
 			action, err := ParseAction(v.Text)
 			if err != nil {
 				problems = append(problems, Problem{Setting: v.name, Value: v.Text, Where: v.Where, Detail: actionHint})
@@ -284,7 +286,7 @@ func (s *Settings) readRoleSettings() Problems {
 		}
 		listed := false
 		for _, r := range s.SessionRoles {
-			listed = listed || foldASCII(r) == role
+			listed = listed || pgconf.FoldName(r) == role
 		}
 		if !listed {
 			_, roleAsWritten, _ := strings.Cut(v.name, ".")
@@ -405,7 +407,7 @@ func splitIdentifiers(s string, downcase bool) ([]string, bool) {
 			}
 			name = s[start:i]
 			if downcase {
-				name = foldASCII(name)
+				name = pgconf.FoldName(name)
 			}
 		}
 		for i < len(s) && isScannerSpace(s[i]) {
@@ -449,7 +451,7 @@ func truncateIdentifier(name string) string {
 // parseBool is PostgreSQL's parse_bool(): on/off, true/false, yes/no, 1/0,
 // and unique prefixes of them, case-insensitive, no whitespace.
 func parseBool(s string) (value, ok bool) {
-	l := foldASCII(s)
+	l := pgconf.FoldName(s)
 	prefixOf := func(word string, min int) bool {
 		return len(l) >= min && len(l) <= len(word) && strings.HasPrefix(word, l)
 	}
