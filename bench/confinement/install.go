@@ -9,15 +9,18 @@ import (
 )
 
 // installLine is the DEBUG1 message each confined backend logs once it has
-// installed its session filter: the time around the install syscall
+// installed its session filter: the time from the start of the install
+// (choosing the role's program, handing the layers to parallel workers) to
+// the kernel's answer, and the seccomp() syscall's share of it
 // (CLOCK_MONOTONIC), in microseconds. It may appear anywhere in a log line,
-// after whatever log_line_prefix puts first.
-var installLine = regexp.MustCompile(`installed the session filter for role "([^"]*)" in ([0-9.]+) us`)
+// after whatever log_line_prefix puts first; older builds log no share.
+var installLine = regexp.MustCompile(`installed the session filter for role "([^"]*)" in ([0-9.]+) us(?: \(seccomp\(\) ([0-9.]+) us\))?`)
 
 // installSample is one backend's session filter install.
 type installSample struct {
-	Role   string  `json:"role"`
-	Micros float64 `json:"us"`
+	Role          string  `json:"role"`
+	Micros        float64 `json:"us"`
+	SyscallMicros float64 `json:"syscall_us,omitempty"` // 0: not logged
 }
 
 // parseInstallLines returns the install times in a server log excerpt, in
@@ -34,7 +37,13 @@ func parseInstallLines(log string) ([]installSample, error) {
 		if err != nil || math.IsInf(us, 0) || math.IsNaN(us) {
 			return nil, fmt.Errorf("server log line %d: install time %q is not a number of microseconds: %q", n+1, m[2], line)
 		}
-		samples = append(samples, installSample{Role: m[1], Micros: us})
+		smp := installSample{Role: m[1], Micros: us}
+		if m[3] != "" {
+			if smp.SyscallMicros, err = strconv.ParseFloat(m[3], 64); err != nil || smp.SyscallMicros > us {
+				return nil, fmt.Errorf("server log line %d: seccomp() time %q is not a share of %q: %q", n+1, m[3], m[2], line)
+			}
+		}
+		samples = append(samples, smp)
 	}
 	return samples, nil
 }

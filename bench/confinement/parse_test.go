@@ -129,13 +129,17 @@ func TestParseInstallLines(t *testing.T) {
 		want []installSample
 	}{
 		{"real debug1 log", readFixture(t, "serverlog-debug1.txt"), []installSample{
-			{"postgres", 114.9}, {"postgres", 194.6}, {"postgres", 107.9}, {"postgres", 98.2},
-			{"postgres", 75.7}, {"postgres", 137.4}, {"postgres", 101.9}, {"app", 106.6},
+			{Role: "postgres", Micros: 114.9}, {Role: "postgres", Micros: 194.6}, {Role: "postgres", Micros: 107.9}, {Role: "postgres", Micros: 98.2},
+			{Role: "postgres", Micros: 75.7}, {Role: "postgres", Micros: 137.4}, {Role: "postgres", Micros: 101.9}, {Role: "app", Micros: 106.6},
+		}},
+		{"real debug1 log with the syscall's share", readFixture(t, "serverlog-debug1-syscall.txt"), []installSample{
+			{Role: "postgres", Micros: 137.9, SyscallMicros: 123.6}, {Role: "postgres", Micros: 90.6, SyscallMicros: 72.6},
+			{Role: "postgres", Micros: 91.7, SyscallMicros: 73.7},
 		}},
 		{"earlier build without times", readFixture(t, "serverlog-no-install-lines.txt"), nil},
 		{"csvlog-like prefix and odd role", `2026-01-01 00:00:00.000 UTC,"u","d",42,DEBUG:  pgseccomp: installed the session filter for role "app user" in 7 us` + "\n" +
 			`DEBUG:  pgseccomp: installed the session filter for role "" in 0.5 us`,
-			[]installSample{{"app user", 7}, {"", 0.5}}},
+			[]installSample{{Role: "app user", Micros: 7}, {Role: "", Micros: 0.5}}},
 		{"other units are not this line", `DEBUG:  installed the session filter for role "x" in 7 ms`, nil},
 	}
 	for _, tc := range tests {

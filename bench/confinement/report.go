@@ -91,6 +91,10 @@ func printTable(w io.Writer, r *report) {
 		d := in.US
 		fmt.Fprintf(w, "%-22s %-4s n=%d  min %.1f  median %.1f  p99 %.1f  max %.1f   goal: median <= %d us  %s\n",
 			in.Name, "us", d.Count, d.Min, d.Median, d.P99, d.Max, installGoalUS, in.Result)
+		if d := in.SyscallUS; d.Count > 0 {
+			fmt.Fprintf(w, "%-22s %-4s n=%d  min %.1f  median %.1f  p99 %.1f  max %.1f   (the kernel's share)\n",
+				"  of which seccomp()", "us", d.Count, d.Min, d.Median, d.P99, d.Max)
+		}
 	}
 }
 
