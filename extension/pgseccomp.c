@@ -470,6 +470,7 @@ _PG_init(void)
 	char	   *global_default;
 	char	   *session_default;
 	char	   *session_roles;
+	char	   *worker_filters;
 	char		errbuf[ERRBUF_SIZE];
 	List	   *roles = NIL;
 	bool		enabled;
@@ -495,8 +496,14 @@ _PG_init(void)
 	global_default = configured_value(GLOBAL_DEFAULT_NAME);
 	session_default = configured_value(SESSION_DEFAULT_NAME);
 	session_roles = configured_value(SESSION_ROLES_NAME);
+	worker_filters = configured_value(WORKER_FILTERS_NAME);
 
 	define_settings();
+
+	/* Only pgseccomp sets it (workers.c); a configured value is a mistake. */
+	if (worker_filters != NULL)
+		reject_setting(WORKER_FILTERS_NAME, worker_filters,
+					   "pgseccomp sets this parameter itself, to give a session's filters to its parallel workers; remove it from the configuration.");
 
 	/* An unreadable on/off switch must not quietly mean "off". */
 	if (enabled_value != NULL && !parse_bool(enabled_value, &enabled))

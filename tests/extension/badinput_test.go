@@ -39,6 +39,9 @@ func TestStartRefused(t *testing.T) {
 		{"unknown session default action",
 			map[string]string{"pgseccomp.session_syscall_default": "errno"},
 			[]string{`invalid value for parameter "pgseccomp.session_syscall_default": "errno"`}},
+		{"the parallel workers' parameter in the configuration",
+			map[string]string{"pgseccomp.parallel_worker_filters": "0"},
+			[]string{`invalid value for parameter "pgseccomp.parallel_worker_filters": "0"`, "pgseccomp sets this parameter itself"}},
 		// PostgreSQL rejects an enum value with spaces and falls back to
 		// allow; the extension must refuse it rather than start open.
 		{"default action with spaces",
