@@ -230,6 +230,9 @@ func runSyscalls(args []string) int {
 	switch {
 	case o.all:
 		arches = archesOf(all)
+		if len(arches) == 0 {
+			arches = []syscalls.Arch{syscalls.Native()} // an empty line: nothing was logged
+		}
 	case arches == nil && !o.json:
 		arches = []syscalls.Arch{syscalls.Native()}
 	}
@@ -349,8 +352,8 @@ func parseAgo(s string) (time.Duration, bool) {
 		}
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, false
+	if err != nil || d < 0 || days+d < days {
+		return 0, false // bad, negative, or past 292 years
 	}
 	return days + d, true
 }
@@ -574,5 +577,6 @@ func writeSyscallsJSON(w io.Writer, list []*audit.Syscall, sum *audit.Summary, s
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "<stdin>", paths with & or <
 	return enc.Encode(out)
 }

@@ -1,0 +1,256 @@
+package audit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+)
+
+const (
+	logLine  = `[ 4484.032415] audit: type=1326 audit(1795820182.744:14848): ` + body
+	cutLine  = `[ 4484.032415] audit: type=1326 audit(1795820182.744:14849): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=6002 comm="exerciser" exe="/tmp/ddd`
+	daemonOK = `type=DAEMON_START msg=audit(1795820196.291:3328): op=start ver=3.0.9 format=raw res=success`
+)
+
+func TestScanner(t *testing.T) {
+	for _, tt := range []struct {
+		name                                 string
+		input                                string
+		lines, records, unrelated, malformed int64
+		malformedLines                       []int64
+	}{
+		{"empty", "", 0, 0, 0, 0, nil},
+		{"one newline", "\n", 1, 0, 1, 0, nil},
+		{"no final newline", daemonOK + "\n" + logLine, 2, 1, 1, 0, nil},
+		{"crlf", logLine + "\r\n" + daemonOK + "\r\n", 2, 1, 1, 0, nil},
+		{"mixed", strings.Join([]string{daemonOK, logLine, cutLine, "", logLine, cutLine}, "\n") + "\n", 6, 2, 2, 2, []int64{3, 6}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, r := range []struct {
+				name string
+				r    io.Reader
+			}{
+				{"whole", strings.NewReader(tt.input)},
+				{"one byte at a time", iotest.OneByteReader(strings.NewReader(tt.input))},
+				{"data with EOF", iotest.DataErrReader(strings.NewReader(tt.input))},
+			} {
+				sc := NewScanner(r.r, "log")
+				n := int64(0)
+				for sc.Scan() {
+					n++
+					if sc.Record().PID != 6002 || sc.Line() < 1 {
+						t.Errorf("%s: record %+v at line %d", r.name, sc.Record(), sc.Line())
+					}
+				}
+				st := sc.Stats()
+				if sc.Err() != nil || n != tt.records || st.Lines != tt.lines || st.Records != tt.records ||
+					st.Unrelated != tt.unrelated || st.Malformed != tt.malformed {
+					t.Errorf("%s: err %v, %d records scanned; stats %+v; want %d lines, %d records, %d unrelated, %d malformed",
+						r.name, sc.Err(), n, st, tt.lines, tt.records, tt.unrelated, tt.malformed)
+				}
+				var got []int64
+				for _, e := range st.Examples {
+					got = append(got, e.Line)
+					if !strings.HasPrefix(e.Error(), fmt.Sprintf("log:%d: ", e.Line)) || !strings.Contains(e.Error(), "cut short") {
+						t.Errorf("%s: example %q", r.name, e.Error())
+					}
+				}
+				if fmt.Sprint(got) != fmt.Sprint(tt.malformedLines) && !(len(got) == 0 && tt.malformedLines == nil) {
+					t.Errorf("%s: malformed lines %v, want %v", r.name, got, tt.malformedLines)
+				}
+			}
+		})
+	}
+}
+
+// A line longer than maxLine is read from its first maxLine bytes, and
+// the lines after it are numbered right.
+func TestScannerLongLine(t *testing.T) {
+	long := logLine + " " + strings.Repeat("x", 3*maxLine)
+	input := daemonOK + "\n" + long + "\n" + logLine + "\n"
+	sc := NewScanner(strings.NewReader(input), "log")
+	var lines []int64
+	for sc.Scan() {
+		lines = append(lines, sc.Line())
+	}
+	if st := sc.Stats(); fmt.Sprint(lines) != "[2 3]" || st.Lines != 3 || st.Unrelated != 1 {
+		t.Errorf("records at lines %v, stats %+v", lines, st)
+	}
+}
+
+func TestScannerReadError(t *testing.T) {
+	boom := errors.New("disk on fire")
+	r := io.MultiReader(strings.NewReader(logLine+"\n"+daemonOK+"\n"+logLine), iotest.ErrReader(boom))
+	sc := NewScanner(r, "log")
+	n := 0
+	for sc.Scan() {
+		n++
+	}
+	// The line cut by the error is still read.
+	if !errors.Is(sc.Err(), boom) || n != 2 || sc.Stats().Lines != 3 {
+		t.Errorf("err %v, %d records, stats %+v", sc.Err(), n, sc.Stats())
+	}
+}
+
+func TestStatsAdd(t *testing.T) {
+	var s Stats
+	for i := range 3 {
+		s.Add(Stats{Lines: 10, Records: 5, Unrelated: 3, Malformed: 2, Formats: [numFormats]int64{FormatDmesg: 5},
+			Examples: []LineError{{"a", int64(i*10 + 1), errCutShort}, {"a", int64(i*10 + 2), errCutShort}}})
+	}
+	if s.Lines != 30 || s.Records != 15 || s.Unrelated != 9 || s.Malformed != 6 || s.Formats[FormatDmesg] != 15 || len(s.Examples) != MaxExamples {
+		t.Errorf("%+v", s)
+	}
+	if s.Examples[4].Line != 21 {
+		t.Errorf("examples %v: the first ones should stay", s.Examples)
+	}
+	if !errors.Is(s.Examples[0], errCutShort) {
+		t.Error("LineError does not unwrap")
+	}
+	if got := (LineError{Line: 7, Err: errCutShort}).Error(); !strings.HasPrefix(got, "line 7: ") {
+		t.Errorf("unnamed LineError %q", got)
+	}
+}
+
+// bigLog repeats every fixture up to more than a few chunks, with lines
+// numbered so that each is distinct.
+func bigLog(t testing.TB, size int) []byte {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.log"))
+	var fixtures []byte
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixtures = append(fixtures, data...)
+	}
+	var b bytes.Buffer
+	for b.Len() < size {
+		b.Write(fixtures)
+	}
+	return b.Bytes()
+}
+
+// TestTallyMatchesScanner: over several chunks and goroutines, reading
+// or mapping, Tally counts and tallies what a Scanner does line by line.
+func TestTallyMatchesScanner(t *testing.T) {
+	data := bigLog(t, 3*chunkSize+12345)
+	data = append(data, "a last line without a newline"...)
+	wantStats, wantSyscalls := scanAll(t, data)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	for _, mapped := range []bool{false, true} {
+		var s Summary
+		var st Stats
+		var err error
+		if mapped {
+			st, err = tallyFile(t, t.TempDir(), data, &s)
+		} else {
+			st, err = s.Tally(bytes.NewReader(data), "input", nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(st); got != wantStats {
+			t.Errorf("mapped %v: stats\n%s\nwant\n%s", mapped, got, wantStats)
+		}
+		if got := describeSyscalls(s.Syscalls()); got != wantSyscalls {
+			t.Errorf("mapped %v: syscalls\n%s\nwant\n%s", mapped, got, wantSyscalls)
+		}
+		if st.Lines < 10000 || st.Malformed == 0 || len(st.Examples) != MaxExamples {
+			t.Errorf("mapped %v: a small test: %+v", mapped, st)
+		}
+	}
+}
+
+// A line longer than a chunk is cut when read and whole when mapped; both
+// count the lines around it right.
+func TestTallyLongLine(t *testing.T) {
+	long := logLine + " " + strings.Repeat("x", chunkSize+100)
+	data := []byte(daemonOK + "\n" + long + "\n" + logLine + "\n" + cutLine + "\n")
+	for _, mapped := range []bool{false, true} {
+		var s Summary
+		var st Stats
+		var err error
+		if mapped {
+			st, err = tallyFile(t, t.TempDir(), data, &s)
+		} else {
+			st, err = s.Tally(bytes.NewReader(data), "input", nil)
+		}
+		if err != nil || st.Lines != 4 || st.Records != 2 || st.Malformed != 1 || st.Examples[0].Line != 4 {
+			t.Errorf("mapped %v: err %v, stats %+v", mapped, err, st)
+		}
+	}
+}
+
+func TestTallyReadError(t *testing.T) {
+	boom := errors.New("disk on fire")
+	var s Summary
+	st, err := s.Tally(io.MultiReader(strings.NewReader(logLine+"\n"), iotest.ErrReader(boom)), "input", nil)
+	if !errors.Is(err, boom) || st.Records != 1 {
+		t.Errorf("err %v, stats %+v", err, st)
+	}
+}
+
+// TestTallyFileShrinks: a mapped file truncated while it is read (as the
+// talk's "> audit.log" does) is an error, not a crash.
+func TestTallyFileShrinks(t *testing.T) {
+	data := bigLog(t, 2*chunkSize)
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	mapped, unmap, ok := mapFile(f)
+	if !ok {
+		t.Fatal("a regular file was not mapped")
+	}
+	defer unmap()
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	tl := &tallier{filter: &Filter{}, name: path}
+	err = tl.guardedChunk(&chunk{data: mapped[chunkSize:]})
+	if err == nil || !strings.Contains(err.Error(), "shrank while it was read") {
+		t.Errorf("err %v", err)
+	}
+}
+
+func TestTallyFilter(t *testing.T) {
+	input := strings.Join([]string{
+		logLine,
+		`type=SECCOMP msg=audit(1795820183.000:2): auid=1 uid=2 gid=3 ses=4 pid=7 comm="psql" exe="/usr/bin/psql" sig=0 arch=c000003e syscall=0 compat=0 ip=0x1 code=0x50000`,
+		`Nov 27 22:56:22 vm audit[8]: SECCOMP auid=1 uid=2 gid=3 ses=4 pid=8 comm="postgres" exe="/usr/lib/postgresql/15/bin/postgres" sig=0 arch=c000003e syscall=1 compat=0 ip=0x1 code=0x7ffc0000`,
+	}, "\n")
+	var s Summary
+	f := &Filter{Comms: []string{"exerciser", "postgres"}, Since: mustTime(t, "2026-11-27T22:56:00Z")}
+	st, err := s.Tally(strings.NewReader(input), "input", f)
+	if err != nil || st.Records != 3 {
+		t.Fatalf("err %v stats %+v", err, st)
+	}
+	list := s.Syscalls()
+	if len(list) != 1 || list[0].Name != "getppid" || s.FilteredOut != 2 || s.UndatedFilteredOut != 1 {
+		t.Errorf("syscalls %s filtered out %d (undated %d)", describeSyscalls(list), s.FilteredOut, s.UndatedFilteredOut)
+	}
+}
+
+func mustTime(t testing.TB, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
