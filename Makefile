@@ -55,8 +55,13 @@ vet:
 	$(GO) vet ./...
 
 # The tests start their own clusters with the installed extension.
+# Then a bounded run of each fuzz target that drives a live cluster; make
+# fuzz runs them for longer.
 test: deps install vet
+	$(MAKE) -C extension/fuzz check
 	PG_CONFIG=$(PG_CONFIG) $(GO) test -count=1 -timeout 30m $(GOTESTFLAGS) ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzClientFilter$$' -fuzztime 20s -fuzzminimizetime 5s -parallel 1 ./tests/fuzz
+	$(GO) test -run '^$$' -fuzz '^FuzzReloadSettings$$' -fuzztime 20s -fuzzminimizetime 5s -parallel 1 ./tests/fuzz
 
 demo: deps install
 	bin/pgseccomp demo
@@ -67,6 +72,31 @@ bench: deps install
 	$(GO) run ./bench/syscalls
 	$(GO) run ./bench/confinement
 
+# Longer fuzzing than make test does: the C list parser with libFuzzer under
+# ASAN/UBSAN for FUZZ_SECONDS (default 300, see extension/fuzz), then each
+# fuzz target that drives a live cluster for FUZZTIME each (each fuzzing
+# worker starts its own cluster; short minimizing leaves more time for new
+# inputs). A failing input is saved under tests/fuzz/testdata/fuzz/ (replay
+# it with go test -run).
+# Figures the fuzzing workers report (the postmaster's RSS across reloads)
+# are printed at the end.
+FUZZTIME ?= 10m
+FUZZ_PARALLEL ?= 1
+LIVE_FUZZ_TARGETS = FuzzClientFilter FuzzReloadSettings
+
+fuzz: deps install
+	$(MAKE) -C extension/fuzz fuzz
+	@mkdir -p bin && rm -f bin/fuzz-report.txt
+	@for target in $(LIVE_FUZZ_TARGETS); do \
+		echo "fuzz: $$target for $(FUZZTIME)"; \
+		PGSECCOMP_FUZZ_REPORT=$(CURDIR)/bin/fuzz-report.txt \
+		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) \
+			-fuzzminimizetime 10s -parallel $(FUZZ_PARALLEL) -timeout 0 \
+			./tests/fuzz || exit 1; \
+	done
+	@if [ -f bin/fuzz-report.txt ]; then cat bin/fuzz-report.txt; fi
+
 clean:
 	$(MAKE) -C extension clean
+	$(MAKE) -C extension/fuzz clean
 	rm -rf bin extension/results extension/regression.diffs extension/regression.out
