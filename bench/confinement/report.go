@@ -99,21 +99,19 @@ func printTable(w io.Writer, r *report) {
 }
 
 // busyWarning says when other work competed with the benchmark: a load
-// average above the CPU count at the start or the end. "" otherwise.
+// average above the CPU count at the start. (During and after the runs the
+// load counts pgbench and the servers themselves.) "" otherwise.
 func busyWarning(m machineInfo) string {
-	worst := 0.0
-	for _, l := range []string{m.LoadAverageStart, m.LoadAverageEnd} {
-		if f := firstFields(l, 1); len(f) == 1 {
-			if v, err := strconv.ParseFloat(f[0], 64); err == nil {
-				worst = max(worst, v)
-			}
-		}
-	}
-	if m.CPUs <= 0 || worst <= float64(m.CPUs) {
+	f := firstFields(m.LoadAverageStart, 1)
+	if len(f) != 1 || m.CPUs <= 0 {
 		return ""
 	}
-	return fmt.Sprintf("warning: one-minute load average up to %.2f on %d CPUs: other work competed with the runs, so the ratios are noisy (see min..max); rerun on a quiet machine before quoting them",
-		worst, m.CPUs)
+	load, err := strconv.ParseFloat(f[0], 64)
+	if err != nil || load <= float64(m.CPUs) {
+		return ""
+	}
+	return fmt.Sprintf("warning: one-minute load average %.2f on %d CPUs before the runs: other work competed with them, so the ratios are noisy (see min..max); rerun on a quiet machine before quoting them",
+		load, m.CPUs)
 }
 
 // firstFields returns up to n whitespace-separated fields of s.
