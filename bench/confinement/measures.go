@@ -204,15 +204,15 @@ type installResult struct {
 	Description string   `json:"description"`
 	PgbenchArgs []string `json:"pgbench_args"`
 	// Roles counts the samples per role the lines name.
-	Roles        map[string]int `json:"roles"`
-	SamplesUS    []float64      `json:"samples_us"`
-	US           distribution   `json:"us"`
+	Roles     map[string]int `json:"roles"`
+	SamplesUS []float64      `json:"samples_us"`
+	US        distribution   `json:"us"`
 	// SyscallUS is the seccomp() syscall's share of each install: what the
 	// kernel takes to check, JIT-compile and attach the program.
 	SyscallSamplesUS []float64    `json:"syscall_samples_us,omitempty"`
 	SyscallUS        distribution `json:"syscall_us"`
-	GoalMedianUS float64        `json:"goal_max_median_us"`
-	Result       string         `json:"result"`
+	GoalMedianUS     float64      `json:"goal_max_median_us"`
+	Result           string       `json:"result"`
 	// The burst's pgbench summary: each transaction was its own session,
 	// and pgbench opened one more before the burst.
 	pgbenchResult
