@@ -53,6 +53,14 @@ func TestExplain(t *testing.T) {
 			notOut: []string{"Global filter"},
 		},
 		{
+			// the postmaster compiles the session filters under the
+			// global one; the extension refuses to start without these
+			name:   "global layer denies what compiling takes",
+			conf:   preloaded + "pgseccomp.global_syscall_default = error\npgseccomp.global_syscall_allow = 'read,write,close,seccomp'\n",
+			code:   1,
+			errOut: []string{"The global layer denies pipe2, which the postmaster needs to compile the session filters", "The global layer denies fcntl"},
+		},
+		{
 			name: "all roles",
 			conf: preloaded + "pgseccomp.session_roles = 'joe, ann'\n",
 			args: []string{"--all-roles", "--context", "session"},

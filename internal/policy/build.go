@@ -85,6 +85,7 @@ func (s *Settings) Build(arch Arch) (*Policy, error) {
 			problems = append(problems, err.(Problems)...)
 		} else {
 			layer.DefaultFrom = lookupName(s, GlobalDefaultName)
+			problems = append(problems, compilerProblems(s, arch, layer)...)
 		}
 		p.Global = layer
 	}
@@ -146,6 +147,30 @@ func (p *Policy) sessionLayer(role string, ownDefault bool, session [NumActions]
 	}
 	layer.DefaultFrom = defFrom
 	return layer, nil
+}
+
+// CompilerSyscalls are the syscalls the postmaster makes to compile the
+// session filters, at start and on every reload, under the global filter
+// (build_program in extension/filter.c: libseccomp writes the program into
+// a pipe). A global layer that denies one stops the server at start.
+var CompilerSyscalls = []string{"pipe2", "fcntl", "write", "read", "close"}
+
+// compilerProblems reports the compiler syscalls the global layer denies,
+// each as the setting that denies it.
+func compilerProblems(s *Settings, arch Arch, global *Layer) Problems {
+	var problems Problems
+	for _, name := range CompilerSyscalls {
+		nr, err := SyscallNumber(arch, name)
+		if err != nil || global.Action(nr) < Error {
+			continue
+		}
+		setting := global.Why(nr)
+		v, _ := s.Lookup(setting)
+		problems = append(problems, Problem{Setting: setting, Value: v.Text, Where: s.Where(setting),
+			Detail: fmt.Sprintf("The global layer denies %s, which the postmaster needs to compile the session filters (pipe2, fcntl, write, read, close): the server would not start. Allow it in %s.",
+				name, GlobalListName(Allow))})
+	}
+	return problems
 }
 
 // LoaderSyscalls are the syscalls loading one more filter makes: a layer
