@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/elastic/go-libaudit/v2/auparse"
 	"golang.org/x/sys/unix"
 
+	"github.com/pgseccomp/pgseccomp/internal/audit"
 	"github.com/pgseccomp/pgseccomp/internal/procs"
 )
 
@@ -55,8 +55,8 @@ type seccompRecord struct {
 	PID     int
 	Comm    string
 	Exe     string
-	Syscall string // the name, as go-libaudit translates number and arch
-	Action  string // log, error, kill, ... from the record's code
+	Syscall string // the name, as libseccomp resolves number and arch
+	Action  string // log, error, kill_process, ... (audit.Action)
 	Raw     string
 	Title   string // the process's title when the record arrived, if it was alive
 	// OthersRunning: another PostgreSQL server ran when this record of a
@@ -312,55 +312,33 @@ func isPostgresExe(exe string) bool {
 	return base == "postgres" || base == "postmaster"
 }
 
-// parseSeccompRecord reads the body of a type=1326 record.
+// parseSeccompRecord reads the body of a type=1326 record, as the audit
+// multicast group delivers it (the kernel log prints the same text after
+// "type=1326 "), with the project's parser.
 func parseSeccompRecord(body string) (seccompRecord, error) {
-	msg, err := auparse.Parse(auparse.AUDIT_SECCOMP, body)
+	var rec audit.Record
+	found, err := audit.ParseLine([]byte("type=1326 "+body), &rec)
+	if err == nil && !found {
+		err = errors.New("not a seccomp record")
+	}
+	if err == nil && rec.PID <= 0 {
+		err = errors.New("no pid")
+	}
 	if err != nil {
 		return seccompRecord{}, fmt.Errorf("parse seccomp audit record %q: %w", body, err)
 	}
-	data, err := msg.Data()
-	if err != nil {
-		return seccompRecord{}, fmt.Errorf("parse seccomp audit record %q: %w", body, err)
-	}
-	pid, err := strconv.Atoi(data["pid"])
-	if err != nil {
-		return seccompRecord{}, fmt.Errorf("seccomp audit record %q: pid %q: %w", body, data["pid"], err)
+	_, name, ok := rec.Resolve()
+	if !ok {
+		name = fmt.Sprintf("syscall %d", rec.Syscall)
 	}
 	return seccompRecord{
-		PID:     pid,
-		Comm:    data["comm"],
-		Exe:     data["exe"],
-		Syscall: data["syscall"],
-		Action:  seccompAction(data["code"]),
+		PID:     rec.PID,
+		Comm:    string(rec.Comm),
+		Exe:     string(rec.Exe),
+		Syscall: name,
+		Action:  rec.Action().String(),
 		Raw:     strings.TrimSpace(body),
 	}, nil
-}
-
-// seccompAction names the action of a record's code (SECCOMP_RET_*).
-func seccompAction(code string) string {
-	v, err := strconv.ParseUint(strings.TrimPrefix(code, "0x"), 16, 32)
-	if err != nil {
-		return "code " + code
-	}
-	switch v & 0xffff0000 {
-	case 0x80000000:
-		return "kill"
-	case 0x00000000:
-		return "kill thread"
-	case 0x00030000:
-		return "trap"
-	case 0x00050000:
-		return "error"
-	case 0x7fc00000:
-		return "user notification"
-	case 0x7ff00000:
-		return "trace"
-	case 0x7ffc0000:
-		return "log"
-	case 0x7fff0000:
-		return "allow"
-	}
-	return "code " + code
 }
 
 // Bodies of real type=1326 records (Debian 12, x86_64): a log and an error
@@ -381,7 +359,7 @@ func TestParseSeccompRecord(t *testing.T) {
 	}{
 		{"log", auditLogRecord, seccompRecord{PID: 29671, Comm: "postgres", Syscall: "readlink", Action: "log", Exe: "/usr/lib/postgresql/15/bin/postgres"}, false},
 		{"error", auditErrorRecord, seccompRecord{PID: 29675, Comm: "postgres", Syscall: "readlink", Action: "error", Exe: "/usr/lib/postgresql/15/bin/postgres"}, false},
-		{"kill", auditKillRecord, seccompRecord{PID: 25736, Comm: "postgres", Syscall: "readlink", Action: "kill", Exe: "/usr/lib/postgresql/15/bin/postgres"}, false},
+		{"kill", auditKillRecord, seccompRecord{PID: 25736, Comm: "postgres", Syscall: "readlink", Action: "kill_process", Exe: "/usr/lib/postgresql/15/bin/postgres"}, false},
 		{"no pid", `audit(1795819410.760:9387): uid=101 syscall=89 arch=c000003e code=0x50000`, seccompRecord{}, true},
 		{"not a record", `hello`, seccompRecord{}, true},
 	}
