@@ -159,11 +159,8 @@ var CompilerSyscalls = []string{"pipe2", "fcntl", "write", "read", "close"}
 // each as the setting that denies it.
 func compilerProblems(s *Settings, arch Arch, global *Layer) Problems {
 	var problems Problems
-	for _, name := range CompilerSyscalls {
-		nr, err := SyscallNumber(arch, name)
-		if err != nil || global.Action(nr) < Error {
-			continue
-		}
+	for _, name := range deniedBy(arch, CompilerSyscalls, global) {
+		nr, _ := SyscallNumber(arch, name)
 		setting := global.Why(nr)
 		v, _ := s.Lookup(setting)
 		problems = append(problems, Problem{Setting: setting, Value: v.Text, Where: s.Where(setting),
@@ -182,10 +179,16 @@ var LoaderSyscalls = []string{"seccomp"}
 
 // DeniedLoaderSyscalls names the loader syscalls that the given layers
 // (already loaded, nil ones skipped) give error or kill, as the extension's
-// denied_loader_syscalls().
+// denied_loader_syscall().
 func DeniedLoaderSyscalls(arch Arch, layers ...*Layer) []string {
+	return deniedBy(arch, LoaderSyscalls, layers...)
+}
+
+// deniedBy names those of names (unknown on arch: skipped) that the layers
+// together (nil ones skipped) give error or kill.
+func deniedBy(arch Arch, names []string, layers ...*Layer) []string {
 	var denied []string
-	for _, name := range LoaderSyscalls {
+	for _, name := range names {
 		nr, err := SyscallNumber(arch, name)
 		if err != nil {
 			continue
