@@ -46,9 +46,11 @@ func (r *Record) parseCanonical(b []byte) bool {
 		return false
 	}
 	if hasKey(b[4:], "4294967295 ") {
-		b = b[15:]
-	} else if _, b, ok = decValue(b[4:]); !ok {
+		r.Session, b = Unset, b[15:]
+	} else if v, b, ok = decValue(b[4:]); !ok || v > 0xffffffff {
 		return false
+	} else {
+		r.Session = uint32(v)
 	}
 	if hasKey(b, "subj=") {
 		sp := bytes.IndexByte(b, ' ')

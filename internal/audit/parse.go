@@ -216,7 +216,7 @@ const (
 
 func (r *Record) reset() {
 	commBuf, exeBuf := r.commBuf, r.exeBuf
-	*r = Record{Compat: -1, AUID: Unset, UID: Unset, GID: Unset, commBuf: commBuf, exeBuf: exeBuf}
+	*r = Record{Compat: -1, AUID: Unset, UID: Unset, GID: Unset, Session: Unset, commBuf: commBuf, exeBuf: exeBuf}
 }
 
 // resetFields resets what parseFields sets, keeping the line's format
@@ -333,8 +333,10 @@ func (r *Record) parseAnyFields(b []byte) error {
 			r.UID, ok = parseID(val)
 		case "gid":
 			r.GID, ok = parseID(val)
+		case "ses":
+			r.Session, ok = parseID(val)
 		default:
-			ok = true // fields the tool does not use: ses, subj, ...
+			ok = true // fields the tool does not use: subj, ...
 		}
 		if !ok && bad == nil {
 			bad = fmt.Errorf("bad %s= value %q", key, clip(val))

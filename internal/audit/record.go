@@ -87,6 +87,10 @@ type Record struct {
 
 	PID            int
 	AUID, UID, GID uint32 // Unset when unset
+	// Session is ses=, the audit session the process inherited (Unset when
+	// none): a recorder that starts a server in a session of its own tells
+	// that server's records from every other process's by it.
+	Session uint32
 	Comm, Exe      []byte // decoded: audit hex-encodes names with spaces or odd bytes
 	Signal         int
 	AuditArch      uint32 // arch=: the AUDIT_ARCH_* value of the syscall's ABI

@@ -89,6 +89,10 @@ type Options struct {
 	Settings map[string]string
 	// Logf, if set, receives progress messages (e.g. t.Logf).
 	Logf func(format string, args ...any)
+	// AuditSession starts the server in an audit session of its own (see
+	// Cluster.AuditSession), so that its seccomp audit records can be told
+	// from every other process's. Needs root (CAP_AUDIT_CONTROL).
+	AuditSession bool
 }
 
 // Cluster is one throwaway PostgreSQL cluster made by New.
@@ -114,6 +118,18 @@ type Cluster struct {
 
 	mu       sync.Mutex
 	settings map[string]string // contents of ManagedConfFile
+
+	audit *auditSession // nil unless Options.AuditSession
+}
+
+// AuditSession returns the audit session id (ses= in audit records) of
+// every process of the server, when Options.AuditSession was set; ok is
+// false otherwise.
+func (c *Cluster) AuditSession() (id uint32, ok bool) {
+	if c.audit == nil {
+		return 0, false
+	}
+	return c.audit.id, true
 }
 
 // New creates a cluster: it makes the directories, runs initdb (trust
@@ -150,12 +166,19 @@ func New(ctx context.Context, opts Options) (c *Cluster, err error) {
 		logf:     logf,
 		settings: settings,
 	}
+	if opts.AuditSession {
+		if c.audit, err = newAuditSession(); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	}
 	if err := c.makeDirs(opts.BaseDir); err != nil {
+		c.closeAudit()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	defer func() {
 		if err != nil {
 			c.removeFiles()
+			c.closeAudit()
 		}
 	}()
 
@@ -283,7 +306,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
 		offset := c.logSize()
 		begin := time.Now()
-		out, err := c.pgCtl(ctx, "-w", "-t", strconv.Itoa(startTimeoutSeconds), "-l", c.LogFile, "start")
+		out, err := c.startServer(ctx)
 		if err == nil {
 			c.started = true
 			c.logf("cluster: started %s on port %d in %v", c.DataDir, c.Port, time.Since(begin).Round(time.Millisecond))
@@ -309,6 +332,27 @@ func (c *Cluster) Start(ctx context.Context) error {
 			c.DataDir, c.Port, err, strings.TrimSpace(out),
 			startErrorLogLines, c.LogFile, c.LogTail(startErrorLogLines),
 			filepath.Join(c.DataDir, ManagedConfFile))
+	}
+}
+
+// startServer runs pg_ctl start, on the audit session's thread if there
+// is one, so that the server inherits the session.
+func (c *Cluster) startServer(ctx context.Context) (out string, err error) {
+	start := func() {
+		out, err = c.pgCtl(ctx, "-w", "-t", strconv.Itoa(startTimeoutSeconds), "-l", c.LogFile, "start")
+	}
+	if c.audit == nil {
+		start()
+	} else {
+		c.audit.do(start)
+	}
+	return out, err
+}
+
+func (c *Cluster) closeAudit() {
+	if c.audit != nil {
+		c.audit.close()
+		c.audit = nil
 	}
 }
 
@@ -432,6 +476,7 @@ func (c *Cluster) Remove() error {
 				c.DataDir, err, strings.TrimSpace(out), filepath.Join(c.DataDir, "postmaster.pid")))
 		}
 	}
+	c.closeAudit()
 	_, statErr := os.Stat(c.DataDir)
 	if err := c.removeFiles(); err != nil {
 		errs = append(errs, fmt.Errorf("cluster: %w", err))

@@ -1,0 +1,72 @@
+package cluster
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// auditSession is an OS thread with an audit session of its own: the
+// server is started from it, so that every process of the server carries
+// that session id (ses= in its audit records) and a recorder can tell the
+// server's seccomp records from every other process's on the machine,
+// even those of a process gone before its record was read.
+//
+// The kernel gives a task a new session id when its loginuid is written
+// (audit_set_loginuid, which needs CAP_AUDIT_CONTROL); the id is per task
+// and a fork copies it, so the writes and the forks of pg_ctl happen on
+// one locked thread, which ends with its goroutine.
+type auditSession struct {
+	id   uint32
+	work chan func()
+}
+
+// newAuditSession starts the thread and returns once it has its session.
+func newAuditSession() (*auditSession, error) {
+	s := &auditSession{work: make(chan func())}
+	ready := make(chan error)
+	go func() {
+		// Never unlocked: the thread keeps the session, and the runtime
+		// ends a locked thread when its goroutine returns.
+		runtime.LockOSThread()
+		uid := strconv.Itoa(os.Getuid())
+		if err := os.WriteFile("/proc/thread-self/loginuid", []byte(uid), 0); err != nil {
+			ready <- fmt.Errorf("start an audit session for the server: write /proc/thread-self/loginuid: %w (needs CAP_AUDIT_CONTROL and a kernel with audit; run as root)", err)
+			return
+		}
+		raw, err := os.ReadFile("/proc/thread-self/sessionid")
+		if err == nil {
+			var id uint64
+			id, err = strconv.ParseUint(strings.TrimSpace(string(raw)), 10, 32)
+			s.id = uint32(id)
+		}
+		if err != nil {
+			ready <- fmt.Errorf("start an audit session for the server: read /proc/thread-self/sessionid: %w", err)
+			return
+		}
+		if s.id == 0xffffffff {
+			ready <- fmt.Errorf("start an audit session for the server: the kernel gave no session id (audit disabled at build time?)")
+			return
+		}
+		ready <- nil
+		for f := range s.work {
+			f()
+		}
+	}()
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// do runs f on the session's thread and waits for it.
+func (s *auditSession) do(f func()) {
+	done := make(chan struct{})
+	s.work <- func() { defer close(done); f() }
+	<-done
+}
+
+// close ends the thread.
+func (s *auditSession) close() { close(s.work) }
