@@ -221,4 +221,3 @@ func stringsReplaceQuote(s string) string {
 	}
 	return string(out)
 }
-

@@ -90,14 +90,14 @@ type Record struct {
 	// Session is ses=, the audit session the process inherited (Unset when
 	// none): a recorder that starts a server in a session of its own tells
 	// that server's records from every other process's by it.
-	Session uint32
-	Comm, Exe      []byte // decoded: audit hex-encodes names with spaces or odd bytes
-	Signal         int
-	AuditArch      uint32 // arch=: the AUDIT_ARCH_* value of the syscall's ABI
-	Syscall        int64  // syscall=: its number in that ABI
-	Compat         int    // compat=: 1 for an i386 (or, on kernels built with it, x32) syscall; -1 if absent
-	IP             uint64
-	Code           uint32 // code=: the seccomp action (see [Record.Action])
+	Session   uint32
+	Comm, Exe []byte // decoded: audit hex-encodes names with spaces or odd bytes
+	Signal    int
+	AuditArch uint32 // arch=: the AUDIT_ARCH_* value of the syscall's ABI
+	Syscall   int64  // syscall=: its number in that ABI
+	Compat    int    // compat=: 1 for an i386 (or, on kernels built with it, x32) syscall; -1 if absent
+	IP        uint64
+	Code      uint32 // code=: the seccomp action (see [Record.Action])
 
 	// Enriched is what auditd's log_format=ENRICHED added after the 0x1d
 	// separator (AUID="unset" UID="postgres" ... ARCH=x86_64 SYSCALL=openat),
