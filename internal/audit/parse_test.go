@@ -342,3 +342,31 @@ func BenchmarkParseLine(b *testing.B) {
 		}
 	})
 }
+
+// TestSession reads ses=, the audit session a recorder tells its server's
+// records by, on the fast path and on the field-by-field one.
+func TestSession(t *testing.T) {
+	withSes := strings.Replace(body, "ses=4294967295", "ses=42", 1)
+	tests := []struct {
+		name, line string
+		want       uint32
+	}{
+		{"unset, fast path", "type=1326 audit(1795820182.744:14848): " + body, Unset},
+		{"set, fast path", "type=1326 audit(1795820182.744:14848): " + withSes, 42},
+		{"set, field by field", "type=1326 audit(1795820182.744:14848): uid=0 " + withSes, 42},
+		{"unset word, field by field", "type=1326 audit(1795820182.744:14848): uid=0 " + strings.Replace(body, "ses=4294967295", "ses=unset", 1), Unset},
+		{"absent", "type=1326 audit(1795820182.744:14848): pid=1 arch=c000003e syscall=0 code=0x7ffc0000", Unset},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec Record
+			found, err := ParseLine([]byte(tt.line), &rec)
+			if !found || err != nil {
+				t.Fatalf("ParseLine: found %v, err %v", found, err)
+			}
+			if rec.Session != tt.want {
+				t.Errorf("Session = %d, want %d", rec.Session, tt.want)
+			}
+		})
+	}
+}
