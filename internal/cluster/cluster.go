@@ -120,6 +120,14 @@ type Cluster struct {
 	settings map[string]string // contents of ManagedConfFile
 
 	audit *auditSession // nil unless Options.AuditSession
+
+	// An existing cluster (Attach): settings go on the command line.
+	attached   bool
+	configDir  string   // what pg_ctl -D takes
+	own        []string // its data_directory, port, shared_preload_libraries
+	hbaFile    string
+	wasRunning bool
+	serverOurs bool // this package started the attached cluster's server
 }
 
 // AuditSession returns the audit session id (ses= in audit records) of
@@ -308,6 +316,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 		begin := time.Now()
 		out, err := c.startServer(ctx)
 		if err == nil {
+			c.serverOurs = true
 			c.started = true
 			c.logf("cluster: started %s on port %d in %v", c.DataDir, c.Port, time.Since(begin).Round(time.Millisecond))
 			return nil
@@ -339,6 +348,10 @@ func (c *Cluster) Start(ctx context.Context) error {
 // is one, so that the server inherits the session.
 func (c *Cluster) startServer(ctx context.Context) (out string, err error) {
 	start := func() {
+		if c.attached {
+			out, err = c.run(ctx, "pg_ctl", c.attachedStartArgs()...)
+			return
+		}
 		out, err = c.pgCtl(ctx, "-w", "-t", strconv.Itoa(startTimeoutSeconds), "-l", c.LogFile, "start")
 	}
 	if c.audit == nil {
@@ -469,6 +482,10 @@ func (c *Cluster) Remove() error {
 	ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
 	defer cancel()
 	var errs []error
+	if c.attached && !c.serverOurs {
+		c.closeAudit()
+		return nil // the server runs as its owner started it: leave it be
+	}
 	if err := c.Stop(ctx); err != nil {
 		c.logf("cluster: %v; trying an immediate shutdown", err)
 		if out, err := c.pgCtl(ctx, "-w", "-m", "immediate", "stop"); err != nil && c.running() {
@@ -477,6 +494,9 @@ func (c *Cluster) Remove() error {
 		}
 	}
 	c.closeAudit()
+	if c.attached {
+		return errors.Join(errs...) // never the cluster's files
+	}
 	_, statErr := os.Stat(c.DataDir)
 	if err := c.removeFiles(); err != nil {
 		errs = append(errs, fmt.Errorf("cluster: %w", err))

@@ -35,6 +35,10 @@ func (c *Cluster) SetSettings(settings map[string]string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.attached { // they go on the server's command line at Start
+		c.settings = s
+		return nil
+	}
 	if err := c.writeConfFile(ManagedConfFile, managedConf(s)); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/profile"
+	"github.com/pgseccomp/pgseccomp/internal/record"
+)
+
+const recordUsage = `Usage: pgseccomp record [--workload CMD ...] [--builtin] [--per-role]
+                        [--enforce log|error|kill] [--out DIR] [flags]
+
+Record the syscalls PostgreSQL makes, and write an allow-list profile that
+pgseccomp can enforce: the talk's ten manual steps (log mode, auditd tuning,
+exercise, get_syscalls.sh, paste, iterate, tighten) in one command.
+
+It creates a throwaway cluster (initdb in a temporary directory, its own port
+and socket, run as the postgres OS user) with pgseccomp preloaded, and runs
+the workloads against it in passes:
+
+  global passes   the global filter logs every syscall its list does not
+                  allow yet (the session filter allows everything): every
+                  record is the global layer's: the postmaster and every
+                  process it starts, client backends included
+  session passes  the session filter logs (the global filter allows
+                  everything): every record is a client backend's, or its
+                  parallel worker's, after authentication
+  enforce pass    both layers enforce the recorded lists with "error"
+                  defaults; the recording fails if anything is denied, and
+                  says which syscall and which workload
+
+Each layer's passes repeat until one adds nothing new, so the logged set
+narrows pass by pass. Records are read from the kernel's audit netlink
+socket, which loses nothing (the kernel log is rate-limited and its ring
+holds a few hundred records); the cluster runs in an audit session of its
+own, so records of other processes are told apart. If the kernel's audit
+"lost" counter moves, or the capture socket overflows, the recording fails.
+
+Workloads:
+  --workload CMD   a shell command, run in every pass with PGHOST, PGPORT,
+                   PGUSER (a superuser) and PGDATABASE of the cluster in its
+                   environment (repeatable; run in order). It must not
+                   restart the server itself, and must be repeatable.
+  --builtin        also run the built-in workload (the default when no
+                   --workload is given): a DBA's ordinary life — DDL and DML,
+                   COPY, spilling sorts and hashes, temporary tables, VACUUM
+                   (FULL), ANALYZE, CLUSTER, REINDEX CONCURRENTLY,
+                   tablespaces, large objects, parallel query, JIT,
+                   LISTEN/NOTIFY, advisory locks, prepared transactions,
+                   checkpoints, base backups through a walsender, logical
+                   decoding, PL/pgSQL, contrib modules, postgres_fdw, pg_dump
+                   and pg_restore, restart, crash recovery and a PANIC
+
+Output:
+  --out DIR        write DIR/pgseccomp-profile.json and DIR/pgseccomp.conf
+                   (default: the current directory)
+  --profile FILE   write the profile here instead
+  --conf FILE      write the conf.d snippet here instead
+  --enforce ACT    the default action the snippet sets at both layers:
+                   log (audit only), error (deny with EACCES, the default),
+                   or kill; the profile itself records error
+  --per-role       also record a session list for each role that connects
+                   (roles are told by the server log's "connection
+                   authorized" lines, so short-lived connections count)
+
+An existing cluster:
+  --pgdata DIR     record this cluster instead (the directory pg_ctl -D
+                   takes: the data directory, or /etc/postgresql/15/main on
+                   Debian), with its own data, extensions and settings. Its
+                   files are never changed: every recording setting goes on
+                   the server's command line, which also makes it listen
+                   only on a private socket with a temporary pg_hba.conf, so
+                   no client of the real server connects meanwhile. The
+                   built-in workload works in databases and roles of its
+                   own (prefixed pgseccomp_), skips its destructive steps
+                   (crash, PANIC) and what the cluster's settings rule out.
+  --restart        the server is running: stop it for the recording and
+                   start it again afterwards (without it, record refuses)
+  --server-log F   where the server started again writes its log (default
+                   DATA/pgseccomp-record-restart.log)
+
+Other flags:
+  --bindir DIR     the PostgreSQL bin directory (default: pg_config --bindir)
+  --max-passes N   give up when a layer still gains syscalls after N passes
+                   (default 6)
+
+Progress goes to stderr: on a terminal, a live line per pass (pass, layer,
+workload, elapsed time, records seen, distinct syscalls); otherwise plain
+lines.
+
+Exit status:
+  0  recorded and proven: the files are written
+  1  the recording failed: a denial in the enforce pass, records lost, a
+     workload that failed, or passes that never stop adding syscalls
+  2  bad flags, or no permission (run it as root: it reads the audit
+     netlink socket and starts the cluster as the postgres user)
+
+Examples:
+  # the built-in workload; profile and snippet in the current directory
+  sudo pgseccomp record
+
+  # your application's test suite, then the built-in workload too
+  sudo pgseccomp record --workload 'make -C ~/app integration-test' --builtin
+
+  # per-role lists, and a snippet that only logs at first
+  sudo pgseccomp record --per-role --enforce log --out /tmp/profile
+
+  # an existing cluster, stopped and started again around the recording
+  sudo pgseccomp record --pgdata /etc/postgresql/15/main --restart \
+      --server-log /var/log/postgresql/postgresql-15-main.log
+
+  # install it
+  sudo cp pgseccomp.conf /etc/postgresql/15/main/conf.d/
+  pgseccomp explain --profile pgseccomp-profile.json
+`
+
+func runRecord(args []string) int {
+	fs := newFlagSet("record")
+	var (
+		workloads  stringList
+		builtin    bool
+		perRole    bool
+		enforce    string
+		outDir     string
+		profileOut string
+		confOut    string
+		binDir     string
+		maxPasses  int
+		pgdata     string
+		restart    bool
+		serverLog  string
+	)
+	fs.Var(&workloads, "workload", "a workload shell command (repeatable)")
+	fs.BoolVar(&builtin, "builtin", false, "run the built-in workload too")
+	fs.BoolVar(&perRole, "per-role", false, "record a session list per role")
+	fs.StringVar(&enforce, "enforce", "error", "default action in the snippet: log, error or kill")
+	fs.StringVar(&outDir, "out", ".", "directory for the profile and the snippet")
+	fs.StringVar(&profileOut, "profile", "", "where to write the profile")
+	fs.StringVar(&confOut, "conf", "", "where to write the conf.d snippet")
+	fs.StringVar(&binDir, "bindir", "", "PostgreSQL bin directory")
+	fs.IntVar(&maxPasses, "max-passes", 6, "passes per layer before giving up")
+	fs.StringVar(&pgdata, "pgdata", "", "record an existing cluster (the directory pg_ctl -D takes)")
+	fs.BoolVar(&restart, "restart", false, "with --pgdata: stop a running server for the recording and start it again afterwards")
+	fs.StringVar(&serverLog, "server-log", "", "with --restart: the log file of the server started again")
+	if code, ok := parseFlags(fs, args, recordUsage); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError("record", "unexpected argument %q: workloads are given with --workload", fs.Arg(0))
+	}
+	action, err := policy.ParseAction(enforce)
+	if err != nil || action == policy.Allow {
+		return usageError("record", "--enforce %q: use log, error or kill", enforce)
+	}
+	if maxPasses < 2 {
+		return usageError("record", "--max-passes %d: at least 2 (a layer needs a pass that adds nothing)", maxPasses)
+	}
+	if !flagSet(fs, "builtin") && len(workloads) == 0 {
+		builtin = true
+	}
+	if !builtin && len(workloads) == 0 {
+		return usageError("record", "--builtin=false and no --workload: nothing to record")
+	}
+	if profileOut == "" {
+		profileOut = filepath.Join(outDir, "pgseccomp-profile.json")
+	}
+	if confOut == "" {
+		confOut = filepath.Join(outDir, "pgseccomp.conf")
+	}
+	for _, f := range []string{profileOut, confOut} {
+		if fi, err := os.Stat(filepath.Dir(f)); err != nil || !fi.IsDir() {
+			return usageError("record", "cannot write %s: its directory %s does not exist", f, filepath.Dir(f))
+		}
+	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(stderr, "pgseccomp record: run it as root: it reads the kernel's audit netlink socket (CAP_AUDIT_READ, CAP_AUDIT_CONTROL) and runs the cluster as the postgres OS user")
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := record.Run(ctx, record.Options{
+		BinDir: binDir, Workloads: workloads, BuiltIn: builtin, PerRole: perRole,
+		MaxPasses: maxPasses, Progress: stderr, Terminal: writesToTerminal(stderr),
+		PGData: pgdata, Restart: restart, ServerLog: serverLog,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "pgseccomp record: %v\n", err)
+		var refused *record.UsageError
+		if errors.As(err, &refused) {
+			return 2
+		}
+		var failed *record.FailedError
+		if errors.As(err, &failed) {
+			fmt.Fprintln(stderr, "pgseccomp record: no files written: the recorded lists did not hold")
+		}
+		return 1
+	}
+	p := res.Profile
+	if err := p.WriteFile(profileOut); err != nil {
+		fmt.Fprintf(stderr, "pgseccomp record: write the profile: %v\n", err)
+		return 1
+	}
+	if err := os.WriteFile(confOut, []byte(profile.Snippet(p, &action)), 0o644); err != nil {
+		fmt.Fprintf(stderr, "pgseccomp record: write the conf.d snippet: %v\n", err)
+		return 1
+	}
+	var global, session []string
+	for _, ps := range p.Provenance.Passes {
+		if ps.Phase == "global" {
+			global = append(global, fmt.Sprint(ps.Number))
+		} else if ps.Phase == "session" {
+			session = append(session, fmt.Sprint(ps.Number))
+		}
+	}
+	fmt.Fprintf(stdout, "recorded in %s: %d passes (global %s, session %s, enforce 1), 0 records lost\n",
+		res.Elapsed.Round(1e9), len(p.Provenance.Passes), strings.Join(global, ","), strings.Join(session, ","))
+	fmt.Fprintf(stdout, "global layer: %d syscalls; session layer: %d syscalls", len(p.Global.Allow), len(p.Session.Allow))
+	if len(p.Roles) > 0 {
+		fmt.Fprintf(stdout, "; %d roles with their own lists", len(p.Roles))
+	}
+	fmt.Fprintf(stdout, "\nprofile: %s\nconf.d snippet (%s defaults): %s\n", profileOut, action, confOut)
+	return 0
+}
+
+// flagSet reports whether the command line set the named flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// writesToTerminal reports whether w is a terminal, where a live progress
+// line can be rewritten in place.
+func writesToTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

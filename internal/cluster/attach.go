@@ -1,0 +1,191 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// AttachOptions say which existing cluster to attach to.
+type AttachOptions struct {
+	// ConfigDir is the directory pg_ctl -D takes: the data directory, or
+	// on Debian the configuration directory (/etc/postgresql/15/main)
+	// whose postgresql.conf names the data directory.
+	ConfigDir string
+	// BinDir as in Options.
+	BinDir string
+	// WorkDir is a directory this package may use (it is created if
+	// needed and made traversable by the cluster's OS user): it holds the
+	// private socket directory, the temporary pg_hba.conf and the log file
+	// the attached server writes while this package runs it.
+	WorkDir string
+	// AuditSession as in Options.
+	AuditSession bool
+	// Logf as in Options.
+	Logf func(format string, args ...any)
+}
+
+// Attach returns a Cluster for an existing cluster, whose files it never
+// changes: the server this package starts from it gets every setting on
+// its command line (pg_ctl -o "-c name=value"), which beats the
+// configuration files. It listens only on a private Unix socket directory
+// under WorkDir (listen_addresses = ”, so no client of the real server
+// can reach it meanwhile) with trust authentication from a temporary
+// pg_hba.conf (hba_file), and writes its log under WorkDir. The OS user is
+// the owner of the data directory.
+//
+// An attached cluster's Remove only stops the server this package
+// started; Running tells whether the server was running when attached.
+func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
+	logf := opts.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	binDir, err := FindBinDir(opts.BinDir)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	configDir, err := filepath.Abs(opts.ConfigDir)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: resolve %q: %w", opts.ConfigDir, err)
+	}
+	fi, err := os.Stat(filepath.Join(configDir, "postgresql.conf"))
+	if err != nil || fi.IsDir() {
+		return nil, fmt.Errorf("cluster: %s has no postgresql.conf: give the directory pg_ctl -D takes (the data directory, or /etc/postgresql/VERSION/NAME on Debian)", configDir)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil, fmt.Errorf("cluster: cannot tell the owner of %s", configDir)
+	}
+	owner, err := lookupAccountID(st.Uid)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	c := &Cluster{
+		BinDir: binDir, OSUser: owner.name, acct: owner, logf: logf,
+		settings: map[string]string{}, attached: true, configDir: configDir,
+	}
+	if err := os.MkdirAll(opts.WorkDir, 0o711); err != nil {
+		return nil, fmt.Errorf("cluster: create %s: %w", opts.WorkDir, err)
+	}
+	c.BaseDir, _ = filepath.Abs(opts.WorkDir)
+	if err := os.Chmod(c.BaseDir, 0o711); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	// What the cluster's own configuration says, as its server reads it
+	// (run from BaseDir: postgres needs a working directory it can read).
+	for _, name := range []string{"data_directory", "port", "shared_preload_libraries"} {
+		cmd := c.Command(ctx, "postgres", "-D", configDir, "-C", name)
+		// Not c.Env(): the server reads PGPORT and friends as defaults.
+		cmd.Env = slices.DeleteFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, "PG") })
+		raw, err := cmd.CombinedOutput()
+		out := string(raw)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: read %s of the cluster at %s (postgres -C %s): %w\n%s", name, configDir, name, err, strings.TrimSpace(out))
+		}
+		c.own = append(c.own, strings.TrimSpace(out))
+	}
+	c.DataDir = c.own[0]
+	if c.Port, err = strconv.Atoi(c.own[1]); err != nil {
+		return nil, fmt.Errorf("cluster: the cluster at %s has port %q, not a number", configDir, c.own[1])
+	}
+	c.SocketDir = filepath.Join(c.BaseDir, "socket")
+	c.LogFile = filepath.Join(c.BaseDir, "server.log")
+	c.hbaFile = filepath.Join(c.BaseDir, "pg_hba.conf")
+	if err := os.MkdirAll(c.SocketDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	const hba = "# pgseccomp: the private socket of a server being recorded\nlocal all all trust\nlocal replication all trust\n"
+	if err := os.WriteFile(c.hbaFile, []byte(hba), 0o600); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	if err := os.WriteFile(c.LogFile, nil, 0o600); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	for _, p := range []string{c.SocketDir, c.hbaFile, c.LogFile} {
+		if err := c.acct.chown(p); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.acct.checkTraverse(c.BaseDir); err != nil {
+		return nil, err
+	}
+	c.wasRunning = c.running()
+	c.started = true
+	if opts.AuditSession {
+		if c.audit, err = newAuditSession(); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	}
+	logf("cluster: attached to %s (data %s, port %d, OS user %s, running %v)", configDir, c.DataDir, c.Port, c.OSUser, c.wasRunning)
+	return c, nil
+}
+
+// Attached reports whether c is an existing cluster (Attach), and whether
+// its server was running when attached.
+func (c *Cluster) Attached() (attached, wasRunning bool) { return c.attached, c.wasRunning }
+
+// SharedPreloadLibraries is the attached cluster's own value.
+func (c *Cluster) SharedPreloadLibraries() string {
+	if len(c.own) < 3 {
+		return ""
+	}
+	return c.own[2]
+}
+
+// StartAsConfigured starts an attached cluster's server as its own
+// configuration says, with its log written to logFile: how a recording
+// that stopped a running server gives it back.
+func (c *Cluster) StartAsConfigured(ctx context.Context, logFile string) error {
+	out, err := c.run(ctx, "pg_ctl", "-D", c.configDir, "-w", "-t", strconv.Itoa(startTimeoutSeconds), "-l", logFile, "start")
+	if err != nil {
+		return fmt.Errorf("cluster: start the server at %s again as configured: %w\n%s", c.configDir, err, strings.TrimSpace(out))
+	}
+	return nil
+}
+
+// attachedStartArgs are pg_ctl's arguments to start an attached cluster
+// with the managed settings on the server's command line.
+func (c *Cluster) attachedStartArgs() []string {
+	c.mu.Lock()
+	settings := maps.Clone(c.settings)
+	c.mu.Unlock()
+	settings["listen_addresses"] = "''"
+	settings["unix_socket_directories"] = QuoteValue(c.SocketDir)
+	settings["hba_file"] = QuoteValue(c.hbaFile)
+	var opts []string
+	for _, name := range slices.Sorted(maps.Keys(settings)) {
+		opts = append(opts, "-c", shellQuote(name+"="+unquoteValue(settings[name])))
+	}
+	return []string{"-D", c.configDir, "-w", "-t", strconv.Itoa(startTimeoutSeconds), "-l", c.LogFile,
+		"-o", strings.Join(opts, " "), "start"}
+}
+
+// unquoteValue turns a postgresql.conf value ('it”s') into what -c takes.
+func unquoteValue(v string) string {
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		return strings.ReplaceAll(v[1:len(v)-1], "''", "'")
+	}
+	return v
+}
+
+// shellQuote quotes s for /bin/sh, which pg_ctl runs the server with.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// lookupAccountID resolves the owner of a cluster's files.
+func lookupAccountID(uid uint32) (account, error) {
+	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
+	if err != nil {
+		return account{}, fmt.Errorf("look up the owner (uid %d) of the cluster's files: %w", uid, err)
+	}
+	return lookupAccount(u.Username)
+}

@@ -1,0 +1,230 @@
+package record
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pgseccomp/pgseccomp/internal/audit"
+	"github.com/pgseccomp/pgseccomp/internal/procs"
+	"github.com/pgseccomp/pgseccomp/internal/syscalls"
+)
+
+// phase is what a pass records.
+type phase int
+
+const (
+	// phaseGlobal: the global filter logs what its list does not allow,
+	// the session filter allows everything; every record is the global
+	// layer's.
+	phaseGlobal phase = iota
+	// phaseSession: the global filter allows everything, the session
+	// filter logs; every record is a client backend's (or its parallel
+	// worker's) after authentication.
+	phaseSession
+	// phaseEnforce: both layers deny with error what they do not list;
+	// every record is a denial.
+	phaseEnforce
+)
+
+func (p phase) String() string {
+	return [...]string{"global", "session", "enforce"}[p]
+}
+
+// procKey names one process during one second: a pid is reused only after
+// the kernel has handed out every other (32768 by default), which takes
+// far longer than a second, so pid and second together name one process.
+type procKey struct {
+	pid int
+	sec int64
+}
+
+// procSyscalls is what one process did in one second of a session pass.
+type procSyscalls struct {
+	counts map[int]uint64 // per syscall number
+	leader int            // a parallel worker's leader, from its title; 0 if not one or unknown
+	title  string
+}
+
+// denial is one syscall the enforce pass saw denied.
+type denial struct {
+	Syscall string
+	PID     int
+	Title   string
+	Step    string // the workload step that ran
+	Action  string
+	Time    time.Time
+}
+
+func (d denial) String() string {
+	who := d.Title
+	if who == "" {
+		who = "a process gone before it could be named"
+	}
+	return fmt.Sprintf("%s denied (%s) to pid %d (%s) during workload %q", d.Syscall, d.Action, d.PID, who, d.Step)
+}
+
+// collector takes the records of one server (by audit session) during one
+// pass and keeps what is distinct: counts per syscall, and in a session
+// pass recorded per role, per process and second.
+type collector struct {
+	session uint32 // the server's audit session (ses=)
+	arch    syscalls.Arch
+	perRole bool
+
+	mu       sync.Mutex
+	phase    phase
+	step     string
+	records  uint64 // this pass's records of the server
+	others   uint64 // records of other processes, ignored
+	counts   map[int]uint64
+	foreign  map[string]uint64 // syscalls of another ABI ("i386 socketcall"), which no list can allow
+	procs    map[procKey]*procSyscalls
+	firstIn  map[int]string // the step in which a syscall was first seen this pass
+	denials  []denial
+	bad      uint64 // records that did not parse
+	badFirst string
+}
+
+func newCollector(session uint32, arch syscalls.Arch, perRole bool) *collector {
+	c := &collector{session: session, arch: arch, perRole: perRole}
+	c.reset(phaseGlobal)
+	return c
+}
+
+// reset starts a pass.
+func (c *collector) reset(p phase) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.phase = p
+	c.records, c.others = 0, 0
+	c.counts = map[int]uint64{}
+	c.foreign = map[string]uint64{}
+	c.procs = map[procKey]*procSyscalls{}
+	c.firstIn = map[int]string{}
+	c.denials = nil
+}
+
+// phaseNow is the pass's phase.
+func (c *collector) phaseNow() phase {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.phase
+}
+
+// setStep names the workload step now running.
+func (c *collector) setStep(step string) {
+	c.mu.Lock()
+	c.step = step
+	c.mu.Unlock()
+}
+
+// add takes one record from the capture.
+func (c *collector) add(rec *audit.Record) {
+	if rec.Session != c.session {
+		c.mu.Lock()
+		c.others++
+		c.mu.Unlock()
+		return
+	}
+	arch, name, ok := rec.Resolve()
+	native := ok && arch == c.arch
+	var title string
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.records++
+	if !native {
+		if name == "" {
+			name = "syscall " + strconv.FormatInt(rec.Syscall, 10)
+		}
+		c.foreign[arch.String()+" "+name]++
+		return
+	}
+	nr := int(rec.Syscall)
+	if c.phase == phaseEnforce {
+		c.mu.Unlock()
+		title = processTitle(rec.PID)
+		c.mu.Lock()
+		c.denials = append(c.denials, denial{
+			Syscall: name, PID: rec.PID, Title: title, Step: c.step,
+			Action: rec.Action().String(), Time: rec.Time,
+		})
+		return
+	}
+	c.counts[nr]++
+	if _, seen := c.firstIn[nr]; !seen {
+		c.firstIn[nr] = c.step
+	}
+	if c.phase != phaseSession || !c.perRole {
+		return
+	}
+	key := procKey{rec.PID, rec.Time.Unix()}
+	p := c.procs[key]
+	if p == nil {
+		// Name the process while it lives (a parallel worker's title
+		// names its leader); once per process and second.
+		c.mu.Unlock()
+		title = processTitle(rec.PID)
+		c.mu.Lock()
+		p = &procSyscalls{counts: map[int]uint64{}, title: title, leader: parallelLeader(title)}
+		c.procs[key] = p
+	}
+	p.counts[nr]++
+}
+
+// badRecord counts a record that did not parse.
+func (c *collector) badRecord(body []byte, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bad++
+	if c.badFirst == "" {
+		c.badFirst = fmt.Sprintf("%v: %q", err, body)
+	}
+}
+
+// snapshot is a pass's progress so far.
+type snapshot struct {
+	records  uint64
+	distinct int
+}
+
+func (c *collector) snapshot() snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return snapshot{records: c.records, distinct: len(c.counts)}
+}
+
+// processTitle is a process's title (ps display), or "" once it is gone.
+func processTitle(pid int) string {
+	args, err := procs.Reader{}.Cmdline(pid)
+	if err != nil {
+		return ""
+	}
+	return procs.TitleOf(args)
+}
+
+var parallelWorkerTitle = regexp.MustCompile(`parallel worker for PID (\d+)`)
+
+// parallelLeader returns the leader's pid named in a parallel worker's
+// title, or 0.
+func parallelLeader(title string) int {
+	m := parallelWorkerTitle.FindStringSubmatch(title)
+	if m == nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(m[1])
+	return pid
+}
+
+// sortedNumbers returns a count map's keys in order.
+func sortedNumbers(m map[int]uint64) []int {
+	nrs := make([]int, 0, len(m))
+	for nr := range m {
+		nrs = append(nrs, nr)
+	}
+	slices.Sort(nrs)
+	return nrs
+}

@@ -1,0 +1,711 @@
+// Package record is pgseccomp record: it runs a PostgreSQL server under
+// seccomp filters that log, runs workloads against it, reads every audit
+// record the kernel writes for the server's processes, and narrows the
+// logged set pass by pass until a pass adds nothing; then it proves the
+// lists by running the workloads again with them enforced (error
+// defaults), and writes a profile and a conf.d snippet.
+//
+// Layers are recorded apart. A global pass logs at the global layer and
+// lets the session layer allow everything, so every record is the global
+// layer's (the postmaster and every process, client backends included,
+// because the global filter confines them too). A session pass lets the
+// global layer allow everything and logs at the session layer, so every
+// record is a client backend's (or its parallel worker's) after it
+// authenticated. With per-role lists, the server log (log_connections,
+// jsonlog) names the role of each backend by pid and time.
+//
+// Records come from the kernel's audit netlink multicast group (see
+// audit.Capture), which loses nothing the audit subsystem emits, whether
+// or not auditd runs; the server runs in an audit session of its own, so
+// its records are told from everyone else's by their ses= field, even
+// for a process gone before its record is read. The kernel's lost
+// counter is checked around the recording, and any loss fails it.
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pgseccomp/pgseccomp/internal/audit"
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/profile"
+	"github.com/pgseccomp/pgseccomp/internal/syscalls"
+	"github.com/pgseccomp/pgseccomp/internal/workload"
+)
+
+// Options say what to record and how.
+type Options struct {
+	// BinDir is the PostgreSQL bin directory ("" finds it as
+	// internal/cluster does, through pg_config).
+	BinDir string
+	// Workloads are shell commands run, in order, in every pass, with the
+	// server's connection settings (PGHOST, PGPORT, PGUSER, PGDATABASE) in
+	// their environment. They must not restart the server themselves.
+	Workloads []string
+	// BuiltIn runs the built-in workload (package workload) before the
+	// commands.
+	BuiltIn bool
+	// Steps, if not nil, replaces the built-in workload's steps (tests).
+	Steps []workload.Step
+	// PGData, if set, records an existing cluster (the directory pg_ctl
+	// -D takes) instead of a throwaway one; its files are not changed
+	// (see cluster.Attach). A running server is stopped for the
+	// recording and started again afterwards only with Restart; without
+	// it, Run refuses. ServerLog is where that restarted server logs.
+	PGData    string
+	Restart   bool
+	ServerLog string
+	// PerRole records a session list for each role that connects.
+	PerRole bool
+	// MaxPasses bounds the passes of each layer (default 6).
+	MaxPasses int
+	// Progress receives progress; Terminal says it is a terminal, so that
+	// one line is rewritten in place.
+	Progress io.Writer
+	Terminal bool
+	// Logf receives detail (cluster start and stop, ...); may be nil.
+	Logf func(format string, args ...any)
+}
+
+// Result is a finished recording.
+type Result struct {
+	Profile *profile.Profile
+	Elapsed time.Duration
+	// Lost is how many records the kernel admitted to dropping meanwhile
+	// (always 0 in a Result returned without error).
+	Lost uint32
+	// Others counts records of other processes, read and ignored.
+	Others uint64
+}
+
+// FailedError is a recording whose proof pass saw denials.
+type FailedError struct {
+	Denials []string
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("the enforce pass (recorded lists, error defaults) saw %d denied syscall(s):\n  %s\n"+
+		"the workloads do something the recording passes did not see them do (a timing-dependent path?): run record again, or add a workload that reaches it",
+		len(e.Denials), strings.Join(e.Denials, "\n  "))
+}
+
+// recorder is one recording in progress.
+type recorder struct {
+	opts     Options
+	arch     syscalls.Arch
+	srv      *server
+	col      *collector
+	capture  *audit.Capture
+	capErr   chan error
+	steps    []workload.Step
+	lists    *lists
+	counts   map[string]map[string]uint64 // layer ("global", "session", "role R") -> syscall -> records
+	passes   []profile.Pass
+	progress *progress
+	begin    time.Time
+	added    []profile.Addition
+	names    []string // workload names for the provenance
+	workDir  string   // an existing cluster's work directory (kept)
+}
+
+// Run records a profile.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if opts.MaxPasses <= 0 {
+		opts.MaxPasses = 6
+	}
+	if !opts.BuiltIn && len(opts.Workloads) == 0 {
+		return nil, errors.New("no workload: run the built-in one, give --workload commands, or both")
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	native, err := policy.NativeArch()
+	if err != nil {
+		return nil, err
+	}
+	r := &recorder{
+		opts: opts, arch: native, lists: newLists(),
+		counts:   map[string]map[string]uint64{},
+		progress: newProgress(opts.Progress, opts.Terminal),
+		begin:    time.Now(),
+	}
+	defer r.progress.done()
+	if opts.BuiltIn {
+		r.steps = workload.BuiltIn()
+		if opts.Steps != nil {
+			r.steps = opts.Steps
+		}
+		r.names = append(r.names, "built-in")
+	}
+	r.names = append(r.names, opts.Workloads...)
+
+	before, err := audit.ReadKernelStatus()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.startCapture(); err != nil {
+		return nil, err
+	}
+	defer r.stopCapture()
+	if err := r.makeServer(ctx); err != nil {
+		return nil, err
+	}
+	defer r.removeServer()
+
+	prov, err := r.provenance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.recordLayer(ctx, phaseGlobal); err != nil {
+		return nil, err
+	}
+	if err := r.recordLayer(ctx, phaseSession); err != nil {
+		return nil, err
+	}
+	r.completeLists()
+	if err := r.enforcePass(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.stopCapture(); err != nil {
+		return nil, err
+	}
+	after, err := audit.ReadKernelStatus()
+	if err != nil {
+		return nil, err
+	}
+	lost := after.Lost - before.Lost
+	if lost != 0 {
+		return nil, fmt.Errorf("the kernel's audit lost counter rose by %d during the recording (from %d to %d): records were dropped, so the lists may miss syscalls; "+
+			"raise the audit backlog (auditctl -b 8192) or lower the load, and record again", lost, before.Lost, after.Lost)
+	}
+	prov.Passes = r.passes
+	prov.Added = r.added
+	prov.Seconds = time.Since(r.begin).Seconds()
+	p := r.buildProfile(prov)
+	return &Result{Profile: p, Elapsed: time.Since(r.begin), Others: r.col.others}, nil
+}
+
+// startCapture joins the audit multicast group before the server starts,
+// so that no record of it is missed.
+func (r *recorder) startCapture() error {
+	c, err := audit.OpenCapture()
+	if err != nil {
+		return err
+	}
+	r.capture = c
+	r.capErr = make(chan error, 1)
+	// The collector needs the session id, known once the cluster exists:
+	// records before that are not the server's.
+	r.col = newCollector(0xfffffffe, r.arch, r.opts.PerRole)
+	r.progress.watch(r.col.snapshot)
+	go func() {
+		r.capErr <- c.Run(func(rec *audit.Record) { r.col.add(rec) }, r.col.badRecord)
+	}()
+	return nil
+}
+
+// stopCapture ends the capture and reports whether it lost records.
+func (r *recorder) stopCapture() error {
+	if r.capture == nil {
+		return nil
+	}
+	r.capture.Stop()
+	err := <-r.capErr
+	r.capture.Close()
+	r.capture = nil
+	if errors.Is(err, audit.ErrOverflow) {
+		return fmt.Errorf("%w; the recording is incomplete: record again on a less busy machine", err)
+	}
+	return err
+}
+
+// makeServer creates the throwaway cluster, or attaches to the existing
+// one, in its own audit session, with a scratch directory for the
+// workloads and a log directory beside it.
+func (r *recorder) makeServer(ctx context.Context) error {
+	var c *cluster.Cluster
+	var err error
+	if r.opts.PGData == "" {
+		c, err = cluster.New(ctx, cluster.Options{BinDir: r.opts.BinDir, AuditSession: true, Logf: r.opts.Logf})
+		if err != nil {
+			return err
+		}
+	} else {
+		work, err := os.MkdirTemp("", "pgseccomp-record-")
+		if err != nil {
+			return fmt.Errorf("create a work directory for the recording: %w", err)
+		}
+		c, err = cluster.Attach(ctx, cluster.AttachOptions{ConfigDir: r.opts.PGData, BinDir: r.opts.BinDir, WorkDir: work, AuditSession: true, Logf: r.opts.Logf})
+		if err != nil {
+			os.RemoveAll(work)
+			return err
+		}
+		r.workDir = work
+		if _, running := c.Attached(); running {
+			if !r.opts.Restart {
+				c.Remove()
+				os.RemoveAll(work)
+				return &UsageError{fmt.Sprintf("the server of %s is running: recording restarts it under logging filters, with no client able to connect meanwhile; "+
+					"pass --restart to let pgseccomp stop it and start it again afterwards, or stop it yourself", r.opts.PGData)}
+			}
+			r.progress.logf("stopping the server of %s for the recording (--restart)", r.opts.PGData)
+			if err := c.Stop(ctx); err != nil {
+				c.Remove()
+				return err
+			}
+		}
+	}
+	r.srv = &server{c: c, scratch: filepath.Join(c.BaseDir, "scratch"), logDir: filepath.Join(c.BaseDir, "log"), logf: r.progress.logf}
+	for _, dir := range []string{r.srv.scratch, r.srv.logDir} {
+		if err := os.MkdirAll(dir, 0o700); err == nil {
+			err = c.Chown(dir)
+		}
+		if err != nil {
+			return fmt.Errorf("create %s for the recording: %w", dir, err)
+		}
+	}
+	id, _ := c.AuditSession()
+	r.col.mu.Lock()
+	r.col.session = id
+	r.col.mu.Unlock()
+	return nil
+}
+
+// removeServer removes the throwaway cluster, or stops the recording's
+// server of an existing cluster and, if it ran before, starts it again as
+// configured.
+func (r *recorder) removeServer() {
+	if r.srv == nil {
+		return
+	}
+	c := r.srv.c
+	if err := c.Remove(); err != nil {
+		r.progress.logf("%v", err)
+	}
+	attached, wasRunning := c.Attached()
+	if !attached {
+		return
+	}
+	if wasRunning {
+		logFile := r.opts.ServerLog
+		if logFile == "" {
+			logFile = filepath.Join(c.DataDir, "pgseccomp-record-restart.log")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := c.StartAsConfigured(ctx, logFile); err != nil {
+			r.progress.logf("%v\nSTART IT YOURSELF: the recording stopped it", err)
+		} else {
+			r.progress.logf("started the server of %s again as configured (log: %s); if systemd manages it, restart it with systemctl so that systemd knows", r.opts.PGData, logFile)
+		}
+	}
+	r.progress.logf("the recording's server log is kept in %s", r.srv.logDir)
+}
+
+// UsageError is a recording refused before it started, for what the user
+// asked.
+type UsageError struct{ msg string }
+
+func (e *UsageError) Error() string { return e.msg }
+
+// configure writes a pass's settings and restarts the server with them.
+func (r *recorder) configure(ctx context.Context, p phase) error {
+	var wl map[string]string
+	attached, _ := r.srv.c.Attached()
+	if r.opts.BuiltIn && !attached {
+		wl = workload.Settings(r.srv.scratch)
+	}
+	if attached { // keep the cluster's own libraries
+		wl = map[string]string{"shared_preload_libraries": cluster.QuoteValue(r.srv.c.SharedPreloadLibraries())}
+	}
+	settings := serverSettings(r.srv.logDir, wl)
+	for k, v := range phaseSettings(p, r.lists, r.opts.PerRole) {
+		settings[k] = v
+	}
+	if err := r.srv.c.SetSettings(settings); err != nil {
+		return err
+	}
+	if err := r.srv.Stop(ctx, "fast"); err != nil {
+		return err
+	}
+	return r.srv.Start(ctx)
+}
+
+// recordLayer runs passes of one layer until one adds nothing.
+func (r *recorder) recordLayer(ctx context.Context, p phase) error {
+	for n := 1; ; n++ {
+		if n > r.opts.MaxPasses {
+			return fmt.Errorf("the %s layer still gained syscalls after %d passes (last: %s): the workloads behave differently on every run; "+
+				"raise --max-passes or make them more repeatable", p, r.opts.MaxPasses, strings.Join(r.passes[len(r.passes)-1].New, ", "))
+		}
+		began := time.Now()
+		r.col.reset(p)
+		r.progress.pass(len(r.passes)+1, p)
+		if err := r.configure(ctx, p); err != nil {
+			return fmt.Errorf("pass %d (%s): %w", len(r.passes)+1, p, err)
+		}
+		if err := r.runWorkloads(ctx); err != nil {
+			return fmt.Errorf("pass %d (%s): %w", len(r.passes)+1, p, err)
+		}
+		// Stop the server so that its shutdown (a checkpoint, every
+		// process's exit) is recorded, then let the last records arrive.
+		if err := r.srv.Stop(ctx, "fast"); err != nil {
+			return err
+		}
+		r.settle()
+		added, err := r.absorb(p)
+		if err != nil {
+			return err
+		}
+		snap := r.col.snapshot()
+		r.passes = append(r.passes, profile.Pass{
+			Number: len(r.passes) + 1, Phase: p.String(), Records: snap.records,
+			New: added, Seconds: time.Since(began).Seconds(),
+		})
+		r.progress.passDone(r.passes[len(r.passes)-1], r.sizes())
+		if len(added) == 0 {
+			return nil
+		}
+	}
+}
+
+// settle waits until the capture has read what the kernel has queued: no
+// new record for 300 ms.
+func (r *recorder) settle() {
+	last := r.col.snapshot().records
+	quiet := 0
+	for quiet < 3 {
+		time.Sleep(100 * time.Millisecond)
+		now := r.col.snapshot().records
+		if now == last {
+			quiet++
+		} else {
+			quiet, last = 0, now
+		}
+	}
+}
+
+// runWorkloads runs the built-in steps and the commands.
+func (r *recorder) runWorkloads(ctx context.Context) error {
+	for _, step := range r.steps {
+		if step.Destructive && !r.srv.Throwaway() {
+			continue
+		}
+		name := "built-in/" + step.Name
+		r.col.setStep(name)
+		r.progress.step(name)
+		if err := step.Run(ctx, r.srv); err != nil {
+			return fmt.Errorf("workload %s: %w", name, err)
+		}
+	}
+	for _, cmdline := range r.opts.Workloads {
+		r.col.setStep(cmdline)
+		r.progress.step(cmdline)
+		if err := r.runCommand(ctx, cmdline); err != nil {
+			return err
+		}
+	}
+	r.col.setStep("shutdown")
+	return nil
+}
+
+// runCommand runs one --workload command with the server's connection
+// settings, as the user who runs the recording.
+func (r *recorder) runCommand(ctx context.Context, cmdline string) error {
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", cmdline)
+	// The phase lets a workload tell the passes apart (a test's workload
+	// that misbehaves only under enforcement, for one).
+	cmd.Env = append(r.srv.Env(), "PGSECCOMP_RECORD_PHASE="+r.col.phaseNow().String(),
+		fmt.Sprintf("PGSECCOMP_RECORD_PASS=%d", len(r.passes)+1))
+	cmd.Dir = r.srv.scratch
+	out := &tailBuffer{max: 4096}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("workload %q failed: %w\nits last output:\n%s", cmdline, err, out.String())
+	}
+	return nil
+}
+
+// absorb adds what a pass saw to the lists and returns the new names.
+func (r *recorder) absorb(p phase) ([]string, error) {
+	c := r.col
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.foreign) > 0 {
+		var names []string
+		for n := range c.foreign {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		r.progress.logf("warning: the server made syscalls of another ABI, which no list can allow: %s", strings.Join(names, ", "))
+	}
+	var added []string
+	layerCounts := func(layer string) map[string]uint64 {
+		if r.counts[layer] == nil {
+			r.counts[layer] = map[string]uint64{}
+		}
+		return r.counts[layer]
+	}
+	switch p {
+	case phaseGlobal:
+		counts := layerCounts("global")
+		for _, nr := range sortedNumbers(c.counts) {
+			name, _ := r.arch.Name(nr)
+			counts[name] += c.counts[nr]
+			if !r.lists.global[name] {
+				r.lists.global[name] = true
+				added = append(added, name)
+			}
+		}
+	case phaseSession:
+		counts := layerCounts("session")
+		for _, nr := range sortedNumbers(c.counts) {
+			name, _ := r.arch.Name(nr)
+			counts[name] += c.counts[nr]
+			if !r.lists.session[name] {
+				r.lists.session[name] = true
+				added = append(added, name)
+			}
+		}
+		if r.opts.PerRole {
+			roleAdded, err := r.absorbRoles()
+			if err != nil {
+				return nil, err
+			}
+			for _, n := range roleAdded {
+				if !slices.Contains(added, n) {
+					added = append(added, n)
+				}
+			}
+			slices.Sort(added)
+		}
+	}
+	return added, nil
+}
+
+// absorbRoles gives each session record of the pass its role; called with
+// the collector locked. A record whose process cannot be named (a parallel
+// worker gone before its title was read) counts for every role.
+func (r *recorder) absorbRoles() ([]string, error) {
+	idx, err := connections(r.srv.logDir)
+	if err != nil {
+		return nil, err
+	}
+	var added []string
+	unplaced := map[int]uint64{}
+	for key, p := range r.col.procs {
+		pid, at := key.pid, time.Unix(key.sec, 0)
+		if p.leader != 0 {
+			pid = p.leader
+		}
+		role, ok := idx.roleAt(pid, at)
+		if !ok {
+			for nr, n := range p.counts {
+				unplaced[nr] += n
+			}
+			continue
+		}
+		added = append(added, r.addRole(role, p.counts)...)
+	}
+	if len(unplaced) > 0 {
+		for _, role := range idx.allRoles() {
+			added = append(added, r.addRole(role, unplaced)...)
+		}
+		r.progress.logf("%d syscall(s) of processes that could not be tied to a role were given to every role", len(unplaced))
+	}
+	for _, role := range idx.allRoles() {
+		if r.lists.roles[role] == nil {
+			r.lists.roles[role] = map[string]bool{}
+		}
+	}
+	slices.Sort(added)
+	return slices.Compact(added), nil
+}
+
+func (r *recorder) addRole(role string, counts map[int]uint64) []string {
+	set := r.lists.roles[role]
+	if set == nil {
+		set = map[string]bool{}
+		r.lists.roles[role] = set
+	}
+	layer := "role " + role
+	if r.counts[layer] == nil {
+		r.counts[layer] = map[string]uint64{}
+	}
+	var added []string
+	for nr, n := range counts {
+		name, _ := r.arch.Name(nr)
+		r.counts[layer][name] += n
+		if !set[name] {
+			set[name] = true
+			added = append(added, name)
+		}
+	}
+	return added
+}
+
+// completeLists adds what the lists need beyond the records, each with
+// its reason, which the profile's provenance keeps.
+func (r *recorder) completeLists() {
+	add := func(layer string, set map[string]bool, names []string, why string) {
+		var missing []string
+		for _, n := range names {
+			if !set[n] {
+				set[n] = true
+				missing = append(missing, n)
+			}
+		}
+		if len(missing) > 0 {
+			slices.Sort(missing)
+			r.added = append(r.added, profile.Addition{Layer: layer, Syscalls: missing, Why: why})
+		}
+	}
+	// A client backend's syscalls pass the global filter too.
+	sessionAll := maps2set(r.lists.session)
+	for _, set := range r.lists.roles {
+		for n := range set {
+			sessionAll[n] = true
+		}
+	}
+	add("global", r.lists.global, sortedNames(sessionAll),
+		"seen only in session passes (the global layer allowed everything then); the global filter confines client backends too")
+	// Any process can PANIC: the abort path the startup process took in
+	// the recording is allowed to every session too.
+	var abortPath []string
+	for _, n := range []string{"rt_sigaction", "rt_sigprocmask", "gettid", "getpid", "tgkill"} {
+		if r.lists.global[n] {
+			abortPath = append(abortPath, n)
+		}
+	}
+	why := "abort()'s syscalls, recorded in the global layer (a PANIC in the startup process): any backend can PANIC, and without them a PANIC becomes a segmentation fault (SPEC §7)"
+	add("session", r.lists.session, abortPath, why)
+	for _, role := range sortedNames(setOf(keys(r.lists.roles))) {
+		add("role "+role, r.lists.roles[role], abortPath, why)
+	}
+	// The session default list is what a role without its own list gets:
+	// with per-role lists, every role's syscalls.
+	if r.opts.PerRole {
+		var all []string
+		for _, set := range r.lists.roles {
+			all = append(all, keys(set)...)
+		}
+		add("session", r.lists.session, all, "with per-role lists, the session-level list (for roles not listed) is the union of every role's")
+	}
+}
+
+// enforcePass runs the workloads with the lists enforced with error
+// defaults; any denial fails the recording.
+func (r *recorder) enforcePass(ctx context.Context) error {
+	began := time.Now()
+	r.col.reset(phaseEnforce)
+	r.progress.pass(len(r.passes)+1, phaseEnforce)
+	var runErr error
+	if err := r.configure(ctx, phaseEnforce); err != nil {
+		runErr = fmt.Errorf("the server did not start with the recorded lists enforced: %w", err)
+	} else if err := r.runWorkloads(ctx); err != nil {
+		runErr = fmt.Errorf("a workload failed with the recorded lists enforced: %w", err)
+	} else if err := r.srv.Stop(ctx, "fast"); err != nil {
+		runErr = err
+	}
+	r.settle()
+	r.col.mu.Lock()
+	denials := slices.Clone(r.col.denials)
+	records := r.col.records
+	r.col.mu.Unlock()
+	r.passes = append(r.passes, profile.Pass{Number: len(r.passes) + 1, Phase: "enforce", Records: records, Seconds: time.Since(began).Seconds()})
+	r.progress.passDone(r.passes[len(r.passes)-1], r.sizes())
+	if len(denials) > 0 {
+		seen := map[string]bool{}
+		var lines []string
+		for _, d := range denials {
+			if line := d.String(); !seen[d.Syscall+d.Step] {
+				seen[d.Syscall+d.Step] = true
+				lines = append(lines, line)
+			}
+		}
+		err := &FailedError{Denials: lines}
+		if runErr != nil {
+			return fmt.Errorf("%w\n%v", err, runErr)
+		}
+		return err
+	}
+	return runErr
+}
+
+// sizes are the lists' sizes now, for progress.
+func (r *recorder) sizes() string {
+	s := fmt.Sprintf("global %d, session %d", len(r.lists.global), len(r.lists.session))
+	if r.opts.PerRole && len(r.lists.roles) > 0 {
+		s += fmt.Sprintf(", %d roles", len(r.lists.roles))
+	}
+	return s
+}
+
+// buildProfile makes the profile from the lists; every default is error.
+func (r *recorder) buildProfile(prov profile.Provenance) *profile.Profile {
+	layer := func(set map[string]bool, counts map[string]uint64) profile.Layer {
+		return profile.Layer{Default: policy.Error, Allow: sortedNames(set), Counts: counts}
+	}
+	p := &profile.Profile{
+		Format:     profile.Format,
+		Provenance: prov,
+		Global:     layer(r.lists.global, r.counts["global"]),
+		Session:    layer(r.lists.session, r.counts["session"]),
+	}
+	if r.opts.PerRole && len(r.lists.roles) > 0 {
+		p.Roles = map[string]profile.Layer{}
+		for role, set := range r.lists.roles {
+			p.Roles[role] = layer(set, r.counts["role "+role])
+		}
+	}
+	return p
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func maps2set(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}

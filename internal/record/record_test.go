@@ -1,0 +1,203 @@
+package record
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
+	"github.com/pgseccomp/pgseccomp/internal/workload"
+)
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: audit netlink socket, audit session, postgres OS user")
+	}
+}
+
+// rolesStep connects as two roles, each many times with a connection per
+// statement (short-lived backends): alice only selects; bob also lists a
+// directory (getdents64), which no other client backend does.
+var rolesStep = workload.Step{Name: "two-roles", Run: func(ctx context.Context, t workload.Target) error {
+	admin, err := pgx.Connect(ctx, t.ConnString("postgres"))
+	if err != nil {
+		return err
+	}
+	defer admin.Close(ctx)
+	for _, sql := range []string{
+		`DO $$BEGIN
+		   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'alice') THEN CREATE ROLE alice LOGIN; END IF;
+		   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'Bob') THEN CREATE ROLE "Bob" LOGIN; END IF;
+		 END$$`,
+		`GRANT EXECUTE ON FUNCTION pg_ls_dir(text) TO "Bob"`,
+	} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("%s: %w", sql, err)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		for _, who := range []struct{ role, sql string }{
+			{"alice", "SELECT count(*) FROM pg_class"},
+			{"Bob", "SELECT count(*) FROM pg_ls_dir('.')"},
+		} {
+			conn, err := pgx.Connect(ctx, t.ConnString("postgres")+" user="+quoteDSNValue(who.role))
+			if err != nil {
+				return err
+			}
+			_, err = conn.Exec(ctx, who.sql)
+			conn.Close(ctx)
+			if err != nil {
+				return fmt.Errorf("%s as %s: %w", who.sql, who.role, err)
+			}
+		}
+	}
+	return nil
+}}
+
+func quoteDSNValue(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
+
+// TestRecordPerRole records two roles' short-lived sessions and a workload
+// command, to a fixpoint, and proves the lists with error defaults.
+func TestRecordPerRole(t *testing.T) {
+	needRoot(t)
+	var progress strings.Builder
+	res, err := Run(context.Background(), Options{
+		BuiltIn: true, Steps: []workload.Step{rolesStep},
+		Workloads: []string{"psql -X -q -c 'CREATE TABLE IF NOT EXISTS t AS SELECT 1 AS x' -c 'SELECT * FROM t'"},
+		PerRole:   true, Progress: &progress, Logf: t.Logf,
+	})
+	t.Logf("progress:\n%s", progress.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Profile
+	var phases []string
+	for _, ps := range p.Provenance.Passes {
+		phases = append(phases, ps.Phase)
+	}
+	// Each layer: at least two passes, the last adding nothing; then one
+	// enforce pass.
+	passes := p.Provenance.Passes
+	if len(passes) < 5 || phases[0] != "global" || phases[len(phases)-1] != "enforce" {
+		t.Fatalf("passes %v: want global passes, session passes, then enforce", phases)
+	}
+	for i, ps := range passes[:len(passes)-1] {
+		last := i+1 == len(passes)-1 || passes[i+1].Phase != ps.Phase
+		if last && len(ps.New) != 0 {
+			t.Errorf("pass %d (%s) is its layer's last but added %v", ps.Number, ps.Phase, ps.New)
+		}
+		if ps.Number == 1 && len(ps.New) == 0 {
+			t.Errorf("the first pass recorded nothing")
+		}
+	}
+	for _, name := range p.Session.Allow {
+		if !slices.Contains(p.Global.Allow, name) {
+			t.Errorf("session syscall %s is not in the global list: the global filter would deny it", name)
+		}
+	}
+	for _, must := range []string{"clone", "seccomp", "pipe2"} { // postmaster forks, backends install, postmaster compiles
+		if !slices.Contains(p.Global.Allow, must) {
+			t.Errorf("global list lacks %s", must)
+		}
+	}
+	alice, okA := p.Roles["alice"]
+	bob, okB := p.Roles["Bob"]
+	if !okA || !okB {
+		t.Fatalf("roles recorded: %v; want alice and Bob", p.RoleNames())
+	}
+	if !slices.Contains(bob.Allow, "getdents64") {
+		t.Errorf("Bob's list lacks getdents64, which his pg_ls_dir made: %v", bob.Allow)
+	}
+	if slices.Contains(alice.Allow, "getdents64") {
+		t.Errorf("alice's list has getdents64, which only Bob's sessions made")
+	}
+	if !slices.Contains(p.Session.Allow, "getdents64") {
+		t.Errorf("the session-level list (for roles not listed) lacks a role's getdents64")
+	}
+	if res.Lost != 0 {
+		t.Errorf("lost %d", res.Lost)
+	}
+	t.Logf("global %d, session %d, alice %d, Bob %d syscalls; %d passes in %v",
+		len(p.Global.Allow), len(p.Session.Allow), len(alice.Allow), len(bob.Allow), len(passes), res.Elapsed)
+}
+
+// TestRecordFailsOnDenial: a workload that does something new only when
+// the lists are enforced makes the recording fail, naming the syscall and
+// the workload.
+func TestRecordFailsOnDenial(t *testing.T) {
+	needRoot(t)
+	sneaky := `psql -X -q -c 'SELECT 1' && if [ "$PGSECCOMP_RECORD_PHASE" = enforce ]; then psql -X -q -c "SELECT pg_ls_dir('.')"; fi`
+	_, err := Run(context.Background(), Options{Workloads: []string{sneaky}, Logf: t.Logf})
+	var failed *FailedError
+	if !errors.As(err, &failed) {
+		t.Fatalf("Run: %v; want a FailedError", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "getdents64") || !strings.Contains(msg, "PGSECCOMP_RECORD_PHASE") {
+		t.Errorf("the error does not name getdents64 and the workload:\n%s", msg)
+	}
+}
+
+// TestRecordExistingCluster records a cluster that exists already: it is
+// refused while the server runs without Restart; with Restart the server
+// is stopped, recorded and started again, and the cluster's configuration
+// files are byte for byte what they were.
+func TestRecordExistingCluster(t *testing.T) {
+	needRoot(t)
+	ctx := context.Background()
+	c := clustertest.New(t, cluster.Options{})
+	files := []string{"postgresql.conf", "pg_hba.conf", "postgresql.auto.conf", cluster.ManagedConfFile}
+	before := map[string]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(c.DataDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[f] = string(data)
+	}
+	opts := Options{PGData: c.DataDir, Workloads: []string{"psql -X -q -c 'SELECT count(*) FROM pg_class'"}, Logf: t.Logf}
+	_, err := Run(ctx, opts)
+	var refused *UsageError
+	if !errors.As(err, &refused) || !strings.Contains(err.Error(), "--restart") {
+		t.Fatalf("recording a running server without Restart: %v; want a refusal naming --restart", err)
+	}
+	opts.Restart = true
+	opts.ServerLog = filepath.Join(c.BaseDir, "restarted.log")
+	if err := c.Chown(c.BaseDir); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.Profile.Global.Allow); n < 40 {
+		t.Errorf("global list has %d syscalls; a server makes more", n)
+	}
+	for _, f := range files {
+		data, _ := os.ReadFile(filepath.Join(c.DataDir, f))
+		if string(data) != before[f] {
+			t.Errorf("%s changed", f)
+		}
+	}
+	conn, err := c.Connect(ctx, "", "postgres")
+	if err != nil {
+		t.Fatalf("the server was not started again: %v", err)
+	}
+	defer conn.Close(ctx)
+	var loaded bool
+	if err := conn.QueryRow(ctx, "SELECT current_setting('shared_preload_libraries') LIKE '%pgseccomp%'").Scan(&loaded); err != nil {
+		t.Fatal(err)
+	}
+	if loaded {
+		t.Errorf("the server started again still has the recording's settings")
+	}
+}
