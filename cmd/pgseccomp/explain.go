@@ -17,7 +17,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
-const explainUsage = `Usage: pgseccomp explain [--config FILE] [--pgdata DIR] [--role ROLE ...]
+const explainUsage = `Usage: pgseccomp explain [--config FILE] [--pgdata DIR] [--profile FILE] [--role ROLE ...]
                          [--client-filter ARGS] [--context global|session|both]
                          [--arch ARCH] [--why] [--bpf] [--json]
 
@@ -30,7 +30,9 @@ other syscall; filter_action is "layer->action": the effective action (the
 strongest of the layers: allow < log < error < kill) and the layer that gives
 it. The configuration is read as the postmaster reads it (includes,
 include_dir, postgresql.auto.conf) and checked as pgseccomp checks it; a
-setting pgseccomp would reject is reported with its file and line.
+setting pgseccomp would reject is reported with its file and line. A profile
+(the JSON 'pgseccomp record' writes) is shown as the server that loads it
+would show it, on the profile's architecture unless --arch says otherwise.
 
 Which configuration:
   --config FILE   the postgresql.conf to read (e.g. /etc/postgresql/15/main/
@@ -39,6 +41,9 @@ Which configuration:
                   file's own directory
   --pgdata DIR    the cluster's data directory: reads DIR/postgresql.conf
                   (unless --config) and DIR/postgresql.auto.conf
+  --profile FILE  a pgseccomp profile instead (--config FILE reads one too,
+                  recognized by its JSON); problems are located in it, e.g.
+                  "pg15.json: session.allow"
   (neither)       $PGDATA, as --pgdata
 
 Which session:
@@ -105,6 +110,9 @@ Examples:
   # which setting decides each syscall, for an aarch64 server
   pgseccomp explain --config postgresql.conf --arch aarch64 --why
 
+  # what a recorded profile loads in a session of role app
+  pgseccomp explain --profile pg15.json --role app --context session
+
   # the syscalls a session of joe may not make
   pgseccomp explain --role joe --context session --json |
     jq -r '.sessions[0].rows[] | select(.action == "error" or .action == "kill") | .syscall'
@@ -129,29 +137,46 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
-// configFlags say which configuration to read: --config and --pgdata, shared
-// by the commands that read a postgresql.conf.
+// configFlags say which configuration to read: --config, --pgdata and
+// --profile, shared by the commands that read a postgresql.conf.
 type configFlags struct {
-	file   string
-	pgdata string
+	file    string
+	pgdata  string
+	profile string
 }
 
 func (c *configFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.file, "config", "", "postgresql.conf to read")
+	fs.StringVar(&c.file, "config", "", "postgresql.conf (or profile) to read")
 	fs.StringVar(&c.pgdata, "pgdata", "", "the cluster's data directory")
+	fs.StringVar(&c.profile, "profile", "", "pgseccomp profile to read")
 }
 
 // loadedConfig is a configuration read and checked on one architecture.
 type loadedConfig struct {
-	file     *pgconf.File
+	input    *configInput
 	settings *policy.Settings
 	policy   *policy.Policy
 	problems policy.Problems // what pgseccomp would reject
 }
 
-// load reads the configuration the flags name. A non-nil error is an input
-// error (exit status 2) and says what to do.
-func (c *configFlags) load() (*pgconf.File, error) {
+// load reads the configuration (or profile) the flags name. A non-nil error
+// is an input error (exit status 2) and says what to do.
+func (c *configFlags) load() (*configInput, error) {
+	if c.profile != "" {
+		if c.file != "" || c.pgdata != "" {
+			return nil, errors.New("--profile reads a profile instead of a configuration: give it without --config and --pgdata")
+		}
+		return readProfileInput(c.profile)
+	}
+	if c.file != "" {
+		in, isProfile, err := sniffProfile(c.file)
+		switch {
+		case isProfile && c.pgdata != "":
+			return nil, fmt.Errorf("%s is a pgseccomp profile, which has no data directory: give it without --pgdata", c.file)
+		case isProfile:
+			return in, err
+		}
+	}
 	file, pgdata := c.file, c.pgdata
 	if file == "" && pgdata == "" {
 		pgdata = os.Getenv("PGDATA")
@@ -175,14 +200,21 @@ func (c *configFlags) load() (*pgconf.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%v\nPostgreSQL would not start with this configuration either; correct it and run again", err)
 	}
-	return f, nil
+	return &configInput{path: f.Path, files: f.Files, conf: f}, nil
 }
 
-// check reads pgseccomp's settings from f and builds the layers on arch.
-func check(f *pgconf.File, arch policy.Arch) *loadedConfig {
-	lc := &loadedConfig{file: f}
+// check reads pgseccomp's settings from in and builds the layers on arch.
+func check(in *configInput, arch policy.Arch) *loadedConfig {
+	lc := &loadedConfig{input: in}
 	var problems policy.Problems
-	s, err := policy.SettingsFromConf(f)
+	if in.profile != nil {
+		if problems := missingProblems(in, arch); problems != nil {
+			lc.settings, _ = in.settings()
+			lc.problems = problems
+			return lc
+		}
+	}
+	s, err := in.settings()
 	if errors.As(err, &problems) {
 		lc.problems = append(lc.problems, problems...)
 	}
@@ -242,15 +274,15 @@ func runExplain(args []string) int {
 		}
 		client = &args
 	}
-	arch, err := parseArchFlag(o.arch)
-	if err != nil {
-		return usageError("explain", "--arch: %v", err)
-	}
-	f, err := o.config.load()
+	in, err := o.config.load()
 	if err != nil {
 		return usageError("explain", "%v", err)
 	}
-	lc := check(f, arch)
+	arch, err := inputArch(o.arch, in)
+	if err != nil {
+		return usageError("explain", "--arch: %v", err)
+	}
+	lc := check(in, arch)
 
 	for _, w := range lc.settings.Warnings {
 		fmt.Fprintf(stderr, "pgseccomp explain: warning: %v\n", w)
@@ -261,7 +293,7 @@ func runExplain(args []string) int {
 		}
 	}
 	if len(lc.problems) > 0 {
-		fmt.Fprintf(stderr, "pgseccomp explain: pgseccomp would reject this configuration (the server would not start; a reload would keep the previous session filters):\n")
+		fmt.Fprintf(stderr, "pgseccomp explain: pgseccomp would reject this %s (the server would not start; a reload would keep the previous session filters):\n", in.kind())
 		for _, p := range lc.problems {
 			fmt.Fprintf(stderr, "  %v\n", p)
 		}
@@ -270,8 +302,8 @@ func runExplain(args []string) int {
 
 	roles := sessionRoles(o, lc.settings)
 	report := explainReport{
-		Config:   f.Path,
-		Files:    f.Files,
+		Config:   in.path,
+		Files:    in.files,
 		Arch:     arch.String(),
 		Active:   lc.settings.Active(),
 		Warnings: activeWarnings(lc.settings),

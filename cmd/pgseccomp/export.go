@@ -12,7 +12,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
-const exportUsage = `Usage: pgseccomp export --format oci|kubernetes [--config FILE | --pgdata DIR]
+const exportUsage = `Usage: pgseccomp export --format oci|kubernetes [--config FILE | --pgdata DIR | --profile FILE]
                         [--arch ARCH,...] [--log] [--output FILE|-]
 
 Write a seccomp profile that confines a whole PostgreSQL container from
@@ -49,13 +49,16 @@ Which configuration:
   --config FILE    the postgresql.conf to read (includes and
                    postgresql.auto.conf are followed as the server does)
   --pgdata DIR     the data directory: DIR/postgresql.conf, unless --config
+  --profile FILE   a pgseccomp profile ('pgseccomp record' writes them), its
+                   global layer; --config FILE reads one too
   (neither)        $PGDATA, as --pgdata
 
 Profile:
   --arch LIST      architectures to list, comma-separated, the one PostgreSQL
                    runs as first (default: like Docker's profile, this
-                   machine's and its compatible ones: x86_64,i386,x32 here);
-                   every name must exist on the first
+                   machine's, or a pgseccomp profile's, and its compatible
+                   ones: x86_64,i386,x32 here); every name must exist on the
+                   first
   --log            trial profile: error and kill become SCMP_ACT_LOG, so
                    nothing is denied and the kernel logs what would be
   --name NAME      kubernetes: metadata.name (default pgseccomp-postgresql)
@@ -87,6 +90,9 @@ Examples:
 
   # try it first: log instead of deny
   pgseccomp export --format oci --pgdata "$PGDATA" --log --output trial.json
+
+  # from a recorded profile, for its architecture
+  pgseccomp export --format oci --profile pg15.json --output pgseccomp.json
 `
 
 func runExport(args []string) int {
@@ -118,11 +124,19 @@ func runExport(args []string) int {
 	case format == "oci" && (set["name"] || set["namespace"]):
 		return usageError("export", "--name and --namespace are for --format kubernetes; an OCI profile has no name (its file name is its name)")
 	}
-	arches, err := parseArchList(archList)
+	in, err := config.load()
+	if err != nil {
+		return usageError("export", "%v", err)
+	}
+	native, err := inputArch("", in)
+	if err != nil {
+		return usageError("export", "%v", err)
+	}
+	arches, err := parseArchList(archList, native)
 	if err != nil {
 		return usageError("export", "--arch %q: %v", archList, err)
 	}
-	profile, code := loadProfile("export", config, arches[0])
+	profile, code := globalProfile("export", in, config, arches[0])
 	if code != 0 {
 		return code
 	}
@@ -148,20 +162,17 @@ func runExport(args []string) int {
 	return writeOutput("export", output, out)
 }
 
-// loadProfile is the input side of systemd and export: the global layer of
-// the configuration the flags name, built on arch, as an export.Profile. A
-// non-zero code means it has reported why and the command must return it.
-func loadProfile(cmd string, config configFlags, arch syscalls.Arch) (export.Profile, int) {
-	f, err := config.load()
-	if err != nil {
-		return export.Profile{}, usageError(cmd, "%v", err)
-	}
-	lc := check(f, arch)
+// globalProfile is the input side of systemd and export: the global layer
+// of the configuration (or pgseccomp profile) the flags name, built on arch,
+// as an export.Profile. A non-zero code means it has reported why and the
+// command must return it.
+func globalProfile(cmd string, in *configInput, config configFlags, arch syscalls.Arch) (export.Profile, int) {
+	lc := check(in, arch)
 	for _, w := range lc.settings.Warnings {
 		fmt.Fprintf(stderr, "pgseccomp %s: warning: %v\n", cmd, w)
 	}
 	if len(lc.problems) > 0 || lc.policy == nil || lc.policy.Global == nil {
-		fmt.Fprintf(stderr, "pgseccomp %s: pgseccomp would reject this configuration (the server would not start), so there is no global layer to export:\n", cmd)
+		fmt.Fprintf(stderr, "pgseccomp %s: pgseccomp would reject this %s (the server would not start), so there is no global layer to export:\n", cmd, in.kind())
 		for _, p := range lc.problems {
 			fmt.Fprintf(stderr, "  %v\n", p)
 		}
@@ -169,7 +180,7 @@ func loadProfile(cmd string, config configFlags, arch syscalls.Arch) (export.Pro
 		return export.Profile{}, 1
 	}
 	if !lc.settings.Active() {
-		fmt.Fprintf(stderr, "pgseccomp %s: warning: pgseccomp is not active in %s (it needs shared_preload_libraries = 'pgseccomp' and pgseccomp.enabled = on): the exported filter will be the only one, and where it is looser than the global layer nothing enforces the exact action\n", cmd, f.Path)
+		fmt.Fprintf(stderr, "pgseccomp %s: warning: pgseccomp is not active in %s (it needs shared_preload_libraries = 'pgseccomp' and pgseccomp.enabled = on): the exported filter will be the only one, and where it is looser than the global layer nothing enforces the exact action\n", cmd, in.path)
 	}
 	g := lc.policy.Global
 	p := export.Profile{
@@ -187,6 +198,8 @@ func loadProfile(cmd string, config configFlags, arch syscalls.Arch) (export.Pro
 // header written from a relative path stays the same on every machine).
 func configShown(c configFlags) string {
 	switch {
+	case c.profile != "":
+		return "profile " + c.profile
 	case c.file != "":
 		return c.file
 	case c.pgdata != "":
@@ -196,14 +209,11 @@ func configShown(c configFlags) string {
 	}
 }
 
-// parseArchList reads --arch: comma-separated names, or empty for the
-// native ABI and those Docker lists with it.
-func parseArchList(list string) ([]syscalls.Arch, error) {
+// parseArchList reads --arch: comma-separated names, or empty for native
+// (the server's ABI: this machine's, or a profile's) and those Docker lists
+// with it.
+func parseArchList(list string, native syscalls.Arch) ([]syscalls.Arch, error) {
 	if strings.TrimSpace(list) == "" {
-		native, err := policy.NativeArch()
-		if err != nil {
-			return nil, err
-		}
 		return export.DefaultOCIArches(native), nil
 	}
 	var arches []syscalls.Arch

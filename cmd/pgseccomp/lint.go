@@ -8,17 +8,16 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
-const lintUsage = `Usage: pgseccomp lint [--config FILE] [--pgdata DIR] [--arch ARCH ...] [--json]
+const lintUsage = `Usage: pgseccomp lint [--config FILE] [--pgdata DIR] [--profile FILE] [--arch ARCH ...] [--json]
 
-Find mistakes and risks in a pgseccomp configuration, without a server. The
-configuration is read as the postmaster reads it (includes, include_dir,
-postgresql.auto.conf) and checked as pgseccomp checks it; then each layer
-(global, the session-level settings, every role in pgseccomp.session_roles)
-is checked for:
+Find mistakes and risks in a pgseccomp configuration, or in a profile (the
+JSON 'pgseccomp record' writes), without a server. The configuration is read
+as the postmaster reads it (includes, include_dir, postgresql.auto.conf) and
+checked as pgseccomp checks it; then each layer (global, the session-level
+settings, every role in pgseccomp.session_roles) is checked for:
 
   invalid        a setting pgseccomp rejects: the server does not start (a
                  reload keeps the previous session filters)
@@ -44,7 +43,8 @@ is checked for:
                  GRANT EXECUTE on it
 
 Each finding has a severity (error, warning or notice), where (file:line of
-the setting), why it matters and the fix.
+the setting, or for a profile the file and JSON location, e.g.
+"pg15.json: global.allow"), why it matters and the fix.
 
 Flags:
   --config FILE  the postgresql.conf to read; postgresql.auto.conf is read
@@ -52,11 +52,13 @@ Flags:
                  else from the file's own directory
   --pgdata DIR   the cluster's data directory: DIR/postgresql.conf (unless
                  --config) and DIR/postgresql.auto.conf; neither flag: $PGDATA
+  --profile FILE a pgseccomp profile instead (--config FILE reads one too,
+                 recognized by its JSON)
   --arch ARCH    check for servers of ARCH (x86_64, aarch64, i386, arm,
                  ppc64le, s390x, riscv64, ...); repeat for several, e.g. a
                  configuration shared by x86_64 and aarch64 servers, where a
                  name one lacks (open, stat on aarch64) stops the server.
-                 Default: this machine's
+                 Default: a profile's own architecture, else this machine's
   --json         print a JSON array of findings (fields: check, severity,
                  where, setting, role, arch, message, why, fix)
 
@@ -74,6 +76,9 @@ Examples:
 
   # in CI: fail the pipeline on errors only
   pgseccomp lint --config postgresql.conf --json | jq -e 'all(.severity != "error")'
+
+  # a recorded profile: does it cover PostgreSQL's failure paths?
+  pgseccomp lint --profile pg15.json
 `
 
 // Severities of findings, most severe first.
@@ -109,12 +114,16 @@ func runLint(args []string) int {
 	if fs.NArg() > 0 {
 		return usageError("lint", "unexpected argument %q; lint takes only flags (see 'pgseccomp lint --help')", fs.Arg(0))
 	}
+	in, err := config.load()
+	if err != nil {
+		return usageError("lint", "%v", err)
+	}
 	var archs []policy.Arch
 	if len(archNames) == 0 {
 		archNames = append(archNames, "")
 	}
 	for _, name := range archNames {
-		a, err := parseArchFlag(name)
+		a, err := inputArch(name, in)
 		if err != nil {
 			return usageError("lint", "--arch: %v", err)
 		}
@@ -122,11 +131,7 @@ func runLint(args []string) int {
 			archs = append(archs, a)
 		}
 	}
-	f, err := config.load()
-	if err != nil {
-		return usageError("lint", "%v", err)
-	}
-	findings := lintConfig(f, archs)
+	findings := lintConfig(in, archs)
 
 	if *jsonOut {
 		enc := json.NewEncoder(stdout)
@@ -179,8 +184,9 @@ func writeFindings(w io.Writer, findings []lintFinding) {
 }
 
 // lintConfig runs every check on each architecture. A finding that every
-// architecture has is reported once, without an Arch.
-func lintConfig(f *pgconf.File, archs []policy.Arch) []lintFinding {
+// architecture has is reported once, without an Arch. For a profile, the
+// settings its messages name are its JSON locations.
+func lintConfig(in *configInput, archs []policy.Arch) []lintFinding {
 	type seen struct {
 		finding lintFinding
 		archs   []string
@@ -188,7 +194,7 @@ func lintConfig(f *pgconf.File, archs []policy.Arch) []lintFinding {
 	var order []string
 	byKey := map[string]*seen{}
 	for _, arch := range archs {
-		for _, fd := range lintArch(check(f, arch), arch) {
+		for _, fd := range lintArch(check(in, arch), arch) {
 			key := fd.Check + "\x00" + fd.Where + "\x00" + fd.Role + "\x00" + fd.Message
 			if s, ok := byKey[key]; ok {
 				s.archs = append(s.archs, arch.String())
@@ -204,6 +210,8 @@ func lintConfig(f *pgconf.File, archs []policy.Arch) []lintFinding {
 		if len(archs) > 1 && len(s.archs) < len(archs) {
 			s.finding.Arch = strings.Join(s.archs, ", ")
 		}
+		s.finding.Message = profileText(s.finding.Message, in)
+		s.finding.Fix = profileText(s.finding.Fix, in)
 		out = append(out, s.finding)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -284,7 +292,7 @@ func (l *linter) checkInvalid() {
 		if p.Where != "" {
 			fd.Message = strings.TrimPrefix(fd.Message, p.Where+": ")
 		}
-		if strings.Contains(p.Detail, "does not exist on this architecture") {
+		if strings.Contains(p.Detail, "exist on this architecture") {
 			fd.Fix = "use the syscall names of every architecture the configuration serves (e.g. openat, not open, on aarch64), or keep one configuration per architecture"
 		}
 		l.add(fd)

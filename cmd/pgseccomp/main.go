@@ -45,6 +45,8 @@ var commands = []command{
 	{"lint", "find mistakes and risks in a pgseccomp configuration", runLint},
 	{"systemd", "write a systemd drop-in that confines the PostgreSQL service", runSystemd},
 	{"export", "write an OCI, Docker or Kubernetes seccomp profile", runExport},
+	{"profile", "show, merge, compare pgseccomp profiles, or turn one into a conf.d file", runProfile},
+	{"record", "record the syscalls PostgreSQL makes and write a proven allow-list profile", runRecord},
 }
 
 func main() {

@@ -4,7 +4,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/export"
 )
 
-const systemdUsage = `Usage: pgseccomp systemd [--config FILE | --pgdata DIR] [--unit UNIT]
+const systemdUsage = `Usage: pgseccomp systemd [--config FILE | --pgdata DIR | --profile FILE] [--unit UNIT]
                          [--errno ERRNO] [--log] [--helpers pg_ctlcluster|none]
                          [--arch ARCH] [--output FILE|-]
 
@@ -37,6 +37,8 @@ Which configuration:
   --config FILE     the postgresql.conf to read (includes and
                     postgresql.auto.conf are followed as the server does)
   --pgdata DIR      the data directory: DIR/postgresql.conf, unless --config
+  --profile FILE    a pgseccomp profile ('pgseccomp record' writes them), its
+                    global layer; --config FILE reads one too
   (neither)         $PGDATA, as --pgdata
 
 Drop-in:
@@ -50,7 +52,8 @@ Drop-in:
   --helpers SET     pg_ctlcluster (default): allow what Debian's unit runs
                     before the postmaster; none: a unit whose ExecStart=
                     runs postgres itself
-  --arch ARCH       the server's architecture (default: this machine's)
+  --arch ARCH       the server's architecture (default: a profile's own, else
+                    this machine's)
   --output FILE     write to FILE (its directory is created), "-" for stdout
                     (the default)
 
@@ -72,6 +75,9 @@ Examples:
 
   # one cluster only, a unit that runs postgres directly
   pgseccomp systemd --pgdata /srv/pg --unit mypg.service --helpers none
+
+  # a trial drop-in from the global layer of a recorded profile
+  pgseccomp systemd --profile pg15.json --log
 `
 
 func runSystemd(args []string) int {
@@ -110,12 +116,16 @@ func runSystemd(args []string) int {
 	default:
 		return usageError("systemd", "--helpers %q: use pg_ctlcluster (Debian's postgresql@.service) or none (a unit that runs postgres itself)", helpers)
 	}
-	a, err := parseArchFlag(arch)
+	in, err := config.load()
+	if err != nil {
+		return usageError("systemd", "%v", err)
+	}
+	a, err := inputArch(arch, in)
 	if err != nil {
 		return usageError("systemd", "--arch: %v", err)
 	}
 	opts.Arch = a
-	profile, code := loadProfile("systemd", config, a)
+	profile, code := globalProfile("systemd", in, config, a)
 	if code != 0 {
 		return code
 	}
