@@ -411,14 +411,18 @@ func (l *linter) allows(layer *policy.Layer, name string) bool {
 }
 
 // needed are syscalls PostgreSQL 15 needs, measured (SPEC §6 and §7).
+// sessionNames are those a client backend needs after it authenticated
+// (nil: all of names): a backend sets up its latch (signalfd4, pipe2) and
+// reads its first directories before its session filter is loaded.
 var needed = []struct {
 	check, severity string
 	names           []string
+	sessionNames    []string
 	why             string
 }{
-	{"startup", severityError, []string{"newfstatat", "getdents64", "pipe2", "pselect6", "signalfd4"},
+	{"startup", severityError, []string{"newfstatat", "getdents64", "pipe2", "pselect6", "signalfd4"}, []string{"newfstatat", "pselect6"},
 		"PostgreSQL 15 on glibc 2.33 and later makes these from its first seconds (stat() is newfstatat, readdir() getdents64, pipe() pipe2, select() pselect6, and latches use signalfd); a list made before glibc 2.33 (stat, getdents, pipe, select) with an error default stops %s"},
-	{"failure-paths", severityWarning, []string{"pwritev", "rt_sigaction", "gettid", "tgkill"},
+	{"failure-paths", severityWarning, []string{"pwritev", "rt_sigaction", "gettid", "tgkill"}, nil,
 		"PostgreSQL needs these on paths workloads rarely reach: pwritev to create a new WAL segment (denied: PANIC), rt_sigaction, gettid and tgkill to abort() after a PANIC (denied: a segmentation fault instead of a clean crash); a list recorded from a quiet workload misses them"},
 }
 
@@ -438,7 +442,11 @@ func (l *linter) checkNeeded(sessions []sessionLayer) {
 	for _, n := range needed {
 		for _, ly := range layers {
 			var denied []string
-			for _, name := range n.names {
+			names := n.names
+			if ly.layer.Origin != policy.Global && n.sessionNames != nil {
+				names = n.sessionNames
+			}
+			for _, name := range names {
 				if d, _ := l.denies(ly.layer, name); d {
 					denied = append(denied, name)
 				}
@@ -477,41 +485,6 @@ func allowSetting(layer *policy.Layer, role string) string {
 	return policy.RoleListName(policy.Allow, role) + " (reload)"
 }
 
-// twins are syscalls a C library uses one or the other of, by version or
-// architecture, in generations (oldest first). Optional ones are used only
-// opportunistically, so denying just those is a notice.
-var twins = []struct {
-	gens     [][]string
-	optional []string
-	why      string
-}{
-	{[][]string{{"clone"}, {"clone3"}}, nil, "glibc 2.34 and later start threads and posix_spawn() children with clone3, older ones and fork() with clone"},
-	{[][]string{{"open"}, {"openat"}, {"openat2"}}, []string{"openat2"}, "open() is openat in glibc 2.26 and later (and on aarch64), open in older ones and in static binaries; openat2 serves newer programs"},
-	{[][]string{{"stat", "lstat", "fstat"}, {"newfstatat"}, {"statx"}}, []string{"statx"}, "glibc 2.33 and later implement stat(), lstat() and fstat() with newfstatat (statx on 32-bit, and coreutils call statx), older versions with stat, lstat and fstat"},
-	{[][]string{{"access"}, {"faccessat"}, {"faccessat2"}}, nil, "access() is faccessat in newer glibc, and glibc 2.33 and later try faccessat2 first"},
-	{[][]string{{"epoll_wait"}, {"epoll_pwait"}, {"epoll_pwait2"}}, []string{"epoll_pwait2"}, "glibc implements epoll_wait() with epoll_pwait on newer versions and some architectures"},
-	{[][]string{{"select"}, {"pselect6"}}, nil, "glibc 2.33 and later implement select() with pselect6"},
-	{[][]string{{"poll"}, {"ppoll"}}, nil, "glibc implements poll() with ppoll on newer versions and on aarch64"},
-	{[][]string{{"pipe"}, {"pipe2"}}, nil, "glibc implements pipe() with pipe2 on newer versions and on aarch64"},
-	{[][]string{{"dup2"}, {"dup3"}}, nil, "glibc implements dup2() with dup3 on aarch64 and newer versions"},
-	{[][]string{{"getdents"}, {"getdents64"}}, nil, "glibc 2.33 and later read directories with getdents64 only"},
-	{[][]string{{"signalfd"}, {"signalfd4"}}, nil, "glibc implements signalfd() with signalfd4"},
-	{[][]string{{"eventfd"}, {"eventfd2"}}, nil, "glibc implements eventfd() with eventfd2"},
-	{[][]string{{"wait4"}, {"waitid"}}, nil, "waitpid() is wait4 on x86_64 and waitid on newer architectures"},
-	{[][]string{{"futex"}, {"futex_waitv"}}, []string{"futex_waitv"}, "newer threading code waits with futex_waitv as well as futex"},
-	{[][]string{{"rename"}, {"renameat"}, {"renameat2"}}, nil, "rename() is renameat or renameat2 on newer glibc and on aarch64"},
-	{[][]string{{"unlink"}, {"unlinkat"}}, nil, "unlink() and rmdir() are unlinkat on newer glibc and on aarch64"},
-	{[][]string{{"mkdir"}, {"mkdirat"}}, nil, "mkdir() is mkdirat on newer glibc and on aarch64"},
-	{[][]string{{"readlink"}, {"readlinkat"}}, nil, "readlink() is readlinkat on newer glibc and on aarch64"},
-	{[][]string{{"chmod"}, {"fchmodat"}, {"fchmodat2"}}, []string{"fchmodat2"}, "chmod() is fchmodat, and the newest glibc try fchmodat2 for flags"},
-	{[][]string{{"statfs"}, {"fstatfs"}}, nil, "PostgreSQL and the C library query file systems by path and by descriptor"},
-	{[][]string{{"sendfile"}, {"copy_file_range"}}, nil, "file copies (cp in archive_command, extensions) use copy_file_range on newer coreutils and kernels, sendfile or read/write on older ones"},
-	{[][]string{{"close"}, {"close_range"}}, nil, "glibc 2.34 and later close descriptors in bulk (closefrom(), posix_spawn()) with close_range"},
-	{[][]string{{"rseq"}}, []string{"rseq"}, "glibc 2.35 and later register rseq in every new thread; a denied registration is tolerated but audited each time"},
-}
-
-const twinWhy = "; the C library picks one by its version and falls back to the other only when the kernel says ENOSYS, never on the EACCES a filter returns, so a list that allows one and denies the other breaks after a glibc upgrade, on another distribution, or in a program started by archive_command or COPY PROGRAM"
-
 func (l *linter) checkTwins(sessions []sessionLayer) {
 	layers := []sessionLayer{{"", l.lc.policy.Global}}
 	layers = append(layers, sessions...)
@@ -527,9 +500,9 @@ func (l *linter) checkTwins(sessions []sessionLayer) {
 		if ly.layer.Default < policy.Error && len(ly.layer.List(policy.Error)) == 0 && len(ly.layer.List(policy.Kill)) == 0 {
 			continue
 		}
-		for _, group := range twins {
+		for _, group := range policy.Twins {
 			var allowed, denied []string
-			for _, gen := range group.gens {
+			for _, gen := range group.Generations {
 				var genAllowed, genDenied []string
 				exists := 0
 				for _, name := range gen {
@@ -555,12 +528,12 @@ func (l *linter) checkTwins(sessions []sessionLayer) {
 				continue
 			}
 			if len(allowed) == 0 {
-				if len(group.gens) > 1 || ly.layer.Default < policy.Error {
+				if len(group.Generations) > 1 || ly.layer.Default < policy.Error {
 					continue // the whole group denied: a choice, not a split
 				}
 			}
 			severity := severityWarning
-			if !slices.ContainsFunc(denied, func(name string) bool { return !slices.Contains(group.optional, name) }) {
+			if !slices.ContainsFunc(denied, func(name string) bool { return !slices.Contains(group.Optional, name) }) {
 				severity = severityNotice
 			}
 			msg := fmt.Sprintf("%s allows %s but denies %s", layerName(ly.layer, ly.role), strings.Join(allowed, ", "), strings.Join(denied, ", "))
@@ -571,9 +544,9 @@ func (l *linter) checkTwins(sessions []sessionLayer) {
 				msg = fmt.Sprintf("%s denies %s", layerName(ly.layer, ly.role), strings.Join(denied, ", "))
 				setting = l.settingFor(ly.layer, denied[0])
 			}
-			why := group.why
-			if len(group.gens) > 1 {
-				why += twinWhy
+			why := group.Why
+			if len(group.Generations) > 1 {
+				why += policy.TwinWhy
 			}
 			l.add(lintFinding{Check: "twin", Severity: severity, Setting: setting, Role: ly.role,
 				Message: msg,

@@ -91,14 +91,14 @@ type Provenance struct {
 // Pass is one run of the workloads under one recording configuration.
 type Pass struct {
 	Number  int      `json:"number"`
-	Phase   string   `json:"phase"` // "global", "session" or "enforce"
+	Phase   string   `json:"phase"` // "global", "session", "confirm" (both layers log) or "enforce"
 	Records uint64   `json:"records"`
 	New     []string `json:"new,omitempty"` // syscalls first seen in this pass
 	Seconds float64  `json:"seconds"`
 }
 
 // The phases a Pass may have.
-var Phases = []string{"global", "session", "enforce"}
+var Phases = []string{"global", "session", "confirm", "enforce"}
 
 // Addition is a set of syscalls put in a layer for a reason other than
 // having been recorded (e.g. PostgreSQL's failure paths, SPEC §7).

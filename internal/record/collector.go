@@ -28,10 +28,15 @@ const (
 	// phaseEnforce: both layers deny with error what they do not list;
 	// every record is a denial.
 	phaseEnforce
+	// phaseConfirm: both layers log what their lists do not allow; a
+	// pass without a record proves both lists at once (a record cannot
+	// be told to one layer, so any record sends the recording back to
+	// passes of one layer).
+	phaseConfirm
 )
 
 func (p phase) String() string {
-	return [...]string{"global", "session", "enforce"}[p]
+	return [...]string{"global", "session", "enforce", "confirm"}[p]
 }
 
 // procKey names one process during one second: a pid is reused only after

@@ -80,8 +80,14 @@ func (p *progress) passDone(done profile.Pass, sizes string) {
 	if len(done.New) > 0 {
 		news = fmt.Sprintf("%d new: %s", len(done.New), strings.Join(done.New, ", "))
 	}
-	if done.Phase == "enforce" {
+	switch done.Phase {
+	case "enforce":
 		news = "proof with error defaults"
+	case "confirm":
+		news = "both layers logging: nothing new"
+		if done.Records > 0 {
+			news = "both layers logging: records seen, so each layer is recorded again"
+		}
 	}
 	p.clearLine()
 	p.printf("pass %d (%s layer): %.1f s, %d records, %s; lists: %s\n",

@@ -166,10 +166,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.recordLayer(ctx, phaseGlobal); err != nil {
-		return nil, err
-	}
-	if err := r.recordLayer(ctx, phaseSession); err != nil {
+	if err := r.recordLayers(ctx); err != nil {
 		return nil, err
 	}
 	r.completeLists()
@@ -341,6 +338,28 @@ func (r *recorder) configure(ctx context.Context, p phase) error {
 	return r.srv.Start(ctx)
 }
 
+// recordLayers records both layers to a fixpoint: a pass of each layer,
+// then a pass in which both log; when that one sees nothing, neither
+// layer has anything to add. Otherwise each layer gets passes of its own
+// until one adds nothing.
+func (r *recorder) recordLayers(ctx context.Context) error {
+	if _, err := r.pass(ctx, phaseGlobal); err != nil {
+		return err
+	}
+	if _, err := r.pass(ctx, phaseSession); err != nil {
+		return err
+	}
+	seen, err := r.pass(ctx, phaseConfirm)
+	if err != nil || seen == 0 {
+		return err
+	}
+	r.progress.logf("the confirming pass saw %d records: recording each layer again until a pass adds nothing", seen)
+	if err := r.recordLayer(ctx, phaseGlobal); err != nil {
+		return err
+	}
+	return r.recordLayer(ctx, phaseSession)
+}
+
 // recordLayer runs passes of one layer until one adds nothing.
 func (r *recorder) recordLayer(ctx context.Context, p phase) error {
 	for n := 1; ; n++ {
@@ -348,35 +367,49 @@ func (r *recorder) recordLayer(ctx context.Context, p phase) error {
 			return fmt.Errorf("the %s layer still gained syscalls after %d passes (last: %s): the workloads behave differently on every run; "+
 				"raise --max-passes or make them more repeatable", p, r.opts.MaxPasses, strings.Join(r.passes[len(r.passes)-1].New, ", "))
 		}
-		began := time.Now()
-		r.col.reset(p)
-		r.progress.pass(len(r.passes)+1, p)
-		if err := r.configure(ctx, p); err != nil {
-			return fmt.Errorf("pass %d (%s): %w", len(r.passes)+1, p, err)
-		}
-		if err := r.runWorkloads(ctx); err != nil {
-			return fmt.Errorf("pass %d (%s): %w", len(r.passes)+1, p, err)
-		}
-		// Stop the server so that its shutdown (a checkpoint, every
-		// process's exit) is recorded, then let the last records arrive.
-		if err := r.srv.Stop(ctx, "fast"); err != nil {
+		added, err := r.pass(ctx, p)
+		if err != nil || added == 0 {
 			return err
-		}
-		r.settle()
-		added, err := r.absorb(p)
-		if err != nil {
-			return err
-		}
-		snap := r.col.snapshot()
-		r.passes = append(r.passes, profile.Pass{
-			Number: len(r.passes) + 1, Phase: p.String(), Records: snap.records,
-			New: added, Seconds: time.Since(began).Seconds(),
-		})
-		r.progress.passDone(r.passes[len(r.passes)-1], r.sizes())
-		if len(added) == 0 {
-			return nil
 		}
 	}
+}
+
+// pass runs the workloads once under phase p's settings and adds what it
+// recorded to the lists; it returns how many syscalls it added (for a
+// confirming pass: how many records it saw).
+func (r *recorder) pass(ctx context.Context, p phase) (int, error) {
+	began := time.Now()
+	r.col.reset(p)
+	r.progress.pass(len(r.passes)+1, p)
+	if err := r.configure(ctx, p); err != nil {
+		return 0, fmt.Errorf("pass %d (%s): %w", len(r.passes)+1, p, err)
+	}
+	if err := r.runWorkloads(ctx); err != nil {
+		return 0, fmt.Errorf("pass %d (%s): %w", len(r.passes)+1, p, err)
+	}
+	// Stop the server so that its shutdown (a checkpoint, every process's
+	// exit) is recorded, then let the last records arrive.
+	if err := r.srv.Stop(ctx, "fast"); err != nil {
+		return 0, err
+	}
+	r.settle()
+	var added []string
+	if p != phaseConfirm {
+		var err error
+		if added, err = r.absorb(p); err != nil {
+			return 0, err
+		}
+	}
+	snap := r.col.snapshot()
+	r.passes = append(r.passes, profile.Pass{
+		Number: len(r.passes) + 1, Phase: p.String(), Records: snap.records,
+		New: added, Seconds: time.Since(began).Seconds(),
+	})
+	r.progress.passDone(r.passes[len(r.passes)-1], r.sizes())
+	if p == phaseConfirm {
+		return int(snap.records), nil
+	}
+	return len(added), nil
 }
 
 // settle waits until the capture has read what the kernel has queued: no
@@ -579,18 +612,60 @@ func (r *recorder) completeLists() {
 	}
 	add("global", r.lists.global, sortedNames(sessionAll),
 		"seen only in session passes (the global layer allowed everything then); the global filter confines client backends too")
-	// Any process can PANIC: the abort path the startup process took in
-	// the recording is allowed to every session too.
-	var abortPath []string
-	for _, n := range []string{"rt_sigaction", "rt_sigprocmask", "gettid", "getpid", "tgkill"} {
-		if r.lists.global[n] {
-			abortPath = append(abortPath, n)
+	// What every process may need at any moment, seen in the global layer
+	// but reached by a session only by chance: returning from a signal
+	// handler (a backend gets SIGUSR1, SIGINT, SIGTERM whenever another
+	// process sends one), and abort() after a PANIC (recorded from the
+	// startup process; any backend can PANIC, and without these a PANIC
+	// becomes a segmentation fault, SPEC §7).
+	anyTime := []struct {
+		names []string
+		why   string
+	}{
+		{[]string{"rt_sigreturn"}, "returning from a signal handler, recorded in the global layer: a backend gets signals at any moment (cancel, terminate, procsignals, shutdown)"},
+		{[]string{"rt_sigaction", "rt_sigprocmask", "gettid", "getpid", "tgkill"}, "abort()'s syscalls, recorded in the global layer (a PANIC in the startup process): any backend can PANIC, and without them a PANIC becomes a segmentation fault (SPEC §7)"},
+	}
+	for _, a := range anyTime {
+		var seen []string
+		for _, n := range a.names {
+			if r.lists.global[n] {
+				seen = append(seen, n)
+			}
+		}
+		add("session", r.lists.session, seen, a.why)
+		for _, role := range sortedNames(setOf(keys(r.lists.roles))) {
+			add("role "+role, r.lists.roles[role], seen, a.why)
 		}
 	}
-	why := "abort()'s syscalls, recorded in the global layer (a PANIC in the startup process): any backend can PANIC, and without them a PANIC becomes a segmentation fault (SPEC §7)"
-	add("session", r.lists.session, abortPath, why)
+	// The C library's twins of what was recorded: the same job under
+	// another number, which another glibc, a static binary started by
+	// archive_command, or a glibc upgrade uses instead (it falls back only
+	// on ENOSYS, never on EACCES). Sessions run only PostgreSQL's own
+	// code: their twins leave out the ones used only opportunistically.
+	twinsOf := func(set map[string]bool, optional bool) []string {
+		var out []string
+		for _, g := range policy.Twins {
+			var all []string
+			used := false
+			for _, gen := range g.Generations {
+				for _, n := range gen {
+					used = used || set[n]
+					if _, ok := r.arch.Number(n); ok && (optional || !slices.Contains(g.Optional, n)) {
+						all = append(all, n)
+					}
+				}
+			}
+			if used {
+				out = append(out, all...)
+			}
+		}
+		return out
+	}
+	const twinWhy = "the C library's twins of recorded syscalls (same job, another number): glibc uses one or the other by version and falls back only on ENOSYS, never on the EACCES a filter returns"
+	add("global", r.lists.global, twinsOf(r.lists.global, true), twinWhy+"; archive_command and restore_command run other programs")
+	add("session", r.lists.session, twinsOf(r.lists.session, false), twinWhy)
 	for _, role := range sortedNames(setOf(keys(r.lists.roles))) {
-		add("role "+role, r.lists.roles[role], abortPath, why)
+		add("role "+role, r.lists.roles[role], twinsOf(r.lists.roles[role], false), twinWhy)
 	}
 	// The session default list is what a role without its own list gets:
 	// with per-role lists, every role's syscalls.

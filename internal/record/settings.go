@@ -102,6 +102,10 @@ func phaseSettings(p phase, l *lists, perRole bool) map[string]string {
 		global("allow", nil)
 		session("log", l.session)
 		roles("log")
+	case phaseConfirm:
+		global("log", l.global)
+		session("log", l.session)
+		roles("log")
 	case phaseEnforce:
 		global("error", l.global)
 		session("error", l.session)
