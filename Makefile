@@ -12,13 +12,15 @@ PREFIX ?= /usr/local
 GOTESTFLAGS ?=
 
 # Debian packages the build, the tests and the demo need.
-# systemd (systemd-analyze) and crun check the exported profiles for real.
+# systemd (systemd-analyze) and crun check the exported profiles for real;
+# gpgv, xz-utils and debian-archive-keyring fetch and verify PostgreSQL's
+# source for its own test suites (tests/pgsuite).
 DEB_PACKAGES = gcc make libseccomp-dev libkrb5-dev \
 	postgresql-15 postgresql-server-dev-15 \
 	postgresql-plperl-15 libipc-run3-perl \
-	systemd crun
+	systemd crun gpgv xz-utils debian-archive-keyring
 
-.PHONY: all deps build extension tool install test vet demo bench fuzz clean
+.PHONY: all deps build extension tool install test vet demo bench fuzz clean pgsuite
 
 all: build
 
@@ -62,6 +64,22 @@ test: deps install vet
 	PG_CONFIG=$(PG_CONFIG) $(GO) test -count=1 -timeout 30m $(GOTESTFLAGS) ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzClientFilter$$' -fuzztime 20s -fuzzminimizetime 5s -parallel 1 ./tests/fuzz
 	$(GO) test -run '^$$' -fuzz '^FuzzReloadSettings$$' -fuzztime 20s -fuzzminimizetime 5s -parallel 1 ./tests/fuzz
+	$(MAKE) pgsuite PGSUITE_FLAGS='--suite regress'
+
+# PostgreSQL's own test suites (regression, isolation, contrib, PL) against a
+# throwaway server that enforces a profile (default: the shipped one, error
+# defaults at both layers), judged against the same server without
+# pgseccomp. Downloads PostgreSQL's source from Debian (signatures and
+# checksums verified) and builds its test programs once, cached in
+# /var/cache/pgseccomp/pgsuite. See tests/pgsuite/README.md.
+SHIPPED_PROFILE = profiles/postgresql-15-debian-12-x86_64.json
+PGSUITE_PROFILE ?= $(SHIPPED_PROFILE)
+PGSUITE_FLAGS ?= --suite all
+pgsuite: tool
+	@mkdir -p build
+	bin/pgseccomp profile conf $(PGSUITE_PROFILE) --enforce error > build/pgsuite-profile.conf
+	echo "shared_preload_libraries = 'pgseccomp'" >> build/pgsuite-profile.conf
+	$(GO) run ./tests/pgsuite $(PGSUITE_FLAGS) --conf build/pgsuite-profile.conf --baseline
 
 demo: deps install
 	bin/pgseccomp demo
@@ -99,4 +117,4 @@ fuzz: deps install
 clean:
 	$(MAKE) -C extension clean
 	$(MAKE) -C extension/fuzz clean
-	rm -rf bin extension/results extension/regression.diffs extension/regression.out
+	rm -rf bin build extension/results extension/regression.diffs extension/regression.out

@@ -18,32 +18,25 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/profile"
+	"github.com/pgseccomp/pgseccomp/profiles"
 )
 
-// GlobalErrorList are syscalls no PostgreSQL process needs and an attacker
-// would like: the demo denies them to every process of the cluster.
-var GlobalErrorList = []string{
-	"acct", "add_key", "bpf", "clock_settime", "delete_module",
-	"finit_module", "init_module", "iopl", "ioperm", "kexec_file_load",
-	"kexec_load", "mount", "open_by_handle_at", "perf_event_open",
-	"pivot_root", "process_vm_readv", "process_vm_writev", "ptrace",
-	"reboot", "request_key", "setdomainname", "sethostname", "setns",
-	"settimeofday", "swapoff", "swapon", "umount2", "unshare", "userfaultfd",
-}
-
-// Settings is the demo's postgresql.conf: the global layer denies
-// GlobalErrorList and allows the rest; the session layer allows
-// SessionAllowList, denies readlink, and denies everything else.
-func Settings() map[string]string {
-	return map[string]string{
-		"shared_preload_libraries":          cluster.QuoteValue("pgseccomp"),
-		"pgseccomp.enabled":                 "on",
-		"pgseccomp.global_syscall_default":  cluster.QuoteValue("allow"),
-		"pgseccomp.global_syscall_error":    cluster.QuoteValue(strings.Join(GlobalErrorList, ",")),
-		"pgseccomp.session_syscall_default": cluster.QuoteValue("error"),
-		"pgseccomp.session_syscall_allow":   cluster.QuoteValue(SessionAllowSetting()),
-		"pgseccomp.session_syscall_error":   cluster.QuoteValue("readlink"),
+// Settings is the demo's postgresql.conf: pgseccomp preloaded and the
+// shipped profile for PostgreSQL 15 on Debian 12 (profiles/), enforced with
+// error defaults at both layers: the global layer allows what every server
+// process was recorded making, the session layer what client backends
+// were, and everything else fails with EACCES.
+func Settings() (map[string]string, *profile.Profile, error) {
+	p, err := profiles.PostgreSQL15Debian12()
+	if err != nil {
+		return nil, nil, fmt.Errorf("the shipped profile %s: %w", profiles.PostgreSQL15Debian12File, err)
 	}
+	enforce := policy.Error
+	settings := profile.ConfSettings(p, &enforce)
+	settings["shared_preload_libraries"] = cluster.QuoteValue("pgseccomp")
+	return settings, p, nil
 }
 
 // Options configure Run.
@@ -65,7 +58,11 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 
 	step("creating a throwaway cluster")
-	c, err := cluster.New(ctx, cluster.Options{Settings: Settings()})
+	settings, p, err := Settings()
+	if err != nil {
+		return err
+	}
+	c, err := cluster.New(ctx, cluster.Options{Settings: settings})
 	if err != nil {
 		return err
 	}
@@ -76,9 +73,11 @@ func Run(ctx context.Context, opts Options) (err error) {
 		}
 	}()
 	fmt.Fprintf(out, "data directory %s, port %d\n", c.DataDir, c.Port)
-	fmt.Fprintf(out, "global layer: default allow; error for %d syscalls no server process needs (%s, ...)\n",
-		len(GlobalErrorList), strings.Join(GlobalErrorList[:4], ", "))
-	fmt.Fprintf(out, "session layer: default error; allow %d syscalls; error for readlink\n", len(SessionAllowList))
+	pv := p.Provenance
+	fmt.Fprintf(out, "profile %s: recorded by %s on %s (PostgreSQL %s, glibc %s)\n",
+		profiles.PostgreSQL15Debian12File, pv.Tool, pv.RecordedAt.Format("2006-01-02"), pv.PostgreSQL, pv.Glibc)
+	fmt.Fprintf(out, "global layer: default error; allow the %d syscalls every server process was recorded making\n", len(p.Global.Allow))
+	fmt.Fprintf(out, "session layer: default error; allow the %d syscalls client backends were recorded making\n", len(p.Session.Allow))
 
 	step("starting PostgreSQL with pgseccomp")
 	if err := c.Start(ctx); err != nil {
@@ -111,7 +110,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 
-	step("a blocked syscall (the talk's example 1): readlink is in the session error list")
+	step("what the session filter blocks, and a session restricting itself (set_client_filter)")
 	return blockedSyscalls(ctx, c, conn, out)
 }
 
@@ -178,12 +177,36 @@ func filterSummary(ctx context.Context, conn *pgx.Conn, out io.Writer) error {
 }
 
 func blockedSyscalls(ctx context.Context, c *cluster.Cluster, conn *pgx.Conn, out io.Writer) error {
+	const program = "COPY (SELECT 1) TO PROGRAM 'cat'"
+	fmt.Fprintln(out, "running a program needs clone and execve, which no client backend was recorded making:")
+	fmt.Fprintln(out, program+";")
+	if _, err := conn.Exec(ctx, program); err == nil {
+		return errors.New("COPY TO PROGRAM ran: the session filter did not block it")
+	} else {
+		fmt.Fprintf(out, "ERROR: %v\n", pgErrorText(err))
+		fmt.Fprintln(out, "(the C library reports the denied clone3 with an errno of its own choosing)")
+	}
+
 	dir := filepath.Join(c.BaseDir, "demo_tblspc")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
 	}
 	if err := c.Chown(dir); err != nil {
 		return err
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLESPACE demo_tblspc LOCATION '"+dir+"'"); err != nil {
+		return err
+	}
+	const query = "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'demo_tblspc'"
+	var location string
+	if err := conn.QueryRow(ctx, query).Scan(&location); err != nil {
+		return fmt.Errorf("%s: %w", query, err)
+	}
+	fmt.Fprintf(out, "\n%s;\n%s  (readlink is in the recorded session list)\n", query, location)
+	const restrict = "SELECT set_client_filter(NULL, NULL, NULL, 'readlink', NULL)"
+	fmt.Fprintf(out, "\na session can restrict itself further (the talk's example 1), for good:\n%s;\n", restrict)
+	if _, err := conn.Exec(ctx, restrict); err != nil {
+		return fmt.Errorf("%s: %w", restrict, err)
 	}
 	var syscall, action string
 	var num int
@@ -192,29 +215,13 @@ func blockedSyscalls(ctx context.Context, c *cluster.Cluster, conn *pgx.Conn, ou
 		return err
 	}
 	fmt.Fprintf(out, "seccomp_filter(): %s | %d | %s | session\n", syscall, num, action)
-	if _, err := conn.Exec(ctx, "CREATE TABLESPACE demo_tblspc LOCATION '"+dir+"'"); err != nil {
-		return err
-	}
-	const query = "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'demo_tblspc'"
 	fmt.Fprintln(out, query+";")
-	var location string
-	err := conn.QueryRow(ctx, query).Scan(&location)
-	if err == nil {
+	if err := conn.QueryRow(ctx, query).Scan(&location); err == nil {
 		return fmt.Errorf("pg_tablespace_location() returned %q: readlink was not blocked", location)
-	}
-	fmt.Fprintf(out, "ERROR: %v\n", pgErrorText(err))
-
-	const program = "COPY (SELECT 1) TO PROGRAM 'cat'"
-	fmt.Fprintln(out, "\nrunning a program needs clone and execve, which the session allow-list leaves out:")
-	fmt.Fprintln(out, program+";")
-	if _, err := conn.Exec(ctx, program); err == nil {
-		return errors.New("COPY TO PROGRAM ran: the session filter did not block it")
 	} else {
 		fmt.Fprintf(out, "ERROR: %v\n", pgErrorText(err))
-		fmt.Fprintln(out, "(the C library reports the denied clone3 with an errno of its own choosing)")
 	}
-	_, err = conn.Exec(ctx, "DROP TABLESPACE demo_tblspc")
-	return err
+	return nil
 }
 
 // pgErrorText is the server's message, without the driver's decoration.

@@ -192,6 +192,53 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	return &Result{Profile: p, Elapsed: time.Since(r.begin), Others: r.col.others}, nil
 }
 
+// Verify runs the workloads against a server that enforces profile p
+// with error defaults at every layer (the enforce pass alone), and fails,
+// naming each denied syscall and workload, if anything is denied or a
+// workload fails. opts say which workloads and which server, as for Run.
+func Verify(ctx context.Context, p *profile.Profile, opts Options) error {
+	if !opts.BuiltIn && len(opts.Workloads) == 0 {
+		return errors.New("no workload: run the built-in one, give --workload commands, or both")
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	arch, err := p.Arch()
+	if err != nil {
+		return err
+	}
+	if native, _ := policy.NativeArch(); arch != native {
+		return fmt.Errorf("the profile is for %s, this machine runs %s", arch, native)
+	}
+	r := &recorder{opts: opts, arch: arch, lists: newLists(), counts: map[string]map[string]uint64{},
+		progress: newProgress(opts.Progress, opts.Terminal), begin: time.Now()}
+	defer r.progress.done()
+	if opts.BuiltIn {
+		r.steps = workload.BuiltIn()
+		if opts.Steps != nil {
+			r.steps = opts.Steps
+		}
+	}
+	r.lists.global = setOf(p.Global.Allow)
+	r.lists.session = setOf(p.Session.Allow)
+	for _, role := range p.RoleNames() {
+		r.lists.roles[role] = setOf(p.Roles[role].Allow)
+	}
+	r.opts.PerRole = len(p.Roles) > 0
+	if err := r.startCapture(); err != nil {
+		return err
+	}
+	defer r.stopCapture()
+	if err := r.makeServer(ctx); err != nil {
+		return err
+	}
+	defer r.removeServer()
+	if err := r.enforcePass(ctx); err != nil {
+		return err
+	}
+	return r.stopCapture()
+}
+
 // startCapture joins the audit multicast group before the server starts,
 // so that no record of it is missed.
 func (r *recorder) startCapture() error {

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// This file reads Debian archive metadata: the deb822 format of Release and
+// Sources files (paragraphs of "Field: value" lines, continuation lines
+// starting with a space), the checksum lists in them, and Debian and
+// PostgreSQL version strings.
+
+// paragraph is one deb822 stanza. Keys are lower-cased field names; a
+// multi-line value keeps its continuation lines, each without its leading
+// space, after a "\n".
+type paragraph map[string]string
+
+// maxDeb822Line bounds one line of an index (the longest in Debian's
+// Sources files are a few kilobytes).
+const maxDeb822Line = 1 << 20
+
+// readParagraphs calls fn for each paragraph of r until fn returns false.
+// A line that is neither a field, a continuation nor blank is an error
+// naming its line number; so is a continuation line with no field before it.
+func readParagraphs(r io.Reader, fn func(paragraph) bool) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), maxDeb822Line)
+	p := paragraph{}
+	last := ""
+	lineNo := 0
+	for sc.Scan() {
+		lineNo++
+		line := strings.TrimRight(sc.Text(), "\r")
+		switch {
+		case strings.TrimSpace(line) == "":
+			if len(p) > 0 && !fn(p) {
+				return nil
+			}
+			p, last = paragraph{}, ""
+		case line[0] == ' ' || line[0] == '\t':
+			if last == "" {
+				return fmt.Errorf("line %d: continuation line %q follows no field", lineNo, clip(line, 60))
+			}
+			cont := strings.TrimSpace(line)
+			if cont == "." { // deb822's way to write an empty line in a value
+				cont = ""
+			}
+			p[last] += "\n" + cont
+		case line[0] == '#':
+			// comment (allowed in deb822 control files, absent from indexes)
+		default:
+			name, value, ok := strings.Cut(line, ":")
+			if !ok || name == "" || strings.ContainsAny(name, " \t") {
+				return fmt.Errorf("line %d: %q is not a \"Field: value\" line", lineNo, clip(line, 60))
+			}
+			last = strings.ToLower(name)
+			p[last] = strings.TrimSpace(value)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("line %d: %w", lineNo+1, err)
+	}
+	if len(p) > 0 {
+		fn(p)
+	}
+	return nil
+}
+
+// checksum is one line of a Checksums-Sha256 (Sources) or SHA256 (Release)
+// field: " <sha256> <size> <name>".
+type checksum struct {
+	SHA256 string
+	Size   int64
+	Name   string
+}
+
+var sha256Re = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// parseChecksums reads a multi-line checksum field. The first line (after
+// the field name) is empty in Debian's files; blank lines are skipped.
+func parseChecksums(field string) ([]checksum, error) {
+	var out []checksum
+	for i, line := range strings.Split(field, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 3 {
+			return nil, fmt.Errorf("checksum line %d %q: want \"<sha256> <size> <name>\"", i+1, clip(line, 80))
+		}
+		if !sha256Re.MatchString(f[0]) {
+			return nil, fmt.Errorf("checksum line %d: %q is not a SHA-256 in lower-case hex", i+1, clip(f[0], 80))
+		}
+		size, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil || size < 0 {
+			return nil, fmt.Errorf("checksum line %d: size %q is not a byte count", i+1, clip(f[1], 40))
+		}
+		out = append(out, checksum{SHA256: f[0], Size: size, Name: f[2]})
+	}
+	return out, nil
+}
+
+// releaseFile finds path (e.g. "main/source/Sources.xz") in the SHA256
+// field of a Release file's text, and whether the archive serves files by
+// hash (Acquire-By-Hash: yes).
+func releaseFile(release io.Reader, path string) (sum checksum, byHash bool, err error) {
+	var fields paragraph
+	if err := readParagraphs(release, func(p paragraph) bool { fields = p; return false }); err != nil {
+		return checksum{}, false, fmt.Errorf("read Release: %w", err)
+	}
+	if fields == nil {
+		return checksum{}, false, errors.New("the Release file is empty")
+	}
+	sums, err := parseChecksums(fields["sha256"])
+	if err != nil {
+		return checksum{}, false, fmt.Errorf("read the SHA256 field of Release: %w", err)
+	}
+	for _, s := range sums {
+		if s.Name == path {
+			return s, strings.EqualFold(fields["acquire-by-hash"], "yes"), nil
+		}
+	}
+	return checksum{}, false, fmt.Errorf("the Release file lists no SHA-256 for %s", path)
+}
+
+// sourcePackage is what a Sources paragraph says about one source package.
+type sourcePackage struct {
+	Package   string
+	Version   string // Debian version, e.g. "15.20-0+deb12u1"
+	Directory string // pool directory, e.g. "pool/updates/main/p/postgresql-15"
+	Files     []checksum
+}
+
+// findSourcePackages returns every paragraph of a Sources index for the
+// source package name.
+func findSourcePackages(sources io.Reader, name string) ([]sourcePackage, error) {
+	var out []sourcePackage
+	var perr error
+	err := readParagraphs(sources, func(p paragraph) bool {
+		if p["package"] != name {
+			return true
+		}
+		files, err := parseChecksums(p["checksums-sha256"])
+		if err != nil {
+			perr = fmt.Errorf("Sources paragraph of %s %s: %w", name, p["version"], err)
+			return false
+		}
+		out = append(out, sourcePackage{Package: name, Version: p["version"], Directory: p["directory"], Files: files})
+		return true
+	})
+	if err == nil {
+		err = perr
+	}
+	return out, err
+}
+
+// origTarball returns the upstream tarball of a source package:
+// <package>_<upstream>.orig.tar.{bz2,gz,xz}.
+func (s sourcePackage) origTarball() (checksum, bool) {
+	prefix := s.Package + "_" + upstreamVersion(s.Version) + ".orig.tar."
+	for _, f := range s.Files {
+		if rest, ok := strings.CutPrefix(f.Name, prefix); ok && (rest == "bz2" || rest == "gz" || rest == "xz") {
+			return f, true
+		}
+	}
+	return checksum{}, false
+}
+
+// upstreamVersion strips a Debian version's epoch and revision:
+// "1:15.20-0+deb12u1" -> "15.20".
+func upstreamVersion(debian string) string {
+	v := debian
+	if _, after, ok := strings.Cut(v, ":"); ok {
+		v = after
+	}
+	if i := strings.LastIndex(v, "-"); i >= 0 {
+		v = v[:i]
+	}
+	return v
+}
+
+// pgVersion is a PostgreSQL release number, e.g. 15.20.
+type pgVersion struct {
+	Major, Minor int
+}
+
+func (v pgVersion) String() string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }
+
+// less orders versions by release.
+func (v pgVersion) less(w pgVersion) bool {
+	if v.Major != w.Major {
+		return v.Major < w.Major
+	}
+	return v.Minor < w.Minor
+}
+
+var serverVersionRe = regexp.MustCompile(`(?:^|[\s(])(\d+)\.(\d+)(?:$|[\s)])`)
+
+// parsePGVersion finds the release number in what `postgres --version`,
+// SHOW server_version or a tarball's upstream version says, e.g.
+// "postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)" or "15.20". Only
+// releases since PostgreSQL 10 (two-part numbers) are accepted: the suites
+// this tool runs are PostgreSQL 15's.
+func parsePGVersion(s string) (pgVersion, error) {
+	m := serverVersionRe.FindStringSubmatch(s)
+	if m == nil {
+		return pgVersion{}, fmt.Errorf("no PostgreSQL release number (like 15.20) in %q", clip(s, 100))
+	}
+	major, err1 := strconv.Atoi(m[1])
+	minor, err2 := strconv.Atoi(m[2])
+	if err := errors.Join(err1, err2); err != nil || major < 10 {
+		return pgVersion{}, fmt.Errorf("%q is not a PostgreSQL 10 or later release number", m[0])
+	}
+	return pgVersion{Major: major, Minor: minor}, nil
+}
+
+// clip shortens s for an error message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
