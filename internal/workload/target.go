@@ -1,0 +1,45 @@
+// Package workload is pgseccomp record's built-in workload: a DBA's
+// ordinary life with a PostgreSQL server, run against a server whose
+// syscalls are being recorded, so that the recorded profile covers more
+// than the happy path (SPEC §7).
+package workload
+
+import (
+	"context"
+	"os/exec"
+)
+
+// Target is the server a workload runs against. The recorder provides it:
+// the server must be stopped and started through it (never with pg_ctl
+// directly), because the recorder tags the server it starts so that it can
+// tell that server's audit records from everything else on the machine.
+type Target interface {
+	// Env is the environment for client programs: PGHOST, PGPORT, PGUSER
+	// (a superuser), PGDATABASE, PATH with the server's bin directory first.
+	Env() []string
+	// ConnString is a libpq key/value connection string for database db as
+	// the superuser, over the Unix socket.
+	ConnString(db string) string
+	// Command runs a program (looked up in the server's bin directory
+	// first) as the OS user that owns the server, with Env().
+	Command(ctx context.Context, name string, args ...string) *exec.Cmd
+	// DataDir is the server's data directory; ScratchDir is a directory
+	// the OS user can write and the workload may fill and empty (outside
+	// the data directory; removed by the recorder afterwards).
+	DataDir() string
+	ScratchDir() string
+	// Throwaway reports whether the server was made for this recording,
+	// so that destructive steps (crash, PANIC, corrupting a copy) may run.
+	Throwaway() bool
+	// Stop stops the server: mode is "fast" or "immediate" (a crash:
+	// the next start runs crash recovery).
+	Stop(ctx context.Context, mode string) error
+	// Start starts the server and waits until it accepts connections.
+	// StartExpectingFailure starts it when the caller expects the server
+	// not to come up (e.g. a PANIC in the startup process) and returns the
+	// server log written meanwhile.
+	Start(ctx context.Context) error
+	StartExpectingFailure(ctx context.Context) (log string, err error)
+	// Logf reports progress (one line, no newline).
+	Logf(format string, args ...any)
+}
