@@ -216,16 +216,12 @@ func runRecord(args []string) int {
 		fmt.Fprintf(stderr, "pgseccomp record: write the conf.d snippet: %v\n", err)
 		return 1
 	}
-	var global, session []string
+	var phases []string
 	for _, ps := range p.Provenance.Passes {
-		if ps.Phase == "global" {
-			global = append(global, fmt.Sprint(ps.Number))
-		} else if ps.Phase == "session" {
-			session = append(session, fmt.Sprint(ps.Number))
-		}
+		phases = append(phases, ps.Phase)
 	}
-	fmt.Fprintf(stdout, "recorded in %s: %d passes (global %s, session %s, enforce 1), 0 records lost\n",
-		res.Elapsed.Round(1e9), len(p.Provenance.Passes), strings.Join(global, ","), strings.Join(session, ","))
+	fmt.Fprintf(stdout, "recorded in %s: %d passes (%s), 0 records lost\n",
+		res.Elapsed.Round(1e9), len(phases), strings.Join(phases, ", "))
 	fmt.Fprintf(stdout, "global layer: %d syscalls; session layer: %d syscalls", len(p.Global.Allow), len(p.Session.Allow))
 	if len(p.Roles) > 0 {
 		fmt.Fprintf(stdout, "; %d roles with their own lists", len(p.Roles))
