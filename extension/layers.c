@@ -147,6 +147,57 @@ copy_layer(const FilterLayer *layer)
 	return copy;
 }
 
+/*
+ * What a session layer must add on top of the global layer, for its
+ * program: the kernel applies the stronger action of the two filters, and
+ * equal actions are identical (error is always EACCES), so a syscall whose
+ * global action is at least as strong as its session action can be allowed
+ * by the session program.  What is left is usually a short deny-list of
+ * what the global layer allows and the session does not: a small program
+ * that the kernel loads fast and whose allowed syscalls stay constant for
+ * its action cache.  The effective action of every syscall is unchanged;
+ * seccomp_filter() and parallel workers keep using the layer as configured.
+ */
+FilterLayer *
+layer_over_global(const FilterLayer *session, const FilterLayer *global)
+{
+	FilterLayer *over;
+	int			i = 0,
+				j = 0;
+
+	over = palloc(offsetof(FilterLayer, rules) +
+				  Max(session->count + global->count, 1) * sizeof(SyscallRule));
+	over->default_action = global->default_action >= session->default_action ?
+		SECCOMP_ACTION_ALLOW : session->default_action;
+	over->count = 0;
+	/* Every syscall named in either layer, in order, once. */
+	while (i < session->count || j < global->count)
+	{
+		int			syscall;
+		SeccompAction own;
+
+		if (j >= global->count ||
+			(i < session->count && session->rules[i].syscall <= global->rules[j].syscall))
+			syscall = session->rules[i].syscall;
+		else
+			syscall = global->rules[j].syscall;
+		while (i < session->count && session->rules[i].syscall == syscall)
+			i++;
+		while (j < global->count && global->rules[j].syscall == syscall)
+			j++;
+		own = layer_action(session, syscall);
+		if (layer_action(global, syscall) >= own)
+			own = SECCOMP_ACTION_ALLOW;
+		if (own != over->default_action)
+		{
+			over->rules[over->count].syscall = syscall;
+			over->rules[over->count].action = own;
+			over->count++;
+		}
+	}
+	return over;
+}
+
 /* The global layer: explicit lists only; a syscall in two lists conflicts. */
 FilterLayer *
 build_global_layer(const LayerSettings *global, char *errbuf, size_t errbuf_size)

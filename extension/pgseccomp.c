@@ -101,8 +101,11 @@ compile_planned_layer(const FilterLayer *layer, struct sock_fprog *program,
 					  char *errbuf, size_t errbuf_size)
 {
 	const char *failed_call;
-	int			rc = build_program(layer, program, &failed_call);
+	FilterLayer *over = global_layer ? layer_over_global(layer, global_layer) :
+		copy_layer(layer);
+	int			rc = build_program(over, program, &failed_call);
 
+	pfree(over);
 	*worker_value = encode_worker_filters(layer, NULL);
 	if (rc < 0)
 		snprintf(errbuf, errbuf_size,

@@ -131,6 +131,8 @@ extern int *layer_list(const FilterLayer *layer, SeccompAction action,
 					   int *count);
 extern SeccompAction layer_action(const FilterLayer *layer, int syscall);
 extern FilterLayer *copy_layer(const FilterLayer *layer);
+extern FilterLayer *layer_over_global(const FilterLayer *session,
+									  const FilterLayer *global);
 extern FilterLayer *build_global_layer(const LayerSettings *global,
 									   char *errbuf, size_t errbuf_size);
 extern SessionPlan *build_session_plan(const FilterLayer *global,

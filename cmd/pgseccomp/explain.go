@@ -402,7 +402,7 @@ func layerPrograms(p *policy.Policy, roles []string, client *policy.ClientArgs, 
 		return out, nil
 	}
 	for _, role := range roles {
-		if err := add(p.SessionLayer(role), role); err != nil {
+		if err := add(p.SessionLayer(role).Over(p.Global), role); err != nil {
 			return nil, err
 		}
 		if client != nil {

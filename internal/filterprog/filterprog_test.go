@@ -142,3 +142,55 @@ func TestLongestPath(t *testing.T) {
 	}
 	t.Logf("%d instructions, longest path %d", len(prog), n)
 }
+
+// TestSessionProgramOverGlobal runs the global program and the session
+// program compiled as the extension compiles it (policy.Layer.Over) in the
+// BPF virtual machine for every syscall, combines them as the kernel does
+// (the stronger action wins), and compares with the effective action of
+// the two layers as configured.
+func TestSessionProgramOverGlobal(t *testing.T) {
+	p := compileLayers(t, syscalls.X86_64, map[string]string{
+		"pgseccomp.global_syscall_default":  "error",
+		"pgseccomp.global_syscall_allow":    "read,write,openat,close,futex,epoll_wait,sendto,recvfrom,readlink,clone,execve,mount,pipe2,fcntl,seccomp",
+		"pgseccomp.global_syscall_kill":     "ptrace",
+		"pgseccomp.session_syscall_default": "error",
+		"pgseccomp.session_syscall_allow":   "read,write,openat,close,futex,epoll_wait,sendto,recvfrom",
+		"pgseccomp.session_syscall_log":     "readlink",
+		"pgseccomp.session_syscall_kill":    "mount",
+	})
+	session := p.SessionLayer("")
+	global, err := Compile(p.Global)
+	if err != nil {
+		t.Fatal(err)
+	}
+	over, err := Compile(session.Over(p.Global))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Compile(session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(over) >= len(full) {
+		t.Errorf("the session program over the global one has %d instructions, the layer alone %d: want fewer", len(over), len(full))
+	}
+	// Kernel precedence: the lower action value, read as a signed 32-bit
+	// number (kill process is negative), is the stronger.
+	strength := func(ret uint32) int32 { return int32(ret & 0xffff0000) }
+	for nr := 0; nr < 1024; nr++ {
+		if syscallUnknown(syscalls.X86_64, nr) {
+			continue
+		}
+		g, _ := Evaluate(global, syscalls.X86_64.AuditArch(), nr)
+		s, _ := Evaluate(over, syscalls.X86_64.AuditArch(), nr)
+		got := s
+		if strength(g) < strength(s) {
+			got = g
+		}
+		action, _ := policy.Stack{p.Global, session}.Effective(nr)
+		if got != Ret(action) {
+			t.Fatalf("syscall %d (%s): the kernel would do %#x, the layers say %s", nr, policy.SyscallName(syscalls.X86_64, nr), got, action)
+		}
+	}
+	t.Logf("session program: %d instructions over the global layer, %d alone", len(over), len(full))
+}
