@@ -32,6 +32,7 @@ func BuiltIn() []Step {
 		tempTablesStep(),
 		jitStep(),
 		parallelStep(),
+		clientFilterStep(),
 		prefetchStep(),
 
 		// Maintenance and storage.
