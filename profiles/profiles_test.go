@@ -54,7 +54,7 @@ func TestShippedProfile(t *testing.T) {
 			t.Errorf("the global layer does not allow %s", name)
 		}
 	}
-	for _, name := range []string{"pwritev", "rt_sigaction", "rt_sigreturn", "gettid", "tgkill", "epoll_ctl", "pread64"} {
+	for _, name := range []string{"pwritev", "rt_sigaction", "rt_sigreturn", "gettid", "tgkill", "epoll_ctl", "pread64", "restart_syscall", "seccomp"} {
 		if !slices.Contains(p.Session.Allow, name) {
 			t.Errorf("the session layer does not allow %s", name)
 		}

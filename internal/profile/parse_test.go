@@ -163,7 +163,7 @@ func TestParseErrors(t *testing.T) {
 		{"negative seconds", withProvenance(`{"architecture": "x86_64", "seconds": -3}`),
 			[]string{`p.json: provenance.seconds = -3: want the recording's wall time in seconds, 0 or more`}},
 		{"unknown phase", withProvenance(`{"architecture": "x86_64", "passes": [{"number": 1, "phase": "warmup", "records": 3, "seconds": 1}]}`),
-			[]string{`p.json: provenance.passes[0].phase = "warmup": unknown phase: use global, session, enforce`}},
+			[]string{`p.json: provenance.passes[0].phase = "warmup": unknown phase: use global, session, confirm, enforce`}},
 		{"unknown syscall first seen", withProvenance(`{"architecture": "x86_64", "passes": [{"number": 1, "phase": "global", "new": ["read", "bogus"]}]}`),
 			[]string{`p.json: provenance.passes[0].new[1] = "bogus": unknown syscall`}},
 		{"addition to a role without a layer", withProvenance(`{"architecture": "x86_64", "added": [{"layer": "role bob", "syscalls": ["pwritev"], "why": "WAL"}]}`),

@@ -684,6 +684,35 @@ func (r *recorder) completeLists() {
 			add("role "+role, r.lists.roles[role], seen, a.why)
 		}
 	}
+	// With per-role lists: work one connection does for all of them,
+	// whichever connects first (writing the relation cache's init file
+	// after an invalidation: write it to a temporary file, fsync, rename
+	// over the old one, unlink), goes to every role that the session
+	// layer saw do any of it.
+	if r.opts.PerRole {
+		const sharedWhy = "a connection writes the relation cache's init file (temporary file, fsync, rename, unlink) when it is the first after an invalidation: which role's connection that is, is chance"
+		var shared []string
+		for _, n := range []string{"openat", "write", "fsync", "fdatasync", "rename", "unlink", "close"} {
+			for _, set := range r.lists.roles {
+				if set[n] {
+					shared = append(shared, n)
+					break
+				}
+			}
+		}
+		for _, role := range sortedNames(setOf(keys(r.lists.roles))) {
+			add("role "+role, r.lists.roles[role], shared, sharedWhy)
+		}
+	}
+	// restart_syscall only resumes a sleep (nanosleep, poll, ...) the
+	// filter allowed, after a stop signal (SIGSTOP and SIGCONT, a
+	// debugger) interrupted it; which sleep that hits is chance.
+	const restartWhy = "the kernel resumes an allowed sleep (nanosleep, poll, ...) with it after a stop signal (SIGSTOP/SIGCONT, a debugger) interrupted it; which process that hits is chance"
+	add("global", r.lists.global, []string{"restart_syscall"}, restartWhy)
+	add("session", r.lists.session, []string{"restart_syscall"}, restartWhy)
+	for _, role := range sortedNames(setOf(keys(r.lists.roles))) {
+		add("role "+role, r.lists.roles[role], []string{"restart_syscall"}, restartWhy)
+	}
 	// The C library's twins of what was recorded: the same job under
 	// another number, which another glibc, a static binary started by
 	// archive_command, or a glibc upgrade uses instead (it falls back only

@@ -14,7 +14,7 @@ import (
 // copyStep: COPY between tables and server files, programs and the client,
 // in every format.
 func copyStep() Step {
-	return step("copy-files-programs", false, func(ctx context.Context, r *runner) error {
+	return step("copy-files", false, func(ctx context.Context, r *runner) error {
 		dir, err := r.scratchDir(ctx)
 		if err != nil {
 			return err

@@ -156,7 +156,7 @@ var stepChecks = map[string]stepCheck{
 	"sort-hash-spill-temp-files": {log: []string{"temporary file: path", "temporary file size exceeds temp_file_limit"},
 		cond: func(b, a snapshot) error { return grew("pg_stat_database.temp_files", b.tempFiles, a.tempFiles) }},
 	"parallel-query":        {cond: func(b, a snapshot) error { return grew("pg_stat_database.temp_files", b.tempFiles, a.tempFiles) }},
-	"copy-files-programs":   {log: []string{"program \"exit 3\" failed"}},
+	"copy-files":            {log: []string{"missing.txt"}},
 	"databases":             {log: []string{"too many connections for database", "is not currently accepting connections"}},
 	"connections-fatal-tcp": {log: []string{"is not permitted to log in", "too many connections for role", "invalid value for parameter \"work_mem\""}},
 	"wal-segments-checkpoints-archiving": {log: []string{"checkpoint complete"}, cond: func(b, a snapshot) error {
