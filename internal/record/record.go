@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -536,27 +537,23 @@ func (r *recorder) absorb(p phase) ([]string, error) {
 		}
 		return r.counts[layer]
 	}
+	// absorbLayer adds the pass's syscalls to one layer's list and counts.
+	absorbLayer := func(layer string, set map[string]bool) {
+		counts := layerCounts(layer)
+		for _, nr := range sortedNumbers(c.counts) {
+			name, _ := r.arch.Name(nr)
+			counts[name] += c.counts[nr]
+			if !set[name] {
+				set[name] = true
+				added = append(added, name)
+			}
+		}
+	}
 	switch p {
 	case phaseGlobal:
-		counts := layerCounts("global")
-		for _, nr := range sortedNumbers(c.counts) {
-			name, _ := r.arch.Name(nr)
-			counts[name] += c.counts[nr]
-			if !r.lists.global[name] {
-				r.lists.global[name] = true
-				added = append(added, name)
-			}
-		}
+		absorbLayer("global", r.lists.global)
 	case phaseSession:
-		counts := layerCounts("session")
-		for _, nr := range sortedNumbers(c.counts) {
-			name, _ := r.arch.Name(nr)
-			counts[name] += c.counts[nr]
-			if !r.lists.session[name] {
-				r.lists.session[name] = true
-				added = append(added, name)
-			}
-		}
+		absorbLayer("session", r.lists.session)
 		if r.opts.PerRole {
 			roleAdded, err := r.absorbRoles()
 			if err != nil {
@@ -651,7 +648,7 @@ func (r *recorder) completeLists() {
 		}
 	}
 	// A client backend's syscalls pass the global filter too.
-	sessionAll := maps2set(r.lists.session)
+	sessionAll := maps.Clone(r.lists.session)
 	for _, set := range r.lists.roles {
 		for n := range set {
 			sessionAll[n] = true
@@ -826,14 +823,6 @@ func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
-	}
-	return out
-}
-
-func maps2set(m map[string]bool) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k, v := range m {
-		out[k] = v
 	}
 	return out
 }
