@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -208,16 +209,5 @@ func settle(p *pidCounter, pid int) map[int]uint64 {
 }
 
 func quoteLiteral(s string) string {
-	return "'" + stringsReplaceQuote(s) + "'"
-}
-
-func stringsReplaceQuote(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\'' {
-			out = append(out, '\'')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }

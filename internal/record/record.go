@@ -647,6 +647,13 @@ func (r *recorder) completeLists() {
 			r.added = append(r.added, profile.Addition{Layer: layer, Syscalls: missing, Why: why})
 		}
 	}
+	// sessionLayers calls f for the session layer and then each role's.
+	sessionLayers := func(f func(layer string, set map[string]bool)) {
+		f("session", r.lists.session)
+		for _, role := range r.lists.roleNames() {
+			f("role "+role, r.lists.roles[role])
+		}
+	}
 	// A client backend's syscalls pass the global filter too.
 	sessionAll := maps.Clone(r.lists.session)
 	for _, set := range r.lists.roles {
@@ -676,10 +683,7 @@ func (r *recorder) completeLists() {
 				seen = append(seen, n)
 			}
 		}
-		add("session", r.lists.session, seen, a.why)
-		for _, role := range sortedNames(setOf(keys(r.lists.roles))) {
-			add("role "+role, r.lists.roles[role], seen, a.why)
-		}
+		sessionLayers(func(layer string, set map[string]bool) { add(layer, set, seen, a.why) })
 	}
 	// With per-role lists: work one connection does for all of them,
 	// whichever connects first (writing the relation cache's init file
@@ -697,7 +701,7 @@ func (r *recorder) completeLists() {
 				}
 			}
 		}
-		for _, role := range sortedNames(setOf(keys(r.lists.roles))) {
+		for _, role := range r.lists.roleNames() {
 			add("role "+role, r.lists.roles[role], shared, sharedWhy)
 		}
 	}
@@ -706,10 +710,7 @@ func (r *recorder) completeLists() {
 	// debugger) interrupted it; which sleep that hits is chance.
 	const restartWhy = "the kernel resumes an allowed sleep (nanosleep, poll, ...) with it after a stop signal (SIGSTOP/SIGCONT, a debugger) interrupted it; which process that hits is chance"
 	add("global", r.lists.global, []string{"restart_syscall"}, restartWhy)
-	add("session", r.lists.session, []string{"restart_syscall"}, restartWhy)
-	for _, role := range sortedNames(setOf(keys(r.lists.roles))) {
-		add("role "+role, r.lists.roles[role], []string{"restart_syscall"}, restartWhy)
-	}
+	sessionLayers(func(layer string, set map[string]bool) { add(layer, set, []string{"restart_syscall"}, restartWhy) })
 	// The C library's twins of what was recorded: the same job under
 	// another number, which another glibc, a static binary started by
 	// archive_command, or a glibc upgrade uses instead (it falls back only
@@ -736,16 +737,13 @@ func (r *recorder) completeLists() {
 	}
 	const twinWhy = "the C library's twins of recorded syscalls (same job, another number): glibc uses one or the other by version and falls back only on ENOSYS, never on the EACCES a filter returns"
 	add("global", r.lists.global, twinsOf(r.lists.global, true), twinWhy+"; archive_command and restore_command run other programs")
-	add("session", r.lists.session, twinsOf(r.lists.session, false), twinWhy)
-	for _, role := range sortedNames(setOf(keys(r.lists.roles))) {
-		add("role "+role, r.lists.roles[role], twinsOf(r.lists.roles[role], false), twinWhy)
-	}
+	sessionLayers(func(layer string, set map[string]bool) { add(layer, set, twinsOf(set, false), twinWhy) })
 	// The session default list is what a role without its own list gets:
 	// with per-role lists, every role's syscalls.
 	if r.opts.PerRole {
 		var all []string
 		for _, set := range r.lists.roles {
-			all = append(all, keys(set)...)
+			all = slices.AppendSeq(all, maps.Keys(set))
 		}
 		add("session", r.lists.session, all, "with per-role lists, the session-level list (for roles not listed) is the union of every role's")
 	}
@@ -817,14 +815,6 @@ func (r *recorder) buildProfile(prov profile.Provenance) *profile.Profile {
 		}
 	}
 	return p
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // tailBuffer keeps the last max bytes written to it.

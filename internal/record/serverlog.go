@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -140,10 +141,5 @@ func (idx *connectionIndex) roleAt(pid int, at time.Time) (string, bool) {
 
 // allRoles returns every role that connected, sorted.
 func (idx *connectionIndex) allRoles() []string {
-	roles := make([]string, 0, len(idx.roles))
-	for r := range idx.roles {
-		roles = append(roles, r)
-	}
-	slices.Sort(roles)
-	return roles
+	return slices.Sorted(maps.Keys(idx.roles))
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/profile"
 )
 
 // lists is what a layer allows, by syscall name.
@@ -24,6 +25,9 @@ func newLists() *lists {
 func sortedNames(set map[string]bool) []string {
 	return slices.Sorted(maps.Keys(set))
 }
+
+// roleNames returns the roles with lists of their own, sorted.
+func (l *lists) roleNames() []string { return slices.Sorted(maps.Keys(l.roles)) }
 
 func joinNames(set map[string]bool) string { return strings.Join(sortedNames(set), ",") }
 
@@ -79,10 +83,10 @@ func phaseSettings(p phase, l *lists, perRole bool) map[string]string {
 			s["pgseccomp.session_roles"] = "''"
 			return
 		}
-		names := sortedNames(setOf(slices.Collect(maps.Keys(l.roles))))
+		names := l.roleNames()
 		quoted := make([]string, len(names))
 		for i, r := range names {
-			quoted[i] = quoteIdent(r)
+			quoted[i] = profile.QuoteRoleName(r)
 		}
 		s["pgseccomp.session_roles"] = cluster.QuoteValue(strings.Join(quoted, ","))
 		for _, r := range names {
@@ -120,21 +124,4 @@ func setOf(names []string) map[string]bool {
 		set[n] = true
 	}
 	return set
-}
-
-// quoteIdent quotes a role name for pgseccomp.session_roles when
-// PostgreSQL's identifier splitting would otherwise change it (case
-// folding, separators, quotes).
-func quoteIdent(name string) string {
-	plain := name != ""
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '$' || r >= 0x80) {
-			plain = false
-			break
-		}
-	}
-	if plain && !(name[0] >= '0' && name[0] <= '9') && name[0] != '$' {
-		return name
-	}
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
