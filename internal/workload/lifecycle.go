@@ -121,19 +121,26 @@ func restartStep() Step {
 		if err != nil {
 			return err
 		}
-		r.closeAll()
-		if err := r.t.Stop(ctx, "fast"); err != nil {
-			return r.errorf("stop the server (fast): %v", err)
-		}
-		if err := r.t.Start(ctx); err != nil {
-			return r.errorf("start the server after a fast shutdown: %v", err)
-		}
-		s, err = r.join(ctx)
-		if err != nil {
-			return err
-		}
-		return checkSurvivors(ctx, r, s, twoPhase, false)
+		return restartAndCheck(ctx, r, "fast", "start the server after a fast shutdown", twoPhase)
 	})
+}
+
+// restartAndCheck stops the server in mode ("fast", or "immediate" for a
+// crash), starts it again and checks that what prepareSurvivors made
+// survived.
+func restartAndCheck(ctx context.Context, r *runner, mode, starting string, twoPhase bool) error {
+	r.closeAll()
+	if err := r.t.Stop(ctx, mode); err != nil {
+		return r.errorf("stop the server (%s): %v", mode, err)
+	}
+	if err := r.t.Start(ctx); err != nil {
+		return r.errorf("%s: %v", starting, err)
+	}
+	s, err := r.join(ctx)
+	if err != nil {
+		return err
+	}
+	return checkSurvivors(ctx, r, s, twoPhase, mode == "immediate")
 }
 
 // crashRecoveryStep: an immediate shutdown after a checkpoint and a
@@ -205,18 +212,7 @@ func crashRecoveryStep() Step {
 		); err != nil {
 			return err
 		}
-		r.closeAll()
-		if err := r.t.Stop(ctx, "immediate"); err != nil {
-			return r.errorf("stop the server (immediate): %v", err)
-		}
-		if err := r.t.Start(ctx); err != nil {
-			return r.errorf("start the server for crash recovery: %v", err)
-		}
-		s, err = r.join(ctx)
-		if err != nil {
-			return err
-		}
-		return checkSurvivors(ctx, r, s, twoPhase, true)
+		return restartAndCheck(ctx, r, "immediate", "start the server for crash recovery", twoPhase)
 	})
 }
 
