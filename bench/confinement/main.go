@@ -23,12 +23,14 @@ import (
 
 const usage = `Usage: go run ./bench/confinement [flags]
 
-Measure what seccomp confinement costs PostgreSQL. Two throwaway clusters are
-initialised identically and run side by side: "unconfined" (pgseccomp not
-loaded) and "confined" (pgseccomp preloaded; global and session filters with
-"error" defaults and the demo's allow-list). Only the one being measured has
-work. For each measure, pgbench runs on them alternately, unconfined then
-confined, --pairs times, each run a fresh pgbench with fresh connections.
+Measure what seccomp confinement costs PostgreSQL. One throwaway cluster is
+initialised and run two ways: "unconfined" (pgseccomp not loaded) and
+"confined" (pgseccomp preloaded; global and session filters with "error"
+defaults and the demo's allow-list). Before every run the server is
+restarted as the side to measure, its pgbench relations loaded into shared
+buffers, and its processes checked in /proc for the filters that side must
+have. For each measure, pgbench runs as unconfined then confined, --pairs
+times, each run a fresh pgbench with fresh connections.
 
 Measures (all by default; choose with --measures):
   select-only            pgbench -S on open connections
@@ -40,16 +42,23 @@ Measures (all by default; choose with --measures):
                          name and signature returning 'OK')
   install                the session filter install time each confined backend
                          logs at DEBUG1, over a burst of -C sessions
+  syscall-cost           the time of one getppid() with no filter, with the
+                         confined side's global program, and with its global
+                         and session programs, in a re-executed child: what
+                         the kernel adds to each syscall of a confined backend
 
 Output: one line per measure with the median tps of each side, the median of
 the per-pair ratios confined/unconfined and their range, and the goal with
 PASS or MISS (goals: select-only and tpcb-like >= 0.99, select-only -C >= 0.98,
-median install <= 50 us). Every run's raw figures, the settings and the
+median install <= 50 us), and a distribution-free confidence interval for
+each median ratio. Every run's raw figures, the settings and the
 machine go to the JSON file --out.
 
 Flags:
-  --pairs N               unconfined/confined pairs per measure (default 5)
-  --duration D            length of each run, whole seconds (default 10s)
+  --pairs N               unconfined/confined pairs per measure (default 15:
+                          on a busy virtual machine a run's tps varies by
+                          several percent, and a 1% goal needs many pairs)
+  --duration D            length of each run, whole seconds (default 5s)
   --warmup D              unmeasured run on each cluster before a measure's
                           pairs; 0 for none (default 3s)
   --clients N             pgbench clients, -c (default 4)
@@ -62,12 +71,16 @@ Flags:
                           or bench/results/confinement-quick.json with --quick)
   --quick                 a smoke test: 2 pairs x 2s, scale 1, 1s warm-up,
                           100 install sessions; flags given explicitly win
-  --verbose               also print what the clusters do (initdb, start, ...)
+  --control               an A/A run: the confined side runs without pgseccomp
+                          too, so the ratios show the benchmark's own noise
+                          and bias on this machine (results go to
+                          bench/results/confinement-control.json)
+  --verbose               also print what the cluster does (initdb, start, ...)
 
 Exit status:
   0  every measure ran; goals met or not (timing never fails the benchmark)
-  1  something broke: a cluster did not start, pgbench failed or reported
-     failed transactions, a server logged an error, a cluster was not confined
+  1  something broke: the cluster did not start, pgbench failed or reported
+     failed transactions, the server logged an error, a side was not confined
      as configured, or no install lines were logged
   2  bad flags
 
@@ -96,6 +109,7 @@ type options struct {
 	Measures           []string      `json:"measures"`
 	Out                string        `json:"-"`
 	Quick              bool          `json:"quick"`
+	Control            bool          `json:"control"`
 	Verbose            bool          `json:"-"`
 }
 
@@ -105,6 +119,13 @@ var (
 )
 
 func main() {
+	if os.Getenv(syscallCostChildEnv) != "" {
+		if err := runSyscallCostChild(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintf(stderr, "confinement (syscall cost child): %v\n", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:])
 	stop()
@@ -136,8 +157,8 @@ func parseOptions(args []string) (options, error) {
 	fs.Usage = func() {}
 	var o options
 	var measuresFlag string
-	fs.IntVar(&o.Pairs, "pairs", 5, "")
-	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "")
+	fs.IntVar(&o.Pairs, "pairs", 15, "")
+	fs.DurationVar(&o.Duration, "duration", 5*time.Second, "")
 	fs.DurationVar(&o.Warmup, "warmup", 3*time.Second, "")
 	fs.IntVar(&o.Clients, "clients", 4, "")
 	fs.IntVar(&o.Jobs, "jobs", 0, "")
@@ -146,6 +167,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&measuresFlag, "measures", strings.Join(measureKeys(), ","), "")
 	fs.StringVar(&o.Out, "out", "", "")
 	fs.BoolVar(&o.Quick, "quick", false, "")
+	fs.BoolVar(&o.Control, "control", false, "")
 	fs.BoolVar(&o.Verbose, "verbose", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -175,6 +197,9 @@ func parseOptions(args []string) (options, error) {
 		o.Out = "bench/results/confinement.json"
 		if o.Quick {
 			o.Out = "bench/results/confinement-quick.json"
+		}
+		if o.Control {
+			o.Out = strings.TrimSuffix(o.Out, ".json") + "-control.json"
 		}
 	}
 	if o.Jobs == 0 {
@@ -221,55 +246,66 @@ func bench(ctx context.Context, o options) error {
 	if o.Verbose {
 		logf = func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
 	}
+	sides := sidesFor(o)
 	r := &report{
 		Benchmark: "pgseccomp bench/confinement",
 		StartedAt: time.Now().UTC(),
 		Machine:   readMachineInfo(),
 		Options:   o,
-		Settings: map[string]map[string]string{
-			unconfinedSide: tuningSettings(o.Scale),
-			confinedSide:   confinedSettings(o.Scale),
-		},
-		Notes: notes,
+		Settings:  map[string]map[string]string{},
+		Notes:     notes,
+	}
+	for _, s := range sides {
+		r.Settings[s.name] = s.settings
+	}
+	if o.Control {
+		r.Notes = append(slices.Clone(r.Notes), controlNote)
 	}
 	r.ClientFilter.Script = clientFilterScript
-	r.ClientFilter.UnconfinedStub = clientFilterStub
+	r.ClientFilter.UnconfinedStub = clientFilterStub(unconfinedSide)
 
-	fmt.Fprintf(stderr, "starting two clusters (scale %d, shared_buffers %dMB each)\n", o.Scale, sharedBuffersMB(o.Scale))
-	sides, err := startSides(ctx, o, logf)
+	fmt.Fprintf(stderr, "starting the cluster (scale %d, shared_buffers %dMB)\n", o.Scale, sharedBuffersMB(o.Scale))
+	b, err := startCluster(ctx, o, sides, logf)
 	if err != nil {
 		if errors.Is(err, cluster.ErrNoInitdb) {
 			return fmt.Errorf("%w\n(make deps installs PostgreSQL 15)", err)
 		}
 		return err
 	}
-	defer removeSides(sides, logf)
-	if err := verifySides(ctx, sides); err != nil {
-		return err
-	}
-	if r.Machine.Pgbench, err = pgbenchVersion(ctx, sides[0].c); err != nil {
-		return err
-	}
-	if err := sides[0].queryRow(ctx, "SELECT version()", &r.Machine.PostgreSQL); err != nil {
-		return err
-	}
-	offsets := make([]int64, len(sides))
-	for i, s := range sides {
-		if _, offsets[i], err = s.c.LogSince(0); err != nil {
+	defer b.remove()
+	for _, s := range sides {
+		if err := b.use(ctx, s, nil); err != nil {
 			return err
 		}
 	}
+	if r.Machine.Pgbench, err = pgbenchVersion(ctx, b.c); err != nil {
+		return err
+	}
+	if err := b.queryRow(ctx, "SELECT version()", &r.Machine.PostgreSQL); err != nil {
+		return err
+	}
+	_, offset, err := b.c.LogSince(0)
+	if err != nil {
+		return err
+	}
 
+	if slices.Contains(o.Measures, syscallCostKey) {
+		res, err := measureSyscallCost(ctx, o, stderr)
+		if err != nil {
+			return err
+		}
+		r.SyscallCost = &res
+	}
 	selected, install := selectedMeasures(o.Measures)
 	for _, m := range selected {
-		res, err := runMeasure(ctx, m, sides, o, stderr)
+		res, err := runMeasure(ctx, m, b, sides, o, stderr)
 		if err != nil {
 			return err
 		}
 		r.Measures = append(r.Measures, res)
 	}
-	if install {
-		res, err := measureInstall(ctx, sides[1], o, stderr)
+	if install && !o.Control {
+		res, err := measureInstall(ctx, b, sides[1], o, stderr)
 		if err != nil {
 			return err
 		}
@@ -282,15 +318,13 @@ func bench(ctx context.Context, o options) error {
 		r.Notes = append(slices.Clone(r.Notes), busy)
 	}
 	printTable(stdout, r)
-	for i, s := range sides {
-		logged, _, err := s.c.LogSince(offsets[i])
-		if err != nil {
-			return err
-		}
-		if bad := problemLines(logged, 10); len(bad) > 0 {
-			return fmt.Errorf("the %s cluster logged errors while it was measured, so its runs did not do what the other side did; results not written. First lines:\n%s",
-				s.name, strings.Join(bad, "\n"))
-		}
+	logged, _, err := b.c.LogSince(offset)
+	if err != nil {
+		return err
+	}
+	if bad := problemLines(logged, 10); len(bad) > 0 {
+		return fmt.Errorf("the server logged errors while it was measured, so its runs did not do the same work on both sides; results not written. First lines:\n%s",
+			strings.Join(bad, "\n"))
 	}
 	if err := writeReport(o.Out, r); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -43,9 +42,9 @@ var measures = []measure{
 	{
 		key:   "tpcb-like",
 		title: "tpcb-like",
-		description: "pgbench's default TPC-B-like read-write transaction on open connections (pgbench vacuums " +
-			"pgbench_branches and pgbench_tellers and truncates pgbench_history before each run); tps without initial connection time",
-		args:   func(options) []string { return []string{"-b", "tpcb-like"} },
+		description: "pgbench's default TPC-B-like read-write transaction on open connections (with -v pgbench vacuums " +
+			"all four tables before each run, so that neither side inherits the other's dead rows); tps without initial connection time",
+		args:   func(options) []string { return []string{"-b", "tpcb-like", "-v"} },
 		figure: tpsWithoutConnections,
 		goal:   0.99,
 	},
@@ -62,8 +61,8 @@ var measures = []measure{
 	{
 		key:   "client-filter-connect",
 		title: "client filter -C",
-		description: "pgbench -C with " + clientFilterScriptFile + ": every session first runs " + clientFilterCall +
-			" then the select-only transaction; the unconfined cluster has a SQL set_client_filter returning 'OK'; tps including reconnection times",
+		description: "pgbench -C with " + clientFilterScriptFile + ": every session first runs SELECT :side.set_client_filter" + clientFilterArgs +
+			" then the select-only transaction; pgseccomp's function is in schema confined, a SQL stub returning 'OK' in schema unconfined; tps including reconnection times",
 		args: func(o options) []string {
 			return []string{"-C", "-n", "-s", strconv.Itoa(o.Scale), "-f", clientFilterScriptFile}
 		},
@@ -78,7 +77,7 @@ func measureKeys() []string {
 	for _, m := range measures {
 		keys = append(keys, m.key)
 	}
-	return append(keys, installKey)
+	return append(keys, installKey, syscallCostKey)
 }
 
 // pgbenchRun is one pgbench run of a measure on one side.
@@ -116,10 +115,11 @@ func workloadArgs(m measure, o options, d time.Duration) []string {
 		"-T", strconv.Itoa(int(math.Ceil(d.Seconds()))))
 }
 
-// runMeasure warms both clusters up with the workload, then runs o.Pairs
-// pairs: unconfined, then confined, each a fresh pgbench with fresh
-// connections, each followed by a checkpoint.
-func runMeasure(ctx context.Context, m measure, sides []*side, o options, progress io.Writer) (measureResult, error) {
+// runMeasure warms the server up with the workload as each side, then
+// runs o.Pairs pairs: unconfined, then confined, each on a freshly
+// restarted server (see benchCluster.use), a fresh pgbench with fresh
+// connections, followed by a checkpoint.
+func runMeasure(ctx context.Context, m measure, b *benchCluster, sides []side, o options, progress io.Writer) (measureResult, error) {
 	args := workloadArgs(m, o, o.Duration)
 	res := measureResult{
 		Name:        m.title,
@@ -128,24 +128,27 @@ func runMeasure(ctx context.Context, m measure, sides []*side, o options, progre
 		TPSFigure:   m.figure,
 		GoalRatio:   m.goal,
 	}
-	for _, s := range sides {
-		if err := s.checkpoint(ctx); err != nil {
-			return res, err
+	// run is one pgbench run as side s: the schema variable the
+	// client-filter script needs goes last.
+	run := func(s side, args []string) (pgbenchResult, string, error) {
+		if err := b.use(ctx, s, nil); err != nil {
+			return pgbenchResult{}, "", err
 		}
+		r, stdout, err := runPgbench(ctx, b.c, append(slices.Clone(args), "-D", "side="+s.name))
+		if err == nil {
+			err = checkRun(r, m.figure)
+		}
+		if err == nil {
+			err = b.checkpoint(ctx)
+		}
+		return r, stdout, err
 	}
 	if o.Warmup > 0 {
 		warm := workloadArgs(m, o, o.Warmup)
 		for _, s := range sides {
-			fmt.Fprintf(progress, "%s: warm-up %s on the %s cluster\n", m.title, o.Warmup, s.name)
-			r, _, err := runPgbench(ctx, s.c, warm)
-			if err == nil {
-				err = checkRun(r, m.figure)
-			}
-			if err != nil {
-				return res, fmt.Errorf("%s, warm-up on the %s cluster: %w", m.title, s.name, err)
-			}
-			if err := s.checkpoint(ctx); err != nil {
-				return res, err
+			fmt.Fprintf(progress, "%s: warm-up %s as the %s side\n", m.title, o.Warmup, s.name)
+			if _, _, err := run(s, warm); err != nil {
+				return res, fmt.Errorf("%s, warm-up as the %s side: %w", m.title, s.name, err)
 			}
 		}
 	}
@@ -155,12 +158,9 @@ func runMeasure(ctx context.Context, m measure, sides []*side, o options, progre
 		for _, s := range sides {
 			load := loadAverage1()
 			start := time.Now()
-			r, stdout, err := runPgbench(ctx, s.c, args)
-			if err == nil {
-				err = checkRun(r, m.figure)
-			}
+			r, stdout, err := run(s, args)
 			if err != nil {
-				return res, fmt.Errorf("%s, pair %d, %s cluster: %w", m.title, pair, s.name, err)
+				return res, fmt.Errorf("%s, pair %d, %s side: %w", m.title, pair, s.name, err)
 			}
 			res.Runs = append(res.Runs, pgbenchRun{
 				Pair: pair, Cluster: s.name, StartedAt: start.UTC(),
@@ -171,9 +171,6 @@ func runMeasure(ctx context.Context, m measure, sides []*side, o options, progre
 			})
 			tps[s.name] = append(tps[s.name], r.TPS)
 			conn[s.name] = append(conn[s.name], r.ConnectionMS)
-			if err := s.checkpoint(ctx); err != nil {
-				return res, err
-			}
 		}
 		u, c := tps[unconfinedSide][pair-1], tps[confinedSide][pair-1]
 		fmt.Fprintf(progress, "%s: pair %d/%d: unconfined %.1f tps, confined %.1f tps, ratio %.3f (load %.2f)\n",
@@ -222,43 +219,28 @@ type installResult struct {
 const installGoalUS = 50
 
 // measureInstall runs a burst of o.InstallConnections sessions (pgbench -S
-// -C) on the confined cluster with log_min_messages = debug1, and collects
-// the install time each backend logged. The setting is restored afterwards:
-// debug logging is for this measure only.
-func measureInstall(ctx context.Context, s *side, o options, progress io.Writer) (res installResult, err error) {
+// -C) on the server restarted as the confined side with log_min_messages =
+// debug1, and collects the install time each backend logged. Debug logging
+// is for this measure only: the next use of the cluster drops it.
+func measureInstall(ctx context.Context, b *benchCluster, confined side, o options, progress io.Writer) (res installResult, err error) {
 	perClient := max(1, (o.InstallConnections+o.Clients-1)/o.Clients)
 	args := []string{"-S", "-C", "-n", "-c", strconv.Itoa(o.Clients), "-j", strconv.Itoa(o.Jobs), "-t", strconv.Itoa(perClient)}
 	res = installResult{
 		Name: "session filter install",
 		Description: "time from choosing the role's ready program to the kernel's answer, that each confined backend logs at DEBUG1 (CLOCK_MONOTONIC), " +
-			"with the seccomp() syscall's share, over a burst of pgbench -S -C sessions on the confined cluster",
+			"with the seccomp() syscall's share, over a burst of pgbench -S -C sessions on the confined side",
 		PgbenchArgs:  args,
 		GoalMedianUS: installGoalUS,
 	}
-	base := s.c.Settings()
-	debug := maps.Clone(base)
-	debug["log_min_messages"] = "debug1"
-	if err := s.c.SetSettings(debug); err != nil {
+	if err := b.use(ctx, confined, map[string]string{"log_min_messages": "debug1"}); err != nil {
 		return res, err
 	}
-	defer func() {
-		rerr := s.c.SetSettings(base)
-		if rerr == nil {
-			rerr = s.c.Reload(context.Background())
-		}
-		if rerr != nil && err == nil {
-			err = fmt.Errorf("restore log_min_messages after the install measure: %w", rerr)
-		}
-	}()
-	if err := s.c.Reload(ctx); err != nil {
-		return res, err
-	}
-	_, offset, err := s.c.LogSince(0)
+	_, offset, err := b.c.LogSince(0)
 	if err != nil {
 		return res, err
 	}
-	fmt.Fprintf(progress, "%s: %d sessions with log_min_messages = debug1 on the confined cluster\n", res.Name, perClient*o.Clients)
-	r, _, err := runPgbench(ctx, s.c, args)
+	fmt.Fprintf(progress, "%s: %d sessions with log_min_messages = debug1 on the confined side\n", res.Name, perClient*o.Clients)
+	r, _, err := runPgbench(ctx, b.c, args)
 	if err == nil {
 		err = checkRun(r, tpsIncludingConnections)
 	}
@@ -266,7 +248,7 @@ func measureInstall(ctx context.Context, s *side, o options, progress io.Writer)
 		return res, fmt.Errorf("%s: %w", res.Name, err)
 	}
 	res.pgbenchResult = r
-	logged, _, err := s.c.LogSince(offset)
+	logged, _, err := b.c.LogSince(offset)
 	if err != nil {
 		return res, err
 	}
@@ -275,7 +257,7 @@ func measureInstall(ctx context.Context, s *side, o options, progress io.Writer)
 		return res, fmt.Errorf("%s: %w", res.Name, err)
 	}
 	if len(samples) == 0 {
-		return res, errNoInstallLines(s.c.LogFile, r.Transactions)
+		return res, errNoInstallLines(b.c.LogFile, r.Transactions)
 	}
 	if int64(len(samples)) < r.Transactions {
 		fmt.Fprintf(progress, "%s: warning: %d install lines for %d sessions; some backends did not log theirs\n",

@@ -241,6 +241,42 @@ func TestSummarisePairs(t *testing.T) {
 	}
 }
 
+// The median's interval uses the order statistics the binomial table gives
+// (e.g. the 2nd and 8th of 9, the 6th and 15th of 20), and falls back to
+// min..max with its lower coverage when there are too few values.
+func TestMedianInterval(t *testing.T) {
+	seq := func(n int) []float64 { // n, n-1, ..., 1: unsorted on purpose
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = float64(n - i)
+		}
+		return xs
+	}
+	tests := []struct {
+		n               int
+		low, high       float64
+		coverageAtLeast float64
+		coverageBelow   float64
+	}{
+		{1, 1, 1, 0, 0.01},
+		{5, 1, 5, 0.93, 0.94},  // 1 - 2/32
+		{6, 1, 6, 0.96, 0.97},  // 1 - 2/64
+		{9, 2, 8, 0.96, 0.962}, // 1 - 2*10/512
+		{15, 4, 12, 0.96, 0.97},
+		{20, 6, 15, 0.958, 0.96},
+	}
+	for _, tt := range tests {
+		low, high, coverage := medianInterval(seq(tt.n))
+		if low != tt.low || high != tt.high || coverage < tt.coverageAtLeast || coverage >= tt.coverageBelow {
+			t.Errorf("medianInterval(1..%d) = %v..%v at %.4f, want %v..%v at [%v, %v)",
+				tt.n, low, high, coverage, tt.low, tt.high, tt.coverageAtLeast, tt.coverageBelow)
+		}
+	}
+	if low, high, coverage := medianInterval(nil); !math.IsNaN(low) || !math.IsNaN(high) || coverage != 0 {
+		t.Errorf("medianInterval(nil) = %v..%v at %v, want NaN..NaN at 0", low, high, coverage)
+	}
+}
+
 func TestParseOptions(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -249,8 +285,14 @@ func TestParseOptions(t *testing.T) {
 		err   string
 	}{
 		{"defaults", nil, func(o options) bool {
-			return o.Pairs == 5 && o.Duration.Seconds() == 10 && o.Clients == 4 && o.Scale == 10 &&
-				o.Jobs >= 1 && o.Jobs <= 4 && len(o.Measures) == 5 && o.Out == "bench/results/confinement.json"
+			return o.Pairs == 15 && o.Duration.Seconds() == 5 && o.Clients == 4 && o.Scale == 10 &&
+				o.Jobs >= 1 && o.Jobs <= 4 && len(o.Measures) == 6 && o.Out == "bench/results/confinement.json" && !o.Control
+		}, ""},
+		{"control", []string{"--control"}, func(o options) bool {
+			return o.Control && o.Out == "bench/results/confinement-control.json"
+		}, ""},
+		{"quick control", []string{"--quick", "--control"}, func(o options) bool {
+			return o.Control && o.Out == "bench/results/confinement-quick-control.json"
 		}, ""},
 		{"quick", []string{"--quick"}, func(o options) bool {
 			return o.Pairs == 2 && o.Duration.Seconds() == 2 && o.Scale == 1 && o.InstallConnections == 100 &&

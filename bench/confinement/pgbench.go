@@ -119,7 +119,7 @@ func checkRun(r pgbenchResult, wantFigure string) error {
 	case r.Transactions <= 0:
 		return errors.New("pgbench processed no transactions")
 	case r.Failed > 0:
-		return fmt.Errorf("pgbench reports %d failed transactions; a run must fail none, or the two clusters did not do the same work", r.Failed)
+		return fmt.Errorf("pgbench reports %d failed transactions; a run must fail none, or the two sides did not do the same work", r.Failed)
 	}
 	return nil
 }

@@ -29,19 +29,30 @@ type report struct {
 	} `json:"client_filter"`
 	Measures []measureResult `json:"measures"`
 	Install  *installResult  `json:"install,omitempty"`
-	Notes    []string        `json:"notes"`
+	// SyscallCost is the kernel's per-syscall cost of the filters.
+	SyscallCost *syscallCostResult `json:"syscall_cost,omitempty"`
+	Notes       []string           `json:"notes"`
 }
 
 // notes explain the choices a reader of the figures needs to know.
 var notes = []string{
-	"Two clusters initialised identically (initdb, pgbench -i at the same scale, pg_prewarm of the pgbench relations) run side by side; only the one being measured has work.",
-	"Both share the same postgresql.conf tuning; the confined one adds pgseccomp: global and session default 'error', the demo allow-list (the global one adds bind, listen, clone, clone3 for the postmaster).",
-	"Runs alternate unconfined, confined, for each pair; each run is a fresh pgbench with fresh connections, followed by a CHECKPOINT.",
+	"One cluster serves both sides: the same files, on-disk layout and table history. Before every run it is restarted with the side's settings, its pgbench relations are loaded into shared buffers (pg_prewarm), and /proc must show the side's filters (postmaster 1 or 0, client backend 2 or 0, 3 after set_client_filter). With one data directory, no difference between two clusters' files can enter the comparison.",
+	"Both sides share the same postgresql.conf tuning; the confined side adds pgseccomp: global and session default 'error', the demo allow-list (the global one adds bind, listen, clone, clone3 for the postmaster).",
+	"Runs alternate unconfined, confined, for each pair; each run is a fresh pgbench with fresh connections, followed by a CHECKPOINT. tpcb-like runs with -v: all four tables are vacuumed before each run, so a run does not pay for the dead rows of the one before.",
 	"ratio = confined / unconfined tps within one pair; the table shows the median ratio and the range over pairs. Goals are judged on the median ratio.",
 	"With -C pgbench 15 prints only 'tps (including reconnection times)': each transaction's connection is inside the timed window, so the figure charges every session its fork, authentication and filter install.",
-	"The client-filter measure's unconfined baseline calls a SQL set_client_filter that returns 'OK' (inlined by the planner), so the ratio charges pgseccomp the whole cost of compiling and loading the client filter.",
+	"The client-filter measure calls :side.set_client_filter: pgseccomp's function in schema confined, and in schema unconfined a SQL function returning 'OK' (inlined by the planner), so the ratio charges pgseccomp the whole cost of compiling and loading the client filter.",
 	"The install measure parses the DEBUG1 lines of one -C burst; log_min_messages is debug1 only during that burst. Its goal is judged on the median.",
 }
+
+// interval formats the median ratio's confidence interval with its
+// coverage, e.g. "0.981..1.004 (96%)".
+func interval(s pairSummary) string {
+	return fmt.Sprintf("%.3f..%.3f (%.0f%%)", s.RatioLow, s.RatioHigh, 100*s.RatioCoverage)
+}
+
+// controlNote is added to the notes of a --control run.
+const controlNote = "CONTROL RUN: the confined side ran without pgseccomp as well, so every ratio is the benchmark's own noise and bias between two identical servers."
 
 // writeReport writes r as indented JSON to path, creating its directory.
 func writeReport(path string, r *report) error {
@@ -72,20 +83,31 @@ func printTable(w io.Writer, r *report) {
 	if busy := busyWarning(r.Machine); busy != "" {
 		fmt.Fprintln(w, busy)
 	}
-	const row = "%-22s %-4s %12s %12s %7s %-14s %-9s %s\n"
-	fmt.Fprintf(w, row, "measure", "unit", "unconfined", "confined", "ratio", "min..max", "goal", "result")
+	if o.Control {
+		fmt.Fprintln(w, controlNote)
+	}
+	const row = "%-22s %-4s %12s %12s %7s %-14s %-18s %-9s %s\n"
+	fmt.Fprintf(w, row, "measure", "unit", "unconfined", "confined", "ratio", "min..max", "median's CI", "goal", "result")
 	for _, m := range r.Measures {
 		goal := ""
 		if m.GoalRatio > 0 {
 			goal = fmt.Sprintf(">= %.2f", m.GoalRatio)
 		}
 		t := m.TPS
+		result := m.Result
+		if m.GoalRatio > 0 && t.RatioLow < m.GoalRatio && m.GoalRatio <= t.RatioHigh {
+			result += " (the interval spans the goal: more pairs to decide)"
+		}
 		fmt.Fprintf(w, row, m.Name, "tps", fmt.Sprintf("%.1f", t.UnconfinedMedian), fmt.Sprintf("%.1f", t.ConfinedMedian),
-			fmt.Sprintf("%.3f", t.RatioMedian), fmt.Sprintf("%.3f..%.3f", t.RatioMin, t.RatioMax), goal, m.Result)
+			fmt.Sprintf("%.3f", t.RatioMedian), fmt.Sprintf("%.3f..%.3f", t.RatioMin, t.RatioMax), interval(t), goal, result)
 		if c := m.ConnectionMS; c != nil {
 			fmt.Fprintf(w, row, "  connection time", "ms", fmt.Sprintf("%.3f", c.UnconfinedMedian), fmt.Sprintf("%.3f", c.ConfinedMedian),
-				fmt.Sprintf("%.3f", c.RatioMedian), fmt.Sprintf("%.3f..%.3f", c.RatioMin, c.RatioMax), "", "(lower is better; no goal)")
+				fmt.Sprintf("%.3f", c.RatioMedian), fmt.Sprintf("%.3f..%.3f", c.RatioMin, c.RatioMax), interval(*c), "", "(lower is better; no goal)")
 		}
+	}
+	if sc := r.SyscallCost; sc != nil && len(sc.Stages) == 3 {
+		fmt.Fprintf(w, "%-22s %-4s no filter %.1f  global %.1f  global+session %.1f (medians of %d rounds)   +%.1f ns per syscall\n",
+			sc.Name, "ns", sc.Stages[0].MedianNS, sc.Stages[1].MedianNS, sc.Stages[2].MedianNS, sc.Rounds, sc.AddedNS)
 	}
 	if in := r.Install; in != nil {
 		d := in.US

@@ -69,25 +69,35 @@ func confinedSettings(scale int) map[string]string {
 	return s
 }
 
-// clientFilterCall is what each session of the client-filter measure runs:
-// the talk's example 4 (deny the syscalls that start a program), on top of
-// the session's own lists. Its default "error" and inherited allow-list
-// make it a complete filter, compiled and loaded in every session.
-const clientFilterCall = "SELECT set_client_filter('error', NULL, NULL, 'clone,clone3', NULL);"
+// clientFilterArgs are the arguments of set_client_filter in the
+// client-filter measure: the talk's example 4 (deny the syscalls that start
+// a program), on top of the session's own lists. Its default "error" and
+// inherited allow-list make it a complete filter, compiled and loaded in
+// every session.
+const clientFilterArgs = "('error', NULL, NULL, 'clone,clone3', NULL)"
 
-// clientFilterStub is set_client_filter for the unconfined cluster: same
-// name, signature and attributes, returning 'OK' and doing nothing else, so
-// that both clusters run the same SQL. The planner inlines this SQL
-// function, so the baseline pays nothing for it and the ratio charges
-// pgseccomp the whole cost of the real call.
-const clientFilterStub = `CREATE FUNCTION set_client_filter(
+// clientFilterCall is the call as a side's schema holds it; the verification
+// runs it.
+func clientFilterCall(schema string) string {
+	return "SELECT " + schema + ".set_client_filter" + clientFilterArgs
+}
+
+// clientFilterStub creates set_client_filter for the unconfined side in
+// schema: same name, signature and attributes as pgseccomp's, returning 'OK'
+// and doing nothing else, so that both sides run the same SQL. The planner
+// inlines this SQL function, so the baseline pays nothing for it and the
+// ratio charges pgseccomp the whole cost of the real call.
+func clientFilterStub(schema string) string {
+	return `CREATE FUNCTION ` + schema + `.set_client_filter(
     default_action text, allow_list text, log_list text, error_list text, kill_list text)
 RETURNS text LANGUAGE sql CALLED ON NULL INPUT VOLATILE PARALLEL UNSAFE
 AS $$SELECT 'OK'::text$$`
+}
 
 // clientFilterScript is the pgbench script of the client-filter measure:
-// pgbench's built-in select-only transaction after the call.
-const clientFilterScript = "-- pgseccomp bench/confinement: one client filter per session (run with -C)\n" +
-	clientFilterCall + "\n" +
+// the call, in the schema pgbench's variable "side" names (-D side=...),
+// then pgbench's built-in select-only transaction.
+const clientFilterScript = "-- pgseccomp bench/confinement: one client filter per session (run with -C -D side=SIDE)\n" +
+	"SELECT :side.set_client_filter" + clientFilterArgs + ";\n" +
 	"\\set aid random(1, 100000 * :scale)\n" +
 	"SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n"

@@ -39,6 +39,12 @@ type pairSummary struct {
 	RatioMedian      float64   `json:"ratio_median"`
 	RatioMin         float64   `json:"ratio_min"`
 	RatioMax         float64   `json:"ratio_max"`
+	// RatioLow..RatioHigh is a distribution-free confidence interval for
+	// the median ratio (order statistics of the binomial), at RatioCoverage
+	// (0.95, or less when there are too few pairs for 95%).
+	RatioLow      float64 `json:"ratio_ci_low"`
+	RatioHigh     float64 `json:"ratio_ci_high"`
+	RatioCoverage float64 `json:"ratio_ci_coverage"`
 }
 
 // summarisePairs pairs unconfined[i] with confined[i]; both have one figure
@@ -58,8 +64,37 @@ func summarisePairs(unconfined, confined []float64) pairSummary {
 		s.RatioMedian = median(s.Ratios)
 		s.RatioMin = slices.Min(s.Ratios)
 		s.RatioMax = slices.Max(s.Ratios)
+		s.RatioLow, s.RatioHigh, s.RatioCoverage = medianInterval(s.Ratios)
 	}
 	return s
+}
+
+// medianInterval returns the widest-ranked pair of order statistics
+// x(k) <= median <= x(n+1-k) whose coverage is at least 95%: the median
+// lies outside only when k or fewer of n values fall on one side, which a
+// fair coin bounds without assuming any distribution. With fewer than 6
+// values no pair reaches 95%, and the interval is min..max with its lower
+// coverage 1 - 2^(1-n).
+func medianInterval(xs []float64) (low, high, coverage float64) {
+	n := len(xs)
+	if n == 0 {
+		return math.NaN(), math.NaN(), 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	// tail[j] = P(Binomial(n, 1/2) <= j)
+	tail := make([]float64, n+1)
+	p := math.Pow(0.5, float64(n)) // P(X = 0)
+	cum := 0.0
+	for j := 0; j <= n; j++ {
+		cum += p
+		tail[j] = cum
+		p = p * float64(n-j) / float64(j+1)
+	}
+	k := 1 // 1-based rank of the lower bound
+	for k+1 <= n/2 && tail[k] <= 0.025 {
+		k++
+	}
+	return s[k-1], s[n-k], 1 - 2*tail[k-1]
 }
 
 // distribution is min/median/p99/max of a sample.

@@ -21,8 +21,10 @@ const statusUsage = `Usage: pgseccomp status [--pgdata DIR | --pid PID] [--json]
 
 Show how each PostgreSQL process is confined by seccomp, as the kernel reports
 it in /proc/PID/status: the seccomp mode (0 disabled, 1 strict, 2 filter), the
-number of filters stacked on the process, the no_new_privs flag (NNP) and the
-speculative store bypass mitigation (SSB). Each process is named by what its
+number of filters stacked on the process, the no_new_privs flag (NNP), the
+speculative store bypass mitigation (SSB) and the indirect branch speculation
+mitigation (IB; seccomp can force both on, see
+pgseccomp.allow_speculative_store_bypass). Each process is named by what its
 PostgreSQL process title says: its kind (postmaster, checkpointer, client
 backend, walsender, ...), role and database. A summary line per cluster
 follows the table.
@@ -73,21 +75,22 @@ Examples:
 
 // statusJSON is one element of the --json output.
 type statusJSON struct {
-	PID                    int    `json:"pid"`
-	PPID                   int    `json:"ppid"`
-	Kind                   string `json:"kind"`
-	Role                   string `json:"role"`
-	Database               string `json:"database"`
-	Title                  string `json:"title"`
-	SeccompMode            int    `json:"seccomp_mode"`
-	SeccompFilters         int    `json:"seccomp_filters"`
-	NoNewPrivs             bool   `json:"no_new_privs"`
-	SpeculationStoreBypass string `json:"speculation_store_bypass"`
-	PostmasterPID          int    `json:"postmaster_pid"`
-	DataDirectory          string `json:"data_directory,omitempty"`
-	ClusterName            string `json:"cluster_name,omitempty"`
-	PgseccompLoaded        bool   `json:"pgseccomp_loaded"`
-	Confined               bool   `json:"confined"`
+	PID                       int    `json:"pid"`
+	PPID                      int    `json:"ppid"`
+	Kind                      string `json:"kind"`
+	Role                      string `json:"role"`
+	Database                  string `json:"database"`
+	Title                     string `json:"title"`
+	SeccompMode               int    `json:"seccomp_mode"`
+	SeccompFilters            int    `json:"seccomp_filters"`
+	NoNewPrivs                bool   `json:"no_new_privs"`
+	SpeculationStoreBypass    string `json:"speculation_store_bypass"`
+	SpeculationIndirectBranch string `json:"speculation_indirect_branch"`
+	PostmasterPID             int    `json:"postmaster_pid"`
+	DataDirectory             string `json:"data_directory,omitempty"`
+	ClusterName               string `json:"cluster_name,omitempty"`
+	PgseccompLoaded           bool   `json:"pgseccomp_loaded"`
+	Confined                  bool   `json:"confined"`
 }
 
 // statusOptions are the flags of the status command.
@@ -277,21 +280,22 @@ func writeStatusJSON(w io.Writer, clusters []procs.Cluster) error {
 	for _, c := range clusters {
 		for _, p := range c.Processes {
 			out = append(out, statusJSON{
-				PID:                    p.PID,
-				PPID:                   p.PPID,
-				Kind:                   string(p.Kind),
-				Role:                   p.Role,
-				Database:               p.Database,
-				Title:                  p.Cmdline,
-				SeccompMode:            p.Status.SeccompMode,
-				SeccompFilters:         p.Status.SeccompFilters,
-				NoNewPrivs:             p.Status.NoNewPrivs,
-				SpeculationStoreBypass: p.Status.SpeculationStoreBypass,
-				PostmasterPID:          c.PostmasterPID,
-				DataDirectory:          c.DataDir,
-				ClusterName:            c.Name,
-				PgseccompLoaded:        c.PgseccompLoaded,
-				Confined:               p.Status.Confined(),
+				PID:                       p.PID,
+				PPID:                      p.PPID,
+				Kind:                      string(p.Kind),
+				Role:                      p.Role,
+				Database:                  p.Database,
+				Title:                     p.Cmdline,
+				SeccompMode:               p.Status.SeccompMode,
+				SeccompFilters:            p.Status.SeccompFilters,
+				NoNewPrivs:                p.Status.NoNewPrivs,
+				SpeculationStoreBypass:    p.Status.SpeculationStoreBypass,
+				SpeculationIndirectBranch: p.Status.SpeculationIndirectBranch,
+				PostmasterPID:             c.PostmasterPID,
+				DataDirectory:             c.DataDir,
+				ClusterName:               c.Name,
+				PgseccompLoaded:           c.PgseccompLoaded,
+				Confined:                  p.Status.Confined(),
 			})
 		}
 	}
@@ -306,7 +310,7 @@ func writeStatusTable(w io.Writer, clusters []procs.Cluster, withTitle bool) {
 			fmt.Fprintln(w)
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		header := "PID\tPPID\tKIND\tROLE\tDATABASE\tSECCOMP\tFILTERS\tNNP\tSSB"
+		header := "PID\tPPID\tKIND\tROLE\tDATABASE\tSECCOMP\tFILTERS\tNNP\tSSB\tIB"
 		if withTitle {
 			header += "\tTITLE"
 		}
@@ -325,6 +329,7 @@ func writeStatusTable(w io.Writer, clusters []procs.Cluster, withTitle bool) {
 				strconv.Itoa(p.PID), strconv.Itoa(p.PPID), string(p.Kind),
 				cell(p.Role), cell(p.Database),
 				procs.SeccompModeName(s.SeccompMode), filters, nnp, cell(s.SpeculationStoreBypass),
+				cell(s.SpeculationIndirectBranch),
 			}
 			if withTitle {
 				row = append(row, cell(p.Cmdline))

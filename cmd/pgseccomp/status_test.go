@@ -38,7 +38,7 @@ func TestStatusSelf(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("want header, one row and a summary, got:\n%s", out)
 	}
-	if !regexp.MustCompile(`^PID +PPID +KIND +ROLE +DATABASE +SECCOMP +FILTERS +NNP +SSB$`).MatchString(lines[0]) {
+	if !regexp.MustCompile(`^PID +PPID +KIND +ROLE +DATABASE +SECCOMP +FILTERS +NNP +SSB +IB$`).MatchString(lines[0]) {
 		t.Errorf("header %q", lines[0])
 	}
 	row := strings.Fields(lines[1])
@@ -110,10 +110,10 @@ func TestStatusFixtureAll(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if !regexp.MustCompile(`(?m)^5756 +5735 +client backend +postgres +mydb +2 filter +2 +1 +thread force mitigated$`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^5756 +5735 +client backend +postgres +mydb +2 filter +2 +1 +thread force mitigated +always enabled$`).MatchString(out) {
 		t.Errorf("no row for backend 5756:\n%s", out)
 	}
-	if !regexp.MustCompile(`(?m)^4607 +4546 +walsender +postgres +- +0 disabled +0 +0 +vulnerable$`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^4607 +4546 +walsender +postgres +- +0 disabled +0 +0 +vulnerable +always enabled$`).MatchString(out) {
 		t.Errorf("no row for walsender 4607:\n%s", out)
 	}
 	if strings.Contains(out, "bash") || strings.Contains(out, "kthreadd") {
@@ -128,7 +128,7 @@ func TestStatusFixtureAll(t *testing.T) {
 	pw := got[18]
 	want := statusJSON{
 		PID: 5758, PPID: 5735, Kind: "parallel worker", Title: "postgres: main: parallel worker for PID 5755",
-		SeccompMode: 2, SeccompFilters: 2, NoNewPrivs: true, SpeculationStoreBypass: "thread force mitigated",
+		SeccompMode: 2, SeccompFilters: 2, NoNewPrivs: true, SpeculationStoreBypass: "thread force mitigated", SpeculationIndirectBranch: "always enabled",
 		PostmasterPID: 5735, DataDirectory: "/var/lib/postgresql/15/main", ClusterName: "main", PgseccompLoaded: true, Confined: true,
 	}
 	if pw != want {

@@ -75,7 +75,7 @@ func (r Reader) Stat(pid int) (Stat, error) {
 // Status reads and parses /proc/PID/status. Seccomp and no_new_privs are
 // properties of each thread, so for a process with more than one thread the
 // confinement fields (NoNewPrivs, SeccompMode, SeccompFilters,
-// SpeculationStoreBypass) are those of its least-confined thread; the other
+// SpeculationStoreBypass, SpeculationIndirectBranch) are those of its least-confined thread; the other
 // fields are the main thread's.
 func (r Reader) Status(pid int) (Status, error) {
 	s, err := readStatus(r.Path(pid, "status"))
@@ -104,6 +104,7 @@ func (r Reader) Status(pid int) (Status, error) {
 			s.SeccompMode = ts.SeccompMode
 			s.SeccompFilters = ts.SeccompFilters
 			s.SpeculationStoreBypass = ts.SpeculationStoreBypass
+			s.SpeculationIndirectBranch = ts.SpeculationIndirectBranch
 		}
 	}
 	return s, nil

@@ -34,6 +34,11 @@ type Status struct {
 	// SpeculationStoreBypass is "Speculation_Store_Bypass:" verbatim, e.g.
 	// "thread force mitigated"; empty if absent.
 	SpeculationStoreBypass string
+	// SpeculationIndirectBranch is "SpeculationIndirectBranch:" verbatim
+	// (Linux 4.20+), e.g. "conditional force disabled": what the kernel
+	// does about indirect branch speculation (STIBP, IBPB) for the task,
+	// which seccomp forces on under spectre_v2_user=seccomp; empty if absent.
+	SpeculationIndirectBranch string
 }
 
 // Confined reports whether the task runs under a seccomp filter with
@@ -101,6 +106,8 @@ func ParseStatus(data []byte) (Status, error) {
 			s.SeccompFilters, err = statusInt(key, value)
 		case "Speculation_Store_Bypass":
 			s.SpeculationStoreBypass = value
+		case "SpeculationIndirectBranch":
+			s.SpeculationIndirectBranch = value
 		}
 		if err != nil {
 			return Status{}, err

@@ -25,18 +25,18 @@ func TestParseStatus(t *testing.T) {
 		{
 			name: "unconfined process (real)",
 			file: "status/self.txt",
-			want: Status{Name: "cat", SeccompMode: SeccompDisabled, SeccompFilters: 0, SpeculationStoreBypass: "vulnerable", Threads: 1},
+			want: Status{Name: "cat", SeccompMode: SeccompDisabled, SeccompFilters: 0, SpeculationStoreBypass: "vulnerable", SpeculationIndirectBranch: "always enabled", Threads: 1},
 		},
 		{
 			name:     "filter mode with no_new_privs",
 			file:     "status/filter.txt",
-			want:     Status{Name: "cat", NoNewPrivs: true, SeccompMode: SeccompFilter, SeccompFilters: 3, SpeculationStoreBypass: "thread force mitigated", Threads: 1},
+			want:     Status{Name: "cat", NoNewPrivs: true, SeccompMode: SeccompFilter, SeccompFilters: 3, SpeculationStoreBypass: "thread force mitigated", SpeculationIndirectBranch: "always enabled", Threads: 1},
 			confined: true,
 		},
 		{
 			name: "strict mode",
 			file: "status/strict.txt",
-			want: Status{Name: "cat", SeccompMode: SeccompStrict, SeccompFilters: 0, SpeculationStoreBypass: "thread mitigated", Threads: 1},
+			want: Status{Name: "cat", SeccompMode: SeccompStrict, SeccompFilters: 0, SpeculationStoreBypass: "thread mitigated", SpeculationIndirectBranch: "always enabled", Threads: 1},
 		},
 		{
 			name: "kernel 4.x: no Seccomp_filters",
@@ -46,17 +46,17 @@ func TestParseStatus(t *testing.T) {
 		{
 			name: "kernel without CONFIG_SECCOMP",
 			file: "status/noseccomp.txt",
-			want: Status{Name: "cat", SeccompMode: SeccompUnknown, SeccompFilters: -1, Threads: 1},
+			want: Status{Name: "cat", SeccompMode: SeccompUnknown, SeccompFilters: -1, SpeculationIndirectBranch: "always enabled", Threads: 1},
 		},
 		{
 			name: "PostgreSQL checkpointer, unconfined (real)",
 			file: "proc/4547/status",
-			want: Status{Name: "postgres", PID: 4547, PPID: 4546, SeccompMode: SeccompDisabled, SeccompFilters: 0, SpeculationStoreBypass: "vulnerable", Threads: 1},
+			want: Status{Name: "postgres", PID: 4547, PPID: 4546, SeccompMode: SeccompDisabled, SeccompFilters: 0, SpeculationStoreBypass: "vulnerable", SpeculationIndirectBranch: "always enabled", Threads: 1},
 		},
 		{
 			name:     "PostgreSQL walsender under global and session filters",
 			file:     "proc/5757/status",
-			want:     Status{Name: "postgres", PID: 5757, PPID: 5735, NoNewPrivs: true, SeccompMode: SeccompFilter, SeccompFilters: 2, SpeculationStoreBypass: "thread force mitigated", Threads: 1},
+			want:     Status{Name: "postgres", PID: 5757, PPID: 5735, NoNewPrivs: true, SeccompMode: SeccompFilter, SeccompFilters: 2, SpeculationStoreBypass: "thread force mitigated", SpeculationIndirectBranch: "always enabled", Threads: 1},
 			confined: true,
 		},
 		{
