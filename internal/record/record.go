@@ -685,26 +685,21 @@ func (r *recorder) completeLists() {
 		}
 		sessionLayers(func(layer string, set map[string]bool) { add(layer, set, seen, a.why) })
 	}
-	// With per-role lists: work one connection does for all of them,
-	// whichever connects first (writing the relation cache's init file
-	// after an invalidation: write it to a temporary file, fsync, rename
-	// over the old one, unlink), goes to every role that the session
-	// layer saw do any of it.
-	if r.opts.PerRole {
-		const sharedWhy = "a connection writes the relation cache's init file (temporary file, fsync, rename, unlink) when it is the first after an invalidation: which role's connection that is, is chance"
-		var shared []string
-		for _, n := range []string{"openat", "write", "fsync", "fdatasync", "rename", "unlink", "close"} {
-			for _, set := range r.lists.roles {
-				if set[n] {
-					shared = append(shared, n)
-					break
-				}
-			}
-		}
-		for _, role := range r.lists.roleNames() {
-			add("role "+role, r.lists.roles[role], shared, sharedWhy)
+	// Whichever connection comes first after a restart or a relation
+	// cache invalidation writes the relation cache's init file (unlink a
+	// stale temporary file, write a new one, rename it over the old one).
+	// Which session, of which role, that is, is chance: the recording's own
+	// connections between passes may take it, so a session pass may never
+	// see it. Every session layer gets the syscalls for it that the global
+	// layer recorded.
+	const initFileWhy = "the first connection after a restart or an invalidation writes the relation cache's init file (unlink, openat, write, close, rename): which session that is, is chance"
+	var initFile []string
+	for _, n := range []string{"openat", "write", "close", "rename", "unlink"} {
+		if r.lists.global[n] {
+			initFile = append(initFile, n)
 		}
 	}
+	sessionLayers(func(layer string, set map[string]bool) { add(layer, set, initFile, initFileWhy) })
 	// restart_syscall only resumes a sleep (nanosleep, poll, ...) the
 	// filter allowed, after a stop signal (SIGSTOP and SIGCONT, a
 	// debugger) interrupted it; which sleep that hits is chance.
