@@ -34,12 +34,14 @@ times, each run a fresh pgbench with fresh connections.
 
 Measures (all by default; choose with --measures):
   select-only            pgbench -S on open connections
-  tpcb-like              pgbench's TPC-B-like read-write transaction
+  tpcb-like              pgbench's TPC-B-like read-write transaction, with -v
+                         (all four tables vacuumed before each run)
   select-only-connect    pgbench -S -C: a new session per transaction
   client-filter-connect  pgbench -C, each session first calling
-                         set_client_filter('error', NULL, NULL, 'clone,clone3', NULL)
-                         (the unconfined cluster has a SQL stub of the same
-                         name and signature returning 'OK')
+                         :side.set_client_filter('error', NULL, NULL, 'clone,clone3', NULL):
+                         pgseccomp's function in schema confined, and in
+                         schema unconfined a SQL stub of the same name and
+                         signature returning 'OK'
   install                the session filter install time each confined backend
                          logs at DEBUG1, over a burst of -C sessions
   syscall-cost           the time of one getppid() with no filter, with the
@@ -59,7 +61,7 @@ Flags:
                           on a busy virtual machine a run's tps varies by
                           several percent, and a 1% goal needs many pairs)
   --duration D            length of each run, whole seconds (default 5s)
-  --warmup D              unmeasured run on each cluster before a measure's
+  --warmup D              unmeasured run as each side before a measure's
                           pairs; 0 for none (default 3s)
   --clients N             pgbench clients, -c (default 4)
   --jobs N                pgbench threads, -j (default: the smaller of
@@ -73,7 +75,8 @@ Flags:
                           100 install sessions; flags given explicitly win
   --control               an A/A run: the confined side runs without pgseccomp
                           too, so the ratios show the benchmark's own noise
-                          and bias on this machine (results go to
+                          and bias on this machine; install and syscall-cost
+                          are left out (results go to
                           bench/results/confinement-control.json)
   --verbose               also print what the cluster does (initdb, start, ...)
 
@@ -289,7 +292,7 @@ func bench(ctx context.Context, o options) error {
 		return err
 	}
 
-	if slices.Contains(o.Measures, syscallCostKey) {
+	if slices.Contains(o.Measures, syscallCostKey) && !o.Control {
 		res, err := measureSyscallCost(ctx, o, stderr)
 		if err != nil {
 			return err
