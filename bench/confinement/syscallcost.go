@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pgseccomp/pgseccomp/internal/filterprog"
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
@@ -61,11 +62,19 @@ type syscallCostResult struct {
 // the session program of a role not in session_roles from the confined
 // side's settings.
 func confinedPrograms(settings map[string]string) (global, session []bpf.RawInstruction, err error) {
-	values := map[string]string{}
+	// The settings are postgresql.conf values (quoted): read them as the
+	// server reads its configuration file.
+	var conf strings.Builder
 	for name, v := range settings {
-		if strings.HasPrefix(name, "pgseccomp.") || name == "shared_preload_libraries" {
-			values[name] = strings.TrimSuffix(strings.TrimPrefix(v, "'"), "'")
-		}
+		fmt.Fprintf(&conf, "%s = %s\n", name, v)
+	}
+	entries, errs := pgconf.Parse([]byte(conf.String()), "the confined side's settings")
+	if len(errs) > 0 {
+		return nil, nil, errs
+	}
+	values := map[string]string{}
+	for _, e := range entries {
+		values[e.Name] = e.Value
 	}
 	s, err := policy.ParseSettingsMap(values)
 	if err != nil {
