@@ -30,7 +30,10 @@ defaults and the demo's allow-list). Before every run the server is
 restarted as the side to measure, its pgbench relations loaded into shared
 buffers, and its processes checked in /proc for the filters that side must
 have. For each measure, pgbench runs as unconfined then confined, --pairs
-times, each run a fresh pgbench with fresh connections.
+times, and once more as unconfined to close; each run is a fresh pgbench
+with fresh connections. A pair's ratio is its confined run's tps over the
+geometric mean of the unconfined runs just before and after it, so a
+steady drift of the machine, or always running second, biases no ratio.
 
 Measures (all by default; choose with --measures):
   select-only            pgbench -S on open connections
@@ -50,7 +53,7 @@ Measures (all by default; choose with --measures):
                          the kernel adds to each syscall of a confined backend
 
 Output: one line per measure with the median tps of each side, the median of
-the per-pair ratios confined/unconfined and their range, and the goal with
+the per-pair ratios and their range, and the goal with
 PASS or MISS (goals: select-only and tpcb-like >= 0.99, select-only -C >= 0.98,
 median install <= 50 us), and a distribution-free confidence interval for
 each median ratio. Every run's raw figures, the settings and the

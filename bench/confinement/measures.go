@@ -82,7 +82,8 @@ func measureKeys() []string {
 
 // pgbenchRun is one pgbench run of a measure on one side.
 type pgbenchRun struct {
-	Pair      int       `json:"pair"`
+	Pair int `json:"pair"` // pairs+1: the closing unconfined run
+
 	Cluster   string    `json:"cluster"`
 	StartedAt time.Time `json:"started_at"`
 	// WallSeconds is how long the pgbench process ran, start-up included.
@@ -116,9 +117,9 @@ func workloadArgs(m measure, o options, d time.Duration) []string {
 }
 
 // runMeasure warms the server up with the workload as each side, then
-// runs o.Pairs pairs: unconfined, then confined, each on a freshly
-// restarted server (see benchCluster.use), a fresh pgbench with fresh
-// connections, followed by a checkpoint.
+// runs o.Pairs pairs, unconfined then confined, and a closing unconfined
+// run: each run on a freshly restarted server (see benchCluster.use), a
+// fresh pgbench with fresh connections, followed by a checkpoint.
 func runMeasure(ctx context.Context, m measure, b *benchCluster, sides []side, o options, progress io.Writer) (measureResult, error) {
 	args := workloadArgs(m, o, o.Duration)
 	res := measureResult{
@@ -154,8 +155,15 @@ func runMeasure(ctx context.Context, m measure, b *benchCluster, sides []side, o
 	}
 	tps := map[string][]float64{}
 	conn := map[string][]float64{}
-	for pair := 1; pair <= o.Pairs; pair++ {
-		for _, s := range sides {
+	// Pair n+1 is the closing unconfined run alone (sides[0] is the
+	// unconfined side), so that every confined run has an unconfined run on
+	// either side of it (see summarisePairs).
+	for pair := 1; pair <= o.Pairs+1; pair++ {
+		pairSides := sides
+		if pair > o.Pairs {
+			pairSides = sides[:1]
+		}
+		for _, s := range pairSides {
 			load := loadAverage1()
 			start := time.Now()
 			r, stdout, err := run(s, args)
@@ -172,9 +180,11 @@ func runMeasure(ctx context.Context, m measure, b *benchCluster, sides []side, o
 			tps[s.name] = append(tps[s.name], r.TPS)
 			conn[s.name] = append(conn[s.name], r.ConnectionMS)
 		}
-		u, c := tps[unconfinedSide][pair-1], tps[confinedSide][pair-1]
-		fmt.Fprintf(progress, "%s: pair %d/%d: unconfined %.1f tps, confined %.1f tps, ratio %.3f (load %.2f)\n",
-			m.title, pair, o.Pairs, u, c, c/u, loadAverage1())
+		if pair > 1 {
+			before, c, after := tps[unconfinedSide][pair-2], tps[confinedSide][pair-2], tps[unconfinedSide][pair-1]
+			fmt.Fprintf(progress, "%s: pair %d/%d: unconfined %.1f, confined %.1f, unconfined %.1f tps: ratio %.3f (load %.2f)\n",
+				m.title, pair-1, o.Pairs, before, c, after, c/math.Sqrt(before*after), loadAverage1())
+		}
 	}
 	res.TPS = summarisePairs(tps[unconfinedSide], tps[confinedSide])
 	if m.connecting {

@@ -222,9 +222,9 @@ func TestMedianPercentile(t *testing.T) {
 }
 
 func TestSummarisePairs(t *testing.T) {
-	s := summarisePairs([]float64{100, 200, 400}, []float64{99, 200, 360})
+	s := summarisePairs([]float64{100, 100, 400, 400}, []float64{99, 200, 360})
 	want := pairSummary{
-		UnconfinedMedian: 200, ConfinedMedian: 200,
+		UnconfinedMedian: 250, ConfinedMedian: 200,
 		Ratios: []float64{0.99, 1, 0.9}, RatioMedian: 0.99, RatioMin: 0.9, RatioMax: 1,
 	}
 	if !slices.Equal(s.Ratios, want.Ratios) || s.RatioMedian != want.RatioMedian ||
@@ -232,8 +232,18 @@ func TestSummarisePairs(t *testing.T) {
 		s.UnconfinedMedian != want.UnconfinedMedian || s.ConfinedMedian != want.ConfinedMedian {
 		t.Errorf("summarisePairs = %+v, want %+v", s, want)
 	}
-	if z := summarisePairs(nil, nil); z.Ratios != nil || z.RatioMedian != 0 {
-		t.Errorf("summarisePairs of nothing = %+v, want the zero summary", z)
+	// A machine speeding up by 10% a run: comparing each confined run with
+	// the unconfined run before it alone would give 1.1; the bracket gives 1.
+	drift := summarisePairs([]float64{100, 121, 146.41}, []float64{110, 133.1})
+	for _, r := range drift.Ratios {
+		if math.Abs(r-1) > 1e-12 {
+			t.Errorf("ratios under steady drift = %v, want 1 each", drift.Ratios)
+		}
+	}
+	for _, runs := range [][2][]float64{{nil, nil}, {{100, 100}, {100, 100}}, {{100}, nil}} {
+		if z := summarisePairs(runs[0], runs[1]); z.Ratios != nil || z.RatioMedian != 0 {
+			t.Errorf("summarisePairs(%v, %v) = %+v, want the zero summary", runs[0], runs[1], z)
+		}
 	}
 	d := distributionOf([]float64{5, 1, 3})
 	if d != (distribution{Count: 3, Min: 1, Median: 3, P99: 5, Max: 5}) {

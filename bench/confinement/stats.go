@@ -31,7 +31,8 @@ func percentile(xs []float64, p float64) float64 {
 }
 
 // pairSummary summarises the runs of one measure: the medians of each side
-// and the per-pair confined/unconfined ratios.
+// and the per-pair ratios, each confined run against the unconfined runs
+// just before and just after it.
 type pairSummary struct {
 	UnconfinedMedian float64   `json:"unconfined_median"`
 	ConfinedMedian   float64   `json:"confined_median"`
@@ -47,17 +48,22 @@ type pairSummary struct {
 	RatioCoverage float64 `json:"ratio_ci_coverage"`
 }
 
-// summarisePairs pairs unconfined[i] with confined[i]; both have one figure
-// per pair. Without runs it returns the zero summary.
+// summarisePairs summarises runs made in the order u1 c1 u2 c2 ... un cn
+// u(n+1): unconfined holds one run more than confined, the closing one.
+// Pair i's ratio is c(i) over the geometric mean of u(i) and u(i+1), the
+// unconfined runs on either side of it, so a machine that drifts steadily
+// faster or slower during the measure biases no ratio, and neither does
+// the confined run always coming second. Without runs, or without the
+// closing run, it returns the zero summary.
 func summarisePairs(unconfined, confined []float64) pairSummary {
 	var s pairSummary
-	if len(unconfined) == 0 || len(confined) == 0 {
+	if len(confined) == 0 || len(unconfined) != len(confined)+1 {
 		return s // zero, not NaN: it goes into JSON
 	}
 	s.UnconfinedMedian, s.ConfinedMedian = median(unconfined), median(confined)
-	for i := range min(len(unconfined), len(confined)) {
-		if unconfined[i] > 0 {
-			s.Ratios = append(s.Ratios, confined[i]/unconfined[i])
+	for i, c := range confined {
+		if before, after := unconfined[i], unconfined[i+1]; before > 0 && after > 0 {
+			s.Ratios = append(s.Ratios, c/math.Sqrt(before*after))
 		}
 	}
 	if len(s.Ratios) > 0 {
