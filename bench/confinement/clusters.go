@@ -33,12 +33,14 @@ type side struct {
 }
 
 // sidesFor returns the unconfined and the confined side. In a control run
-// both run without pgseccomp: the ratios then show what the benchmark
-// itself gives two identical servers.
+// no side loads a filter (see controlMode).
 func sidesFor(o options) []side {
 	confined := side{confinedSide, confinedSettings(o.Scale), 2}
-	if o.Control {
+	switch o.Control {
+	case controlUnloaded:
 		confined = side{confinedSide, tuningSettings(o.Scale), 0}
+	case controlLoaded:
+		confined = side{confinedSide, loadedSettings(o.Scale), 0}
 	}
 	return []side{{unconfinedSide, tuningSettings(o.Scale), 0}, confined}
 }
@@ -87,7 +89,7 @@ func startCluster(ctx context.Context, o options, sides []side, logf func(string
 		clientFilterStub(unconfinedSide),
 		"CREATE SCHEMA " + confinedSide,
 	}
-	if o.Control {
+	if o.Control != "" {
 		setup = append(setup, clientFilterStub(confinedSide))
 	} else {
 		setup = append(setup, "CREATE EXTENSION pgseccomp SCHEMA "+confinedSide)

@@ -81,6 +81,12 @@ Flags:
                           and bias on this machine; install and syscall-cost
                           are left out (results go to
                           bench/results/confinement-control.json)
+  --control=loaded        the same, but the confined side preloads pgseccomp
+                          with pgseccomp.enabled = off: the library and
+                          libseccomp are in every server process, no filter
+                          is; tells the cost of having the library loaded
+                          from the cost of filtering (results go to
+                          bench/results/confinement-control-loaded.json)
   --verbose               also print what the cluster does (initdb, start, ...)
 
 Exit status:
@@ -115,7 +121,7 @@ type options struct {
 	Measures           []string      `json:"measures"`
 	Out                string        `json:"-"`
 	Quick              bool          `json:"quick"`
-	Control            bool          `json:"control"`
+	Control            controlMode   `json:"control,omitempty"`
 	Verbose            bool          `json:"-"`
 }
 
@@ -173,7 +179,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&measuresFlag, "measures", strings.Join(measureKeys(), ","), "")
 	fs.StringVar(&o.Out, "out", "", "")
 	fs.BoolVar(&o.Quick, "quick", false, "")
-	fs.BoolVar(&o.Control, "control", false, "")
+	fs.Var(&o.Control, "control", "")
 	fs.BoolVar(&o.Verbose, "verbose", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -204,8 +210,8 @@ func parseOptions(args []string) (options, error) {
 		if o.Quick {
 			o.Out = "bench/results/confinement-quick.json"
 		}
-		if o.Control {
-			o.Out = strings.TrimSuffix(o.Out, ".json") + "-control.json"
+		if o.Control != "" {
+			o.Out = strings.TrimSuffix(o.Out, ".json") + o.Control.outSuffix()
 		}
 	}
 	if o.Jobs == 0 {
@@ -264,8 +270,8 @@ func bench(ctx context.Context, o options) error {
 	for _, s := range sides {
 		r.Settings[s.name] = s.settings
 	}
-	if o.Control {
-		r.Notes = append(slices.Clone(r.Notes), controlNote)
+	if o.Control != "" {
+		r.Notes = append(slices.Clone(r.Notes), o.Control.note())
 	}
 	r.ClientFilter.Script = clientFilterScript
 	r.ClientFilter.UnconfinedStub = clientFilterStub(unconfinedSide)
@@ -295,7 +301,7 @@ func bench(ctx context.Context, o options) error {
 		return err
 	}
 
-	if slices.Contains(o.Measures, syscallCostKey) && !o.Control {
+	if slices.Contains(o.Measures, syscallCostKey) && o.Control == "" {
 		res, err := measureSyscallCost(ctx, o, stderr)
 		if err != nil {
 			return err
@@ -310,7 +316,7 @@ func bench(ctx context.Context, o options) error {
 		}
 		r.Measures = append(r.Measures, res)
 	}
-	if install && !o.Control {
+	if install && o.Control == "" {
 		res, err := measureInstall(ctx, b, sides[1], o, stderr)
 		if err != nil {
 			return err

@@ -296,14 +296,24 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{"defaults", nil, func(o options) bool {
 			return o.Pairs == 15 && o.Duration.Seconds() == 5 && o.Clients == 4 && o.Scale == 10 &&
-				o.Jobs >= 1 && o.Jobs <= 4 && len(o.Measures) == 6 && o.Out == "bench/results/confinement.json" && !o.Control
+				o.Jobs >= 1 && o.Jobs <= 4 && len(o.Measures) == 6 && o.Out == "bench/results/confinement.json" && o.Control == ""
 		}, ""},
 		{"control", []string{"--control"}, func(o options) bool {
-			return o.Control && o.Out == "bench/results/confinement-control.json"
+			return o.Control == controlUnloaded && o.Out == "bench/results/confinement-control.json"
+		}, ""},
+		{"control unloaded", []string{"--control=unloaded"}, func(o options) bool {
+			return o.Control == controlUnloaded && o.Out == "bench/results/confinement-control.json"
+		}, ""},
+		{"control loaded", []string{"--control=loaded"}, func(o options) bool {
+			return o.Control == controlLoaded && o.Out == "bench/results/confinement-control-loaded.json"
+		}, ""},
+		{"control off", []string{"--control=false"}, func(o options) bool {
+			return o.Control == "" && o.Out == "bench/results/confinement.json"
 		}, ""},
 		{"quick control", []string{"--quick", "--control"}, func(o options) bool {
-			return o.Control && o.Out == "bench/results/confinement-quick-control.json"
+			return o.Control == controlUnloaded && o.Out == "bench/results/confinement-quick-control.json"
 		}, ""},
+		{"unknown control", []string{"--control=half"}, nil, "--control=half"},
 		{"quick", []string{"--quick"}, func(o options) bool {
 			return o.Pairs == 2 && o.Duration.Seconds() == 2 && o.Scale == 1 && o.InstallConnections == 100 &&
 				o.Out == "bench/results/confinement-quick.json"

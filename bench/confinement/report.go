@@ -51,9 +51,6 @@ func interval(s pairSummary) string {
 	return fmt.Sprintf("%.3f..%.3f (%.0f%%)", s.RatioLow, s.RatioHigh, 100*s.RatioCoverage)
 }
 
-// controlNote is added to the notes of a --control run.
-const controlNote = "CONTROL RUN: the confined side ran without pgseccomp as well, so every ratio is the benchmark's own noise and bias between two identical servers."
-
 // writeReport writes r as indented JSON to path, creating its directory.
 func writeReport(path string, r *report) error {
 	b, err := json.MarshalIndent(r, "", "  ")
@@ -83,8 +80,8 @@ func printTable(w io.Writer, r *report) {
 	if busy := busyWarning(r.Machine); busy != "" {
 		fmt.Fprintln(w, busy)
 	}
-	if o.Control {
-		fmt.Fprintln(w, controlNote)
+	if o.Control != "" {
+		fmt.Fprintln(w, o.Control.note())
 	}
 	const row = "%-22s %-4s %12s %12s %7s %-14s %-18s %-9s %s\n"
 	fmt.Fprintf(w, row, "measure", "unit", "unconfined", "confined", "ratio", "min..max", "median's CI", "goal", "result")

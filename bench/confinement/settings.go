@@ -69,6 +69,15 @@ func confinedSettings(scale int) map[string]string {
 	return s
 }
 
+// loadedSettings is confinedSettings with pgseccomp switched off: the
+// library (and libseccomp) is loaded into every server process, but no
+// filter is. It is the confined side of a --control=loaded run.
+func loadedSettings(scale int) map[string]string {
+	s := confinedSettings(scale)
+	s["pgseccomp.enabled"] = "off"
+	return s
+}
+
 // clientFilterArgs are the arguments of set_client_filter in the
 // client-filter measure: the talk's example 4 (deny the syscalls that start
 // a program), on top of the session's own lists. Its default "error" and

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 )
 
 // AttachOptions say which existing cluster to attach to.
@@ -162,18 +164,10 @@ func (c *Cluster) attachedStartArgs() []string {
 	settings["hba_file"] = QuoteValue(c.hbaFile)
 	var opts []string
 	for _, name := range slices.Sorted(maps.Keys(settings)) {
-		opts = append(opts, "-c", shellQuote(name+"="+unquoteValue(settings[name])))
+		opts = append(opts, "-c", shellQuote(name+"="+pgconf.Unquote(settings[name])))
 	}
 	return []string{"-D", c.configDir, "-w", "-t", strconv.Itoa(startTimeoutSeconds), "-l", c.LogFile,
 		"-o", strings.Join(opts, " "), "start"}
-}
-
-// unquoteValue turns a postgresql.conf value ('it”s') into what -c takes.
-func unquoteValue(v string) string {
-	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
-		return strings.ReplaceAll(v[1:len(v)-1], "''", "'")
-	}
-	return v
 }
 
 // shellQuote quotes s for /bin/sh, which pg_ctl runs the server with.

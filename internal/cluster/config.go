@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 )
 
 // reservedSettings are settings this package owns: connections depend on them.
@@ -173,7 +175,4 @@ func (c *Cluster) writeConfFile(name, content string) error {
 
 // QuoteValue quotes s as a postgresql.conf string value, for Options.Settings
 // and SetSettings.
-func QuoteValue(s string) string {
-	s = strings.ReplaceAll(s, `\`, `\\`)
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}
+func QuoteValue(s string) string { return pgconf.Quote(s) }

@@ -1,4 +1,4 @@
-package pgconf
+package pgconf_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 )
 
 // tricky is a configuration file of real-world and corner-case lines.
@@ -51,12 +52,12 @@ func TestMatchesPostgreSQL(t *testing.T) {
 	defer conn.Close(ctx)
 
 	dir := filepath.Join(c.DataDir, "pgconf-test")
-	write(t, dir, "tricky.conf", tricky)
-	write(t, dir, "sub/inc.conf", "t.inc = 'relative to sub/'\n")
-	write(t, dir, "dir/b.conf", "t.dir = b\n")
-	write(t, dir, "dir/B.conf", "t.dir = 'B (read first: byte order)'\n")
-	write(t, dir, "dir/.hidden.conf", "t.hidden = 1\n")
-	write(t, dir, "dir/x.conf.bak", "t.bak = 1\n")
+	pgconf.WriteTestFile(t, dir, "tricky.conf", tricky)
+	pgconf.WriteTestFile(t, dir, "sub/inc.conf", "t.inc = 'relative to sub/'\n")
+	pgconf.WriteTestFile(t, dir, "dir/b.conf", "t.dir = b\n")
+	pgconf.WriteTestFile(t, dir, "dir/B.conf", "t.dir = 'B (read first: byte order)'\n")
+	pgconf.WriteTestFile(t, dir, "dir/.hidden.conf", "t.hidden = 1\n")
+	pgconf.WriteTestFile(t, dir, "dir/x.conf.bak", "t.bak = 1\n")
 	if err := c.SetSettings(map[string]string{"include": cluster.QuoteValue(filepath.Join(dir, "tricky.conf"))}); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestMatchesPostgreSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	f, err := Load(filepath.Join(c.DataDir, "postgresql.conf"))
+	f, err := pgconf.Load(filepath.Join(c.DataDir, "postgresql.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +90,8 @@ func TestMatchesPostgreSQL(t *testing.T) {
 	}
 
 	// A syntax error: PostgreSQL names the same file and line.
-	write(t, dir, "sub/inc.conf", "t.ok = 1\n\nt.bad = 'unterminated\n")
-	_, err = Load(filepath.Join(c.DataDir, "postgresql.conf"))
+	pgconf.WriteTestFile(t, dir, "sub/inc.conf", "t.ok = 1\n\nt.bad = 'unterminated\n")
+	_, err = pgconf.Load(filepath.Join(c.DataDir, "postgresql.conf"))
 	want := filepath.Join(dir, "sub/inc.conf") + ":3: syntax error"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Load: %v, want %q", err, want)

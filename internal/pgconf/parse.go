@@ -133,6 +133,16 @@ func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 
+// Unquote returns the string a postgresql.conf value stands for: a quoted
+// value (one Quote wrote, or any other) without its quotes and escapes, any
+// other value (a number, a unit, a name) as it is.
+func Unquote(v string) string {
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		return deescape(v)
+	}
+	return v
+}
+
 // deescape is guc-file.l's DeescapeQuotedString: strip the quotes, turn a doubled quote
 // into ' and \b \f \n \r \t and \ooo (octal) into their bytes, \x into x.
 // Like the C code it works on a NUL-terminated string, so a NUL byte ends

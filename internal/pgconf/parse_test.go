@@ -98,6 +98,29 @@ func TestTooManyErrors(t *testing.T) {
 	}
 }
 
+func TestUnquote(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"'plain'", "plain"},
+		{"''", ""},
+		{"'it''s'", "it's"},
+		{`'back\\slash'`, `back\slash`},
+		{`'x\ty\n\'z\101'`, "x\ty\n'zA"},
+		{"128MB", "128MB"},
+		{"on", "on"},
+		{"'", "'"}, // too short to be quoted
+	}
+	for _, tt := range tests {
+		if got := Unquote(tt.in); got != tt.want {
+			t.Errorf("Unquote(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	for _, s := range []string{"", "it's", `C:\dir\`, "two\nlines", `\''\`, "/var/run/postgresql"} {
+		if got := Unquote(Quote(s)); got != s {
+			t.Errorf("Unquote(Quote(%q)) = %q", s, got)
+		}
+	}
+}
+
 // FuzzParse: Parse never panics, every entry it returns has a name and a
 // line within the file, and a value written back quoted reads the same.
 func FuzzParse(f *testing.F) {
@@ -120,6 +143,9 @@ func FuzzParse(f *testing.F) {
 			again, errs := Parse([]byte(e.Name+" = "+Quote(e.Value)+"\n"), "again.conf")
 			if len(errs) > 0 || len(again) != 1 || again[0].Value != e.Value || again[0].Name != e.Name {
 				t.Fatalf("%q = %q does not read back: %+v %v", e.Name, e.Value, again, errs)
+			}
+			if got := Unquote(Quote(e.Value)); got != e.Value {
+				t.Fatalf("Unquote(Quote(%q)) = %q", e.Value, got)
 			}
 		}
 	})
