@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -86,6 +87,50 @@ var connectionsStep = workload.Step{Name: "connections", Run: func(ctx context.C
 	return nil
 }}
 
+// autovacuumStep has an autovacuum worker vacuum and analyze a table in
+// every pass. The recording cluster sends workers to every database each
+// second (autovacuum_naptime = 1s), and with log_autovacuum_min_duration = 0
+// a worker that vacuums calls getrusage; left to chance, one pass sees that
+// and another does not.
+var autovacuumStep = workload.Step{Name: "autovacuum", Run: func(ctx context.Context, t workload.Target) error {
+	conn, err := pgx.Connect(ctx, t.ConnString("postgres"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	const counts = `SELECT coalesce((SELECT autovacuum_count + autoanalyze_count FROM pg_stat_user_tables WHERE relid = to_regclass('av_churn')), 0)`
+	var before int64
+	if err := conn.QueryRow(ctx, counts).Scan(&before); err != nil {
+		return err
+	}
+	for _, sql := range []string{
+		`CREATE TABLE IF NOT EXISTS av_churn (id int) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_analyze_scale_factor = 0)`,
+		`INSERT INTO av_churn SELECT generate_series(1, 1000)`,
+		`DELETE FROM av_churn`,
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("%s: %w", sql, err)
+		}
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		var now int64
+		if err := conn.QueryRow(ctx, counts).Scan(&now); err != nil {
+			return err
+		}
+		if now >= before+2 { // a vacuum and an analyze
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("autovacuum did not vacuum and analyze av_churn within 60s (counts %d, then %d)", before, now)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}}
+
 func quoteDSNValue(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
 
 // TestRecordPerRole records two roles' short-lived sessions and a workload
@@ -94,7 +139,7 @@ func TestRecordPerRole(t *testing.T) {
 	needRoot(t)
 	var progress strings.Builder
 	res, err := Run(context.Background(), Options{
-		BuiltIn: true, Steps: []workload.Step{rolesStep},
+		BuiltIn: true, Steps: []workload.Step{rolesStep, autovacuumStep},
 		Workloads: []string{"psql -X -q -c 'CREATE TABLE IF NOT EXISTS t AS SELECT 1 AS x' -c 'SELECT * FROM t'"},
 		PerRole:   true, Progress: &progress, Logf: t.Logf,
 	})
