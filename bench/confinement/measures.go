@@ -82,8 +82,8 @@ func measureKeys() []string {
 
 // pgbenchRun is one pgbench run of a measure on one side.
 type pgbenchRun struct {
-	Pair int `json:"pair"` // pairs+1: the closing unconfined run
-
+	// Pair is the run's pair, 1..pairs; pairs+1 is the closing unconfined run.
+	Pair      int       `json:"pair"`
 	Cluster   string    `json:"cluster"`
 	StartedAt time.Time `json:"started_at"`
 	// WallSeconds is how long the pgbench process ran, start-up included.
@@ -183,7 +183,7 @@ func runMeasure(ctx context.Context, m measure, b *benchCluster, sides []side, o
 		if pair > 1 {
 			before, c, after := tps[unconfinedSide][pair-2], tps[confinedSide][pair-2], tps[unconfinedSide][pair-1]
 			fmt.Fprintf(progress, "%s: pair %d/%d: unconfined %.1f, confined %.1f, unconfined %.1f tps: ratio %.3f (load %.2f)\n",
-				m.title, pair-1, o.Pairs, before, c, after, c/math.Sqrt(before*after), loadAverage1())
+				m.title, pair-1, o.Pairs, before, c, after, bracketRatio(before, c, after), loadAverage1())
 		}
 	}
 	res.TPS = summarisePairs(tps[unconfinedSide], tps[confinedSide])

@@ -63,7 +63,7 @@ func summarisePairs(unconfined, confined []float64) pairSummary {
 	s.UnconfinedMedian, s.ConfinedMedian = median(unconfined), median(confined)
 	for i, c := range confined {
 		if before, after := unconfined[i], unconfined[i+1]; before > 0 && after > 0 {
-			s.Ratios = append(s.Ratios, c/math.Sqrt(before*after))
+			s.Ratios = append(s.Ratios, bracketRatio(before, c, after))
 		}
 	}
 	if len(s.Ratios) > 0 {
@@ -73,6 +73,12 @@ func summarisePairs(unconfined, confined []float64) pairSummary {
 		s.RatioLow, s.RatioHigh, s.RatioCoverage = medianInterval(s.Ratios)
 	}
 	return s
+}
+
+// bracketRatio is a confined figure over the geometric mean of the
+// unconfined figures just before and just after it.
+func bracketRatio(before, confined, after float64) float64 {
+	return confined / math.Sqrt(before*after)
 }
 
 // medianInterval returns the widest-ranked pair of order statistics

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,19 +63,10 @@ type syscallCostResult struct {
 // the session program of a role not in session_roles from the confined
 // side's settings.
 func confinedPrograms(settings map[string]string) (global, session []bpf.RawInstruction, err error) {
-	// The settings are postgresql.conf values (quoted): read them as the
-	// server reads its configuration file.
-	var conf strings.Builder
-	for name, v := range settings {
-		fmt.Fprintf(&conf, "%s = %s\n", name, v)
-	}
-	entries, errs := pgconf.Parse([]byte(conf.String()), "the confined side's settings")
-	if len(errs) > 0 {
-		return nil, nil, errs
-	}
+	// The settings are postgresql.conf values, quoted.
 	values := map[string]string{}
-	for _, e := range entries {
-		values[e.Name] = e.Value
+	for name, v := range settings {
+		values[name] = pgconf.Unquote(v)
 	}
 	s, err := policy.ParseSettingsMap(values)
 	if err != nil {
@@ -124,7 +116,7 @@ func measureSyscallCost(ctx context.Context, o options, progress io.Writer) (sys
 	if err != nil {
 		return res, err
 	}
-	cmd.Stdin = strings.NewReader(string(in))
+	cmd.Stdin = bytes.NewReader(in)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
