@@ -664,17 +664,25 @@ func (r *recorder) completeLists() {
 	add("global", r.lists.global, sortedNames(sessionAll),
 		"seen only in session passes (the global layer allowed everything then); the global filter confines client backends too")
 	// What every process may need at any moment, seen in the global layer
-	// but reached by a session only by chance: returning from a signal
-	// handler (a backend gets SIGUSR1, SIGINT, SIGTERM whenever another
-	// process sends one), and abort() after a PANIC (recorded from the
-	// startup process; any backend can PANIC, and without these a PANIC
-	// becomes a segmentation fault, SPEC §7).
+	// but reached by a session only by chance, so that a session pass (and
+	// above all a role's, with fewer connections) may never see it:
+	// returning from a signal handler (a backend gets SIGUSR1, SIGINT,
+	// SIGTERM whenever another process sends one); abort() after a PANIC
+	// (recorded from the startup process; any backend can PANIC, and
+	// without these a PANIC becomes a segmentation fault, SPEC §7); writing
+	// the relation cache's init file, which the first connection after a
+	// restart or an invalidation does, and the recording's own connections
+	// between passes may take; and reading a block into shared buffers, or
+	// writing out the dirty buffer it replaces, which falls to whichever
+	// session needs the block first.
 	anyTime := []struct {
 		names []string
 		why   string
 	}{
 		{[]string{"rt_sigreturn"}, "returning from a signal handler, recorded in the global layer: a backend gets signals at any moment (cancel, terminate, procsignals, shutdown)"},
 		{[]string{"rt_sigaction", "rt_sigprocmask", "gettid", "getpid", "tgkill"}, "abort()'s syscalls, recorded in the global layer (a PANIC in the startup process): any backend can PANIC, and without them a PANIC becomes a segmentation fault (SPEC §7)"},
+		{[]string{"openat", "write", "close", "rename", "unlink"}, "the first connection after a restart or an invalidation writes the relation cache's init file (unlink, openat, write, close, rename): which session that is, is chance"},
+		{[]string{"openat", "lseek", "pread64", "pwrite64", "close"}, "a session reads a block it needs into shared buffers (opening the relation's file, finding its size, reading), writing out the dirty buffer it replaces: which session needs a block first, after a restart or an eviction, is chance"},
 	}
 	for _, a := range anyTime {
 		var seen []string
@@ -685,21 +693,6 @@ func (r *recorder) completeLists() {
 		}
 		sessionLayers(func(layer string, set map[string]bool) { add(layer, set, seen, a.why) })
 	}
-	// Whichever connection comes first after a restart or a relation
-	// cache invalidation writes the relation cache's init file (unlink a
-	// stale temporary file, write a new one, rename it over the old one).
-	// Which session, of which role, that is, is chance: the recording's own
-	// connections between passes may take it, so a session pass may never
-	// see it. Every session layer gets the syscalls for it that the global
-	// layer recorded.
-	const initFileWhy = "the first connection after a restart or an invalidation writes the relation cache's init file (unlink, openat, write, close, rename): which session that is, is chance"
-	var initFile []string
-	for _, n := range []string{"openat", "write", "close", "rename", "unlink"} {
-		if r.lists.global[n] {
-			initFile = append(initFile, n)
-		}
-	}
-	sessionLayers(func(layer string, set map[string]bool) { add(layer, set, initFile, initFileWhy) })
 	// restart_syscall only resumes a sleep (nanosleep, poll, ...) the
 	// filter allowed, after a stop signal (SIGSTOP and SIGCONT, a
 	// debugger) interrupted it; which sleep that hits is chance.
