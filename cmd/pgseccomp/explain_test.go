@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/pgseccomp/pgseccomp/internal/policy"
@@ -122,6 +123,8 @@ func TestExplain(t *testing.T) {
 		{name: "bad arch", conf: preloaded, args: []string{"--arch", "vax"}, code: 2, errOut: []string{"vax"}},
 		{name: "bad client filter", conf: preloaded, args: []string{"--client-filter", "'error', NULL"}, code: 2, errOut: []string{"5 arguments"}},
 		{name: "syntax error", conf: "port = \n", code: 2, errOut: []string{"postgresql.conf:1: syntax error near end of line"}},
+		{name: "include /dev/zero", conf: preloaded + "include '/dev/zero'\n", code: 2,
+			errOut: []string{`postgresql.conf:3: could not read configuration file "/dev/zero": not a regular file (a character device)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,5 +263,17 @@ func TestExplainBPF(t *testing.T) {
 	if got["session/"].Instructions <= got["session/joe"].Instructions {
 		t.Errorf("13 allowed syscalls compile to %d instructions, 3 to %d; want more for more",
 			got["session/"].Instructions, got["session/joe"].Instructions)
+	}
+}
+
+// explain --config on a named pipe with no writer is refused at once.
+func TestExplainConfigNamedPipe(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "postgresql.conf")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "explain", "--config", fifo)
+	if code != 2 || !strings.Contains(errOut, fifo) || !strings.Contains(errOut, "not a regular file (a named pipe)") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
 	}
 }
