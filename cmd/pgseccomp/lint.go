@@ -35,10 +35,10 @@ Checks (the word after each finding):
   ignored        a value PostgreSQL ignores, keeping the setting's default
   not-active     pgseccomp not in shared_preload_libraries, or enabled = off
   refused        the global filter denies seccomp: every connection refused
-  startup, postmaster, cancel-key
+  startup, postmaster
                  what PostgreSQL 15 needs to start and accept connections
                  (glibc 2.33 and later: newfstatat, getdents64, pipe2,
-                 pselect6, signalfd4; bind, listen, clone; getrandom)
+                 pselect6, signalfd4; bind, listen, clone)
   wal-segment, abort
                  pwritev (new WAL segments) and abort()'s syscalls after a
                  PANIC: denied, the cluster stays down after a crash

@@ -42,9 +42,10 @@ func TestNeedsByCondition(t *testing.T) {
 		session    []string
 		notSession []string
 	}{
-		{nil, []string{"bind", "listen", "clone", "pwritev", "tgkill", "getrandom"}, []string{"setsockopt", "getsockopt"},
+		{nil, []string{"bind", "listen", "clone", "pwritev", "tgkill"}, []string{"setsockopt", "getsockopt", "getrandom"},
 			[]string{"pwritev", "tgkill", "getpid", "rt_sigreturn", "restart_syscall"}, []string{"bind", "clone", "getrandom"}},
-		{[]Condition{ListenTCP, Peer}, []string{"setsockopt", "getsockopt", "socket"}, nil, nil, []string{"setsockopt", "getsockopt"}},
+		{[]Condition{ListenTCP, Peer}, []string{"setsockopt", "getsockopt", "socket"}, []string{"getrandom"}, nil, []string{"setsockopt", "getsockopt"}},
+		{[]Condition{Password}, []string{"getrandom"}, []string{"getsockopt"}, nil, []string{"getrandom"}},
 	}
 	for _, tt := range tests {
 		g, s := GlobalNeeds(tt.conds...), SessionNeeds(tt.conds...)
@@ -69,7 +70,7 @@ func TestNeedsByCondition(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Equal(PostmasterOnly(), []string{"bind", "listen", "clone", "clone3"}) {
+	if !slices.Equal(PostmasterOnly(), []string{"bind", "listen", "clone"}) {
 		t.Errorf("PostmasterOnly() = %v", PostmasterOnly())
 	}
 }
