@@ -1,7 +1,9 @@
 # pgseccomp: seccomp confinement for PostgreSQL.
 #
 #   make demo    install what is missing, build, install, run a confined demo
-#   make test    everything CI runs: deps, build, install, vet, all tests
+#   make test    everything CI runs: test-deps, build, install, vet, all tests
+#   make deps    what building and running need; make test-deps adds what
+#                only the tests need; make uninstall undoes make install
 #
 # Runs as root on Debian 12 (apt-get, installing into the server of
 # $(PG_CONFIG)); the tests run PostgreSQL as the "postgres" OS user.
@@ -116,7 +118,7 @@ test: test-deps install vet
 SHIPPED_PROFILE = profiles/postgresql-15-debian-12-x86_64.json
 PGSUITE_PROFILE ?= $(SHIPPED_PROFILE)
 PGSUITE_FLAGS ?= --suite all
-pgsuite: tool
+pgsuite: test-deps tool
 	@mkdir -p build
 	bin/pgseccomp profile conf $(PGSUITE_PROFILE) --enforce error > build/pgsuite-profile.conf
 	echo "shared_preload_libraries = 'pgseccomp'" >> build/pgsuite-profile.conf
