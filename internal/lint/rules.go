@@ -87,7 +87,7 @@ func (l *linter) checkKill() {
 		kills = append(kills, killSetting{policy.SessionDefaultName, "", "the session default action is kill"})
 	}
 	if list := s.Session.Lists[policy.Kill]; strings.TrimSpace(list) != "*" && strings.TrimSpace(list) != "" {
-		kills = append(kills, killSetting{policy.SessionListName(policy.Kill), "", fmt.Sprintf("the session kill list names %s", strings.TrimSpace(list))})
+		kills = append(kills, killSetting{policy.SessionListName(policy.Kill), "", fmt.Sprintf("the session kill list names %s", words(list))})
 	}
 	for _, role := range s.SessionRoles {
 		rs := s.Roles[role]
@@ -95,7 +95,7 @@ func (l *linter) checkKill() {
 			kills = append(kills, killSetting{policy.RoleDefaultName(role), role, fmt.Sprintf("the default action of role %q is kill", role)})
 		}
 		if v := rs.Lists[policy.Kill]; v != nil && strings.TrimSpace(*v) != "*" && strings.TrimSpace(*v) != "" {
-			kills = append(kills, killSetting{policy.RoleListName(policy.Kill, role), role, fmt.Sprintf("the kill list of role %q names %s", role, strings.TrimSpace(*v))})
+			kills = append(kills, killSetting{policy.RoleListName(policy.Kill, role), role, fmt.Sprintf("the kill list of role %q names %s", role, words(*v))})
 		}
 	}
 	for _, k := range kills {
@@ -366,4 +366,16 @@ func suggest(arch policy.Arch, word string) string {
 		}
 	}
 	return syscalls.Suggest(arch, word)
+}
+
+// words is a list setting's names for a message: the first few, and how
+// many more.
+func words(list string) string {
+	var names []string
+	for _, w := range strings.Split(list, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			names = append(names, w)
+		}
+	}
+	return nameList(names)
 }
