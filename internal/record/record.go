@@ -663,42 +663,28 @@ func (r *recorder) completeLists() {
 	}
 	add("global", r.lists.global, sortedNames(sessionAll),
 		"seen only in session passes (the global layer allowed everything then); the global filter confines client backends too")
-	// What every process may need at any moment, seen in the global layer
-	// but reached by a session only by chance, so that a session pass (and
-	// above all a role's, with fewer connections) may never see it:
-	// returning from a signal handler (a backend gets SIGUSR1, SIGINT,
-	// SIGTERM whenever another process sends one); abort() after a PANIC
-	// (recorded from the startup process; any backend can PANIC, and
-	// without these a PANIC becomes a segmentation fault, SPEC §7); writing
-	// the relation cache's init file, which the first connection after a
-	// restart or an invalidation does, and the recording's own connections
-	// between passes may take; and reading a block into shared buffers, or
-	// writing out the dirty buffer it replaces, which falls to whichever
-	// session needs the block first.
-	anyTime := []struct {
-		names []string
-		why   string
-	}{
-		{[]string{"rt_sigreturn"}, "returning from a signal handler, recorded in the global layer: a backend gets signals at any moment (cancel, terminate, procsignals, shutdown)"},
-		{[]string{"rt_sigaction", "rt_sigprocmask", "gettid", "getpid", "tgkill"}, "abort()'s syscalls, recorded in the global layer (a PANIC in the startup process): any backend can PANIC, and without them a PANIC becomes a segmentation fault (SPEC §7)"},
-		{[]string{"openat", "write", "close", "rename", "unlink"}, "the first connection after a restart or an invalidation writes the relation cache's init file (unlink, openat, write, close, rename): which session that is, is chance"},
-		{[]string{"openat", "lseek", "pread64", "pwrite64", "close"}, "a session reads a block it needs into shared buffers (opening the relation's file, finding its size, reading), writing out the dirty buffer it replaces: which session needs a block first, after a restart or an eviction, is chance"},
-	}
-	for _, a := range anyTime {
-		var seen []string
-		for _, n := range a.names {
-			if r.lists.global[n] {
-				seen = append(seen, n)
+	// What PostgreSQL needs beyond what a recording is sure to see
+	// (policy.Needs, the table lint checks against too): work any backend
+	// may do at any moment, which a session pass (above all a role's, with
+	// fewer connections) may never see, goes into every session layer once
+	// the global layer recorded it; what the kernel does only when a rare
+	// event hits goes into every layer, recorded or not.
+	for _, need := range policy.Needs {
+		switch need.Record {
+		case policy.ByChance:
+			var seen []string
+			for _, n := range need.Session {
+				if r.lists.global[n] {
+					seen = append(seen, n)
+				}
 			}
+			why := need.Why + "; recorded in the global layer, so every session layer gets it"
+			sessionLayers(func(layer string, set map[string]bool) { add(layer, set, seen, why) })
+		case policy.Unrecordable:
+			add("global", r.lists.global, need.Global, need.Why)
+			sessionLayers(func(layer string, set map[string]bool) { add(layer, set, need.Session, need.Why) })
 		}
-		sessionLayers(func(layer string, set map[string]bool) { add(layer, set, seen, a.why) })
 	}
-	// restart_syscall only resumes a sleep (nanosleep, poll, ...) the
-	// filter allowed, after a stop signal (SIGSTOP and SIGCONT, a
-	// debugger) interrupted it; which sleep that hits is chance.
-	const restartWhy = "the kernel resumes an allowed sleep (nanosleep, poll, ...) with it after a stop signal (SIGSTOP/SIGCONT, a debugger) interrupted it; which process that hits is chance"
-	add("global", r.lists.global, []string{"restart_syscall"}, restartWhy)
-	sessionLayers(func(layer string, set map[string]bool) { add(layer, set, []string{"restart_syscall"}, restartWhy) })
 	// The C library's twins of what was recorded: the same job under
 	// another number, which another glibc, a static binary started by
 	// archive_command, or a glibc upgrade uses instead (it falls back only
