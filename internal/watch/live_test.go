@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +25,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/procs"
 	"github.com/pgseccomp/pgseccomp/internal/watch"
 )
 
@@ -102,17 +104,7 @@ func startWatch(t *testing.T, c *cluster.Cluster) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := func(arch policy.Arch) (*policy.Policy, error) {
-		f, err := pgconf.LoadOptions(filepath.Join(c.DataDir, "postgresql.conf"), pgconf.Options{DataDir: c.DataDir})
-		if err != nil {
-			return nil, err
-		}
-		s, err := policy.SettingsFromConf(f)
-		if err != nil {
-			return nil, err
-		}
-		return s.Build(arch)
-	}
+	load := policyOf(c)
 	w := watch.New(watch.Config{DataDir: c.DataDir, Policy: load, JSON: true, Out: out, Metrics: m, Interval: 300 * time.Millisecond, Hold: 700 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -402,6 +394,21 @@ func TestWatch(t *testing.T) {
 		check(t, eventsOf(ls, pid)[0], "kim", "killer", "kill", "role")
 		b, _ := json.Marshal(eventsOf(ls, pid)[0])
 		t.Logf("event: %s", b)
+		// The server resets after the kill (crash recovery, same
+		// postmaster); the watch goes on with it.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			conn, err := c.Connect(ctx, "", "")
+			if err == nil {
+				conn.Close(ctx)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the server did not recover from the kill: %v", err)
+			}
+		}
+		pid, _ = violate(t, c, "joe", "after-recovery", location)
+		ls = waitFor(t, r, "an event after crash recovery", func(ls []line) bool { return len(eventsOf(ls, pid)) > 0 })
+		check(t, eventsOf(ls, pid)[0], "joe", "after-recovery", "error", "role")
 	})
 
 	if err := r.stop(); err != nil {
@@ -465,4 +472,85 @@ func rss(t *testing.T) int {
 		}
 	}
 	return 0
+}
+
+// TestWatchReplay: records the kernel wrote for a short connection, kept
+// as auditd writes them, replayed afterwards (the connection long gone):
+// the same attribution from the server log.
+func TestWatchReplay(t *testing.T) {
+	c, _ := newWatchedCluster(t)
+	capture, err := audit.OpenCapture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var lines []string
+	done := make(chan error, 1)
+	go func() {
+		done <- capture.Run(func(rec *audit.Record) {
+			if !procs.IsPostgresProgram(string(rec.Exe)) {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			lines = append(lines, auditdLine(rec))
+		}, nil)
+	}()
+	since := time.Now().Add(-time.Second)
+	pid, _ := violate(t, c, "joe", "replayed", location)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		found := slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, fmt.Sprintf(" pid=%d ", pid)) })
+		mu.Unlock()
+		if found || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	capture.Stop()
+	<-done
+	capture.Close()
+	time.Sleep(500 * time.Millisecond) // the server log written
+
+	out := &syncBuffer{}
+	w := watch.New(watch.Config{DataDir: c.DataDir, Policy: policyOf(c), JSON: true, Out: out})
+	mu.Lock()
+	log := strings.Join(lines, "\n") + "\n"
+	mu.Unlock()
+	if err := w.Replay(context.Background(), strings.NewReader(log), "audit.log", since); err != nil {
+		t.Fatal(err)
+	}
+	r := &running{out: out}
+	evs := eventsOf(r.out.lines(t), pid)
+	if len(evs) != 1 {
+		t.Fatalf("replayed events of pid %d: %+v; output:\n%s", pid, evs, out.b.String())
+	}
+	e := evs[0]
+	if e.Role != "joe" || e.Application != "replayed" || e.Syscall != "readlink" || e.Action != "error" || e.Layer != "role" || !strings.Contains(e.Statement, "pg_tablespace_location") {
+		t.Errorf("replayed event %+v", e)
+	}
+	b, _ := json.Marshal(e)
+	t.Logf("replayed from %d auditd lines: %s", len(lines), b)
+}
+
+// auditdLine writes a record as auditd's audit.log has it.
+func auditdLine(r *audit.Record) string {
+	return fmt.Sprintf(`type=SECCOMP msg=audit(%d.%03d:%d): auid=%d uid=%d gid=%d ses=%d pid=%d comm=%q exe=%q sig=%d arch=%x syscall=%d compat=%d ip=0x%x code=0x%x`,
+		r.Time.Unix(), r.Time.Nanosecond()/1e6, r.Serial, r.AUID, r.UID, r.GID, r.Session, r.PID, r.Comm, r.Exe, r.Signal, r.AuditArch, r.Syscall, max(r.Compat, 0), r.IP, r.Code)
+}
+
+// policyOf reads the cluster's configuration as pgseccomp watch does.
+func policyOf(c *cluster.Cluster) func(policy.Arch) (*policy.Policy, error) {
+	return func(arch policy.Arch) (*policy.Policy, error) {
+		f, err := pgconf.LoadOptions(filepath.Join(c.DataDir, "postgresql.conf"), pgconf.Options{DataDir: c.DataDir})
+		if err != nil {
+			return nil, err
+		}
+		s, err := policy.SettingsFromConf(f)
+		if err != nil {
+			return nil, err
+		}
+		return s.Build(arch)
+	}
 }

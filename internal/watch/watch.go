@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -85,6 +84,8 @@ type Watcher struct {
 	members  *Members
 	sessions *Sessions
 	out      writer
+
+	replaying bool // past records: the processes running now are not theirs
 
 	mu      sync.Mutex
 	current map[key]*tally
@@ -280,16 +281,21 @@ func (w *Watcher) confinement() {
 func (w *Watcher) onRecord(rec *audit.Record) {
 	now := time.Now()
 	placement, mem := w.members.Place(rec.PID, rec.Session, now)
-	if placement == NotOurs {
-		return
-	}
-	postgres := isPostgresExe(rec.Exe)
-	if placement == Undecided && !postgres {
-		return // another program that has exited: not a server process
-	}
 	at := rec.Time
 	if at.IsZero() {
 		at = now
+	}
+	w.count(rec, placement, mem, at)
+}
+
+// count adds a placed record to the current interval.
+func (w *Watcher) count(rec *audit.Record, placement Placement, mem Member, at time.Time) {
+	if placement == NotOurs {
+		return
+	}
+	postgres := procs.IsPostgresProgram(string(rec.Exe))
+	if placement == Undecided && !postgres {
+		return // another program that has exited: not a server process
 	}
 	k := key{rec.PID, rec.AuditArch, rec.Syscall, rec.Action()}
 	w.mu.Lock()
@@ -311,11 +317,6 @@ func (w *Watcher) onRecord(rec *audit.Record) {
 	if t.member.Title.Kind == "" && mem.Title.Kind != "" {
 		t.member = mem
 	}
-}
-
-func isPostgresExe(exe []byte) bool {
-	base := filepath.Base(string(exe))
-	return base == "postgres" || base == "postmaster"
 }
 
 // rotate ends the current interval.
@@ -425,7 +426,7 @@ func (w *Watcher) attribute(k key, t *tally) *Event {
 
 	// The process: its title when it was seen, else the server log.
 	mem := t.member
-	if m, ok := w.members.Lookup(k.pid); ok && (mem.Title.Kind == "" || mem.Title.Kind == procs.KindStarting) {
+	if m, ok := w.members.Lookup(k.pid); ok && !w.replaying && (mem.Title.Kind == "" || mem.Title.Kind == procs.KindStarting) {
 		mem = m
 	}
 	title := mem.Title
@@ -462,7 +463,7 @@ func (w *Watcher) attribute(k key, t *tally) *Event {
 	if leader != 0 {
 		e.LeaderPID = leader
 		e.Kind = string(procs.KindParallelWorker)
-		if lm, ok := w.members.Lookup(leader); ok {
+		if lm, ok := w.members.Lookup(leader); ok && !w.replaying {
 			e.Role, e.Database, e.ClientAddr = lm.Title.Role, lm.Title.Database, lm.Title.Host
 		}
 		session, sessionLogged = w.sessions.Lookup(leader)
