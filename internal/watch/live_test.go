@@ -554,3 +554,76 @@ func policyOf(c *cluster.Cluster) func(policy.Arch) (*policy.Policy, error) {
 		return s.Build(arch)
 	}
 }
+
+// TestWatchStderrLogAndAuditSession: a server that logs to stderr (with
+// PostgreSQL's default log_line_prefix, '%m [%p] ') in an audit session
+// of its own: the watch reads the stderr log it is given, places records
+// by the session, and attributes a short connection from the log.
+func TestWatchStderrLogAndAuditSession(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the audit multicast group, an audit session")
+	}
+	conf := map[string]string{}
+	for k, v := range settings {
+		switch k {
+		case "logging_collector", "log_destination":
+		default:
+			conf[k] = v
+		}
+	}
+	c := clustertest.New(t, cluster.Options{Settings: conf, AuditSession: true})
+	ctx := context.Background()
+	admin, err := c.Connect(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	dir := filepath.Join(c.BaseDir, "ts")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Chown(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{"CREATE ROLE joe LOGIN", "CREATE TABLESPACE ts LOCATION '" + dir + "'"} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	capture, err := audit.OpenCapture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capture.Close()
+	out := &syncBuffer{}
+	w := watch.New(watch.Config{DataDir: c.DataDir, Log: watch.LogSource{Path: c.LogFile, Prefix: "%m [%p] "},
+		Policy: policyOf(c), JSON: true, Out: out, Interval: 300 * time.Millisecond})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(runCtx, capture) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("watch: %v", err)
+		}
+	}()
+	r := &running{out: out, w: w}
+	ses, _ := c.AuditSession()
+	waitFor(t, r, "the watch to see the server in its audit session", func(ls []line) bool {
+		for _, l := range ls {
+			if l.Note == "server_started" && strings.Contains(l.Text, fmt.Sprintf("audit session %d of its own", ses)) {
+				return true
+			}
+		}
+		return false
+	})
+	pid, lived := violate(t, c, "joe", "stderr-app", location)
+	ls := waitFor(t, r, "the event", func(ls []line) bool { return len(eventsOf(ls, pid)) > 0 })
+	e := eventsOf(ls, pid)[0]
+	if e.Role != "joe" || e.Application != "stderr-app" || e.Layer != "role" || e.AuditSession == nil || *e.AuditSession != ses ||
+		!strings.Contains(e.Statement, "pg_tablespace_location") {
+		t.Errorf("event %+v, want joe's, application stderr-app, layer role, audit session %d, the statement", e, ses)
+	}
+	b, _ := json.Marshal(e)
+	t.Logf("connection lived %v; event: %s", lived, b)
+}
