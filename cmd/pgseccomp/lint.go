@@ -11,7 +11,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
-const lintUsage = `Usage: pgseccomp lint [--config FILE] [--pgdata DIR] [--profile FILE] [--arch ARCH ...] [--json]
+const lintUsage = `Usage: pgseccomp lint [--config FILE] [--cluster VER/NAME | --pgdata DIR] [--profile FILE] [--arch ARCH ...] [--json]
 
 Find mistakes and risks in a pgseccomp configuration, or in a profile (the
 JSON 'pgseccomp record' writes), without a server. The configuration is read
@@ -50,9 +50,7 @@ Flags:
   --config FILE  the postgresql.conf to read; postgresql.auto.conf is read
                  from --pgdata, else from the file's data_directory setting,
                  else from the file's own directory
-  --pgdata DIR   the cluster's data directory: DIR/postgresql.conf (unless
-                 --config) and DIR/postgresql.auto.conf; neither flag: $PGDATA
-  --profile FILE a pgseccomp profile instead (--config FILE reads one too,
+` + clusterFlagsHelp + `  --profile FILE a pgseccomp profile instead (--config FILE reads one too,
                  recognized by its JSON)
   --arch ARCH    check for servers of ARCH (x86_64, aarch64, i386, arm,
                  ppc64le, s390x, riscv64, ...); repeat for several, e.g. a

@@ -137,10 +137,10 @@ func (r *reader) parseFile(path string, strict bool, callingFile string, calling
 		if !strict {
 			// PostgreSQL skips a file include_if_exists (or the auto.conf
 			// lookup) cannot open, for whatever reason, with a LOG line.
-			r.f.Notes = append(r.f.Notes, fmt.Sprintf("skipping missing configuration file %q (%v)", abs, unwrapPathError(err)))
+			r.f.Notes = append(r.f.Notes, fmt.Sprintf("skipping missing configuration file %q (%v)", abs, UnwrapPathError(err)))
 			return true
 		}
-		r.fail(callingFile, callingLine, "could not open configuration file %q: %v", abs, unwrapPathError(err))
+		r.fail(callingFile, callingLine, "could not open configuration file %q: %v", abs, UnwrapPathError(err))
 		return false
 	}
 	r.f.Files = append(r.f.Files, abs)
@@ -172,7 +172,7 @@ func (r *reader) parseDir(dir, callingFile string, callingLine, depth int) bool 
 	abs := absoluteLocation(dir, callingFile)
 	dirEntries, err := os.ReadDir(abs)
 	if err != nil {
-		r.fail(callingFile, callingLine, "could not open configuration directory %q: %v", abs, unwrapPathError(err))
+		r.fail(callingFile, callingLine, "could not open configuration directory %q: %v", abs, UnwrapPathError(err))
 		return false
 	}
 	var files []string
@@ -184,7 +184,7 @@ func (r *reader) parseDir(dir, callingFile string, callingLine, depth int) bool 
 		path := filepath.Join(abs, name)
 		fi, err := os.Stat(path) // follows symlinks, as PostgreSQL's stat() does
 		if err != nil {
-			r.fail(callingFile, callingLine, "could not stat file %q: %v", path, unwrapPathError(err))
+			r.fail(callingFile, callingLine, "could not stat file %q: %v", path, UnwrapPathError(err))
 			return false
 		}
 		if !fi.IsDir() {
@@ -200,7 +200,9 @@ func (r *reader) parseDir(dir, callingFile string, callingLine, depth int) bool 
 	return true
 }
 
-func unwrapPathError(err error) error {
+// UnwrapPathError drops the operation and path of a *fs.PathError, for
+// messages that name the path already.
+func UnwrapPathError(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
