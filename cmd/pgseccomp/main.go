@@ -47,6 +47,8 @@ var commands = []command{
 	{"export", "write an OCI, Docker or Kubernetes seccomp profile", runExport},
 	{"profile", "show, merge, compare pgseccomp profiles, or turn one into a conf.d file", runProfile},
 	{"record", "record the syscalls PostgreSQL makes and write a proven allow-list profile", runRecord},
+	{"install", "put a profile in force on an existing cluster (conf.d snippet, shared_preload_libraries)", runInstall},
+	{"uninstall", "remove what install wrote", runUninstall},
 }
 
 func main() {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -49,6 +50,12 @@ type Options struct {
 	// NoAutoConf skips postgresql.auto.conf, e.g. for a file that is not a
 	// cluster's main configuration.
 	NoAutoConf bool
+	// Overlay, by absolute path, replaces files as they would be after a
+	// change that is not made yet: a file with content is read (also
+	// from an include_dir) instead of what is on disk, and a nil one as
+	// if it did not exist. pgseccomp install checks a configuration this
+	// way before it writes anything.
+	Overlay map[string][]byte
 }
 
 // Load reads a cluster's postgresql.conf and, after it, postgresql.auto.conf
@@ -63,7 +70,7 @@ func LoadOptions(path string, opts Options) (*File, error) {
 	if err != nil {
 		return nil, &Error{Msg: fmt.Sprintf("cannot make %q absolute: %v", path, err)}
 	}
-	r := &reader{f: &File{Path: abs}}
+	r := &reader{f: &File{Path: abs}, overlay: opts.Overlay}
 	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
 		return nil, Errors{{File: abs, Msg: "is a directory: give the configuration file (postgresql.conf), or the data directory with --pgdata"}}
 	}
@@ -96,8 +103,20 @@ func LoadOptions(path string, opts Options) (*File, error) {
 }
 
 type reader struct {
-	f    *File
-	errs Errors
+	f       *File
+	errs    Errors
+	overlay map[string][]byte
+}
+
+// readFile reads a file, or its overlay.
+func (r *reader) readFile(path string) ([]byte, error) {
+	if data, ok := r.overlay[path]; ok {
+		if data == nil {
+			return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+		}
+		return data, nil
+	}
+	return os.ReadFile(path)
 }
 
 func (r *reader) fail(file string, line int, format string, args ...any) {
@@ -132,7 +151,7 @@ func (r *reader) parseFile(path string, strict bool, callingFile string, calling
 		r.fail(callingFile, callingLine, "configuration file recursion: the file includes itself")
 		return false
 	}
-	data, err := os.ReadFile(abs)
+	data, err := r.readFile(abs)
 	if err != nil {
 		if !strict {
 			// PostgreSQL skips a file include_if_exists (or the auto.conf
@@ -188,6 +207,15 @@ func (r *reader) parseDir(dir, callingFile string, callingLine, depth int) bool 
 			return false
 		}
 		if !fi.IsDir() {
+			if data, ok := r.overlay[path]; !ok || data != nil {
+				files = append(files, path)
+			}
+		}
+	}
+	for path, data := range r.overlay {
+		name := filepath.Base(path)
+		if data != nil && filepath.Dir(path) == abs && !slices.Contains(files, path) &&
+			len(name) >= 6 && name[0] != '.' && strings.HasSuffix(name, ".conf") {
 			files = append(files, path)
 		}
 	}
