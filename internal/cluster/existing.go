@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -273,4 +275,33 @@ func unitExists(unit string) bool {
 		}
 	}
 	return false
+}
+
+// ControlCommand is the command that runs pg_ctl's action (start, stop,
+// restart, reload) on the server the way it is managed; mode, when not
+// "", is the shutdown mode (fast, immediate). Run it as root: pg_ctlcluster
+// switches to the owner itself, pg_ctl is run as the owner.
+func (e *Existing) ControlCommand(ctx context.Context, action, mode string) *exec.Cmd {
+	switch e.Manager() {
+	case "systemd":
+		if mode == "" || mode == "fast" {
+			return exec.CommandContext(ctx, "systemctl", action, "postgresql@"+e.Version+"-"+e.Name)
+		}
+		fallthrough // systemd has no shutdown modes; pg_ctlcluster tells it
+	case "pg_ctlcluster":
+		args := []string{e.Version, e.Name, action}
+		if mode != "" {
+			args = append(args, "-m", mode)
+		}
+		return exec.CommandContext(ctx, "pg_ctlcluster", args...)
+	}
+	pgCtl := "pg_ctl"
+	if bin, err := FindBinDir(""); err == nil {
+		pgCtl = filepath.Join(bin, "pg_ctl")
+	}
+	args := []string{"-u", e.Owner, "--", pgCtl, "-D", e.ConfigDir, "-w", action}
+	if mode != "" {
+		args = append(args, "-m", mode)
+	}
+	return exec.CommandContext(ctx, "runuser", args...)
 }
