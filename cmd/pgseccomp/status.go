@@ -14,10 +14,11 @@ import (
 	"text/tabwriter"
 	"unicode"
 
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/procs"
 )
 
-const statusUsage = `Usage: pgseccomp status [--pgdata DIR | --pid PID] [--json] [--title]
+const statusUsage = `Usage: pgseccomp status [--cluster VER/NAME | --pgdata DIR | --pid PID] [--json] [--title]
 
 Show how each PostgreSQL process is confined by seccomp, as the kernel reports
 it in /proc/PID/status: the seccomp mode (0 disabled, 1 strict, 2 filter), the
@@ -30,9 +31,7 @@ backend, walsender, ...), role and database. A summary line per cluster
 follows the table.
 
 Which processes:
-  --pgdata DIR  the cluster whose data directory is DIR: the postmaster named
-                in DIR/postmaster.pid and all its descendants
-  --pid PID     only process PID, described with the cluster it belongs to
+` + clusterFlagsHelp + `  --pid PID     only process PID, described with the cluster it belongs to
   (neither)     every PostgreSQL cluster on this machine
 
 Output:
@@ -95,7 +94,7 @@ type statusJSON struct {
 
 // statusOptions are the flags of the status command.
 type statusOptions struct {
-	pgdata    string
+	cluster   clusterFlags
 	pid       int
 	json      bool
 	withTitle bool
@@ -105,7 +104,7 @@ type statusOptions struct {
 func newStatusFlags() (*flag.FlagSet, *statusOptions) {
 	o := &statusOptions{}
 	flags := newFlagSet("status")
-	flags.StringVar(&o.pgdata, "pgdata", "", "data directory of the cluster to show")
+	o.cluster.register(flags)
 	flags.IntVar(&o.pid, "pid", 0, "show only this process")
 	flags.BoolVar(&o.json, "json", false, "print JSON")
 	flags.BoolVar(&o.withTitle, "title", false, "add a TITLE column")
@@ -123,9 +122,11 @@ func runStatus(args []string) int {
 	switch {
 	case flags.NArg() > 0:
 		return usageError("status", "unexpected argument %q; status takes only flags (see 'pgseccomp status --help')", flags.Arg(0))
-	case set["pgdata"] && set["pid"]:
-		return usageError("status", "--pgdata and --pid cannot be used together; give one of them, or neither for every cluster")
-	case set["pgdata"] && o.pgdata == "":
+	case (set["pgdata"] || set["cluster"]) && set["pid"]:
+		return usageError("status", "--pgdata and --pid (or --cluster and --pid) cannot be used together; give one of them, or neither for every cluster")
+	case set["pgdata"] && set["cluster"]:
+		return usageError("status", "--cluster and --pgdata name the same thing: give one of them")
+	case set["pgdata"] && o.cluster.pgdata == "":
 		return usageError("status", "--pgdata is empty; give the cluster's data directory (is $PGDATA set?)")
 	case set["pid"] && o.pid <= 0:
 		return usageError("status", "--pid %d is not a process ID; give a positive PID", o.pid)
@@ -165,12 +166,28 @@ func runStatus(args []string) int {
 	return reportUnconfined(clusters)
 }
 
-// selectClusters returns what --pgdata, --pid or neither select. A non-zero
+// selectClusters returns what --cluster, --pgdata, --pid or neither select. A non-zero
 // code means an input error has been reported.
 func selectClusters(r procs.Reader, o *statusOptions, set map[string]bool) ([]procs.Cluster, []error, int) {
 	switch {
+	case set["cluster"]:
+		e, err := o.cluster.find()
+		if err != nil {
+			return nil, nil, usageError("status", "%v", err)
+		}
+		c, warnings, code := clusterForPGDATA(r, e.DataDir)
+		if code != 0 {
+			return nil, nil, code
+		}
+		return []procs.Cluster{c}, warnings, 0
 	case set["pgdata"]:
-		c, warnings, code := clusterForPGDATA(r, o.pgdata)
+		dataDir := o.cluster.pgdata
+		// A configuration directory (Debian's /etc/postgresql/15/main)
+		// names its data directory; anything else is taken as one.
+		if e, err := o.cluster.find(); err == nil {
+			dataDir = e.DataDir
+		}
+		c, warnings, code := clusterForPGDATA(r, dataDir)
 		if code != 0 {
 			return nil, nil, code
 		}
@@ -223,7 +240,7 @@ func clusterForPGDATA(r procs.Reader, pgdata string) (procs.Cluster, []error, in
 		pgdata = abs
 	}
 	if fi, err := os.Stat(pgdata); err != nil {
-		return procs.Cluster{}, nil, usageError("status", "data directory %s: %v; give the directory the cluster was initialized in (initdb -D)", pgdata, unwrapPath(err))
+		return procs.Cluster{}, nil, usageError("status", "data directory %s: %v; give the directory the cluster was initialized in (initdb -D)", pgdata, pgconf.UnwrapPathError(err))
 	} else if !fi.IsDir() {
 		return procs.Cluster{}, nil, usageError("status", "--pgdata %s is not a directory; give the cluster's data directory", pgdata)
 	}
@@ -253,16 +270,6 @@ func clusterForPGDATA(r procs.Reader, pgdata string) (procs.Cluster, []error, in
 		c.DataDir = pgdata
 	}
 	return c, warnings, 0
-}
-
-// unwrapPath drops the operation and path of a *fs.PathError, for messages
-// that name the path already.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // samePath reports whether a and b name the same directory.
