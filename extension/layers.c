@@ -147,6 +147,13 @@ copy_layer(const FilterLayer *layer)
 	return copy;
 }
 
+bool
+layers_equal(const FilterLayer *a, const FilterLayer *b)
+{
+	return a->default_action == b->default_action && a->count == b->count &&
+		memcmp(a->rules, b->rules, a->count * sizeof(SyscallRule)) == 0;
+}
+
 /*
  * What a session layer must add on top of the global layer, for its
  * program: the kernel applies the stronger action of the two filters, and

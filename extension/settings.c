@@ -78,15 +78,21 @@ valid_role_setting_name(const char *rolename)
 	return true;
 }
 
-/* ---- check hooks: reject a bad value, naming the offending word ---- */
+/*
+ * ---- check hooks: reject a bad value, naming the offending word ----
+ *
+ * Every hook also tells reload.c what it saw, so that a reload with any
+ * rejected pgseccomp setting keeps the whole previous session plan.
+ */
 
 static bool
-check_list(char **newval, bool allow_inherit)
+check_list(const char *name, const char *value, bool allow_inherit)
 {
 	char		errbuf[ERRBUF_SIZE];
-	SyscallList *list = parse_syscall_list(*newval, allow_inherit,
+	SyscallList *list = parse_syscall_list(value, allow_inherit,
 										   errbuf, sizeof(errbuf));
 
+	reload_note(name, list == NULL ? errbuf : NULL);
 	if (list == NULL)
 	{
 		GUC_check_errdetail("%s", errbuf);
@@ -96,16 +102,69 @@ check_list(char **newval, bool allow_inherit)
 	return true;
 }
 
-bool
-check_global_list(char **newval, void **extra, GucSource source)
+#define LIST_HOOK(fn, names, a, allow_inherit) \
+static bool \
+fn(char **newval, void **extra, GucSource source) \
+{ \
+	return check_list(names[a], *newval, allow_inherit); \
+}
+
+LIST_HOOK(check_global_allow, global_list_names, SECCOMP_ACTION_ALLOW, false)
+LIST_HOOK(check_global_log, global_list_names, SECCOMP_ACTION_LOG, false)
+LIST_HOOK(check_global_error, global_list_names, SECCOMP_ACTION_ERROR, false)
+LIST_HOOK(check_global_kill, global_list_names, SECCOMP_ACTION_KILL, false)
+LIST_HOOK(check_session_allow, session_list_names, SECCOMP_ACTION_ALLOW, true)
+LIST_HOOK(check_session_log, session_list_names, SECCOMP_ACTION_LOG, true)
+LIST_HOOK(check_session_error, session_list_names, SECCOMP_ACTION_ERROR, true)
+LIST_HOOK(check_session_kill, session_list_names, SECCOMP_ACTION_KILL, true)
+
+const GucStringCheckHook global_list_hooks[NUM_SECCOMP_ACTIONS] = {
+	check_global_allow, check_global_log, check_global_error, check_global_kill
+};
+const GucStringCheckHook session_list_hooks[NUM_SECCOMP_ACTIONS] = {
+	check_session_allow, check_session_log, check_session_error, check_session_kill
+};
+
+/*
+ * The default actions are strings, not enums: PostgreSQL rejects a bad
+ * enum value before any hook runs, and a reload must know of it.
+ */
+static bool
+check_action(const char *name, const char *value)
 {
-	return check_list(newval, false);
+	SeccompAction action;
+	char		errbuf[ERRBUF_SIZE];
+
+	if (parse_action(value, &action))
+	{
+		reload_note(name, NULL);
+		return true;
+	}
+	snprintf(errbuf, sizeof(errbuf),
+			 "Unknown action \"%s\": use allow, log, error or kill.", value);
+	reload_note(name, errbuf);
+	GUC_check_errdetail("Use allow, log, error or kill.");
+	return false;
 }
 
 bool
-check_session_list(char **newval, void **extra, GucSource source)
+check_global_default(char **newval, void **extra, GucSource source)
 {
-	return check_list(newval, true);
+	return check_action(GLOBAL_DEFAULT_NAME, *newval);
+}
+
+bool
+check_session_default(char **newval, void **extra, GucSource source)
+{
+	return check_action(SESSION_DEFAULT_NAME, *newval);
+}
+
+/* The on/off settings need no check; they only tell reload.c. */
+bool
+check_postmaster_bool(bool *newval, void **extra, GucSource source)
+{
+	reload_note(NULL, NULL);
+	return true;
 }
 
 /*
@@ -150,9 +209,11 @@ check_session_roles(char **newval, void **extra, GucSource source)
 
 	if (!split_session_roles(*newval, &roles, errbuf, sizeof(errbuf)))
 	{
+		reload_note(SESSION_ROLES_NAME, errbuf);
 		GUC_check_errdetail("%s", errbuf);
 		return false;
 	}
+	reload_note(SESSION_ROLES_NAME, NULL);
 	list_free(roles);
 	return true;
 }
@@ -166,8 +227,8 @@ check_session_roles(char **newval, void **extra, GucSource source)
 const char *
 role_setting_value(int index, const char *rolename)
 {
-	struct config_generic **vars = get_guc_variables();
-	int			nvars = GetNumConfigOptions();
+	int			nvars;
+	struct config_generic **vars = guc_variables(&nvars);
 	char	   *name = psprintf("%s.%s", role_setting_prefixes[index], rolename);
 	const char *value = NULL;
 
@@ -180,9 +241,10 @@ role_setting_value(int index, const char *rolename)
 		if ((gen->flags & GUC_CUSTOM_PLACEHOLDER) &&
 			gen->vartype == PGC_STRING &&
 			gen->source != PGC_S_DEFAULT)
-			value = *((struct config_string *) gen)->variable;
+			value = guc_string_value(gen);
 		break;
 	}
+	free_guc_variables(vars);
 	pfree(name);
 	return value;
 }
@@ -195,8 +257,9 @@ role_setting_value(int index, const char *rolename)
 bool
 check_stray_role_settings(List *roles, char *errbuf, size_t errbuf_size)
 {
-	struct config_generic **vars = get_guc_variables();
-	int			nvars = GetNumConfigOptions();
+	int			nvars;
+	struct config_generic **vars = guc_variables(&nvars);
+	bool		ok = true;
 
 	for (int i = 0; i < nvars; i++)
 	{
@@ -223,7 +286,8 @@ check_stray_role_settings(List *roles, char *errbuf, size_t errbuf_size)
 			snprintf(errbuf, errbuf_size,
 					 "\"%s\" is not a per-role setting: per-role settings are session_syscall_allow, _log, _error, _kill or _default, followed by \".\" and the role name.",
 					 gen->name);
-			return false;
+			ok = false;
+			break;
 		}
 		foreach(lc, roles)
 			if (pg_strcasecmp(lfirst(lc), dot + 1) == 0)
@@ -233,8 +297,10 @@ check_stray_role_settings(List *roles, char *errbuf, size_t errbuf_size)
 			snprintf(errbuf, errbuf_size,
 					 "\"%s\" is set, but role \"%s\" is not listed in %s, so it would have no effect.",
 					 gen->name, dot + 1, SESSION_ROLES_NAME);
-			return false;
+			ok = false;
+			break;
 		}
 	}
-	return true;
+	free_guc_variables(vars);
+	return ok;
 }
