@@ -13,6 +13,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/tuplestore.h"	/* not included by funcapi.h from 19 on */
 
 PG_FUNCTION_INFO_V1(seccomp_filter);
 PG_FUNCTION_INFO_V1(set_client_filter);
