@@ -43,17 +43,10 @@ free_guc_variables(struct config_generic **vars)
 }
 
 /*
- * The current value of a string GUC.  From 19 the type-specific fields
- * live in a union inside struct config_generic.
+ * Not shimmed, because not used: struct config_string and its kin (in 19
+ * the type-specific fields moved into a union inside config_generic), so
+ * values are read with GetConfigOption(); and signal handlers, whose
+ * signature changes in 19, since pgseccomp installs none.
  */
-static inline const char *
-guc_string_value(const struct config_generic *gen)
-{
-#if PG_VERSION_NUM >= 190000
-	return *gen->_string.variable;
-#else
-	return *((const struct config_string *) gen)->variable;
-#endif
-}
 
 #endif							/* PGSECCOMP_COMPAT_H */

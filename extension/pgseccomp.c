@@ -27,6 +27,7 @@
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "common/hashfn.h"
 #include "utils/memutils.h"
 #include "utils/varlena.h"
 
@@ -52,6 +53,16 @@ static const char *global_denies_loader = NULL; /* see _PG_init */
 static ClientAuthentication_hook_type prev_client_authentication_hook = NULL;
 
 
+
+static double
+elapsed_microseconds(const struct timespec *start)
+{
+	struct timespec end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	return (end.tv_sec - start->tv_sec) * 1e6 +
+		(end.tv_nsec - start->tv_nsec) / 1e3;
+}
 
 /* ---- the current values of the layers' settings ---- */
 
@@ -108,23 +119,135 @@ compile_planned_layer(const FilterLayer *layer, struct sock_fprog *program,
 	return rc == 0;
 }
 
-/* Compile every layer of the plan; false with the reason in errbuf. */
+/*
+ * A program already compiled for a layer, in this plan or in the one it
+ * replaces: roles with identical lists share one program, and a reload
+ * recompiles only the layers whose lists changed.
+ */
+typedef struct CompiledLayer
+{
+	uint32		hash;			/* of the layer; the key */
+	const FilterLayer *layer;
+	struct sock_fprog program;
+	char	   *worker_value;
+	bool		in_plan;		/* allocated in the new plan's context */
+} CompiledLayer;
+
+typedef struct CompileState
+{
+	HTAB	   *compiled;
+	int			ncompiled;
+	int			nreused;
+} CompileState;
+
+static uint32
+layer_hash(const FilterLayer *layer)
+{
+	return hash_bytes((const unsigned char *) layer,
+					  offsetof(FilterLayer, rules) +
+					  layer->count * sizeof(SyscallRule));
+}
+
+static void
+remember_layer(CompileState *state, const FilterLayer *layer,
+			   const struct sock_fprog *program, char *worker_value,
+			   bool in_plan)
+{
+	uint32		hash = layer_hash(layer);
+	CompiledLayer *entry = hash_search(state->compiled, &hash, HASH_ENTER, NULL);
+
+	entry->layer = layer;
+	entry->program = *program;
+	entry->worker_value = worker_value;
+	entry->in_plan = in_plan;
+}
+
+/*
+ * The program of one planned layer: reused if an identical layer has one,
+ * else compiled.  False with the reason in errbuf.
+ */
 static bool
-compile_session_plan(SessionPlan *plan, char *errbuf, size_t errbuf_size)
+plan_layer_program(CompileState *state, const FilterLayer *layer,
+				   struct sock_fprog *program, char **worker_value,
+				   const char *rolename, char *errbuf, size_t errbuf_size)
+{
+	uint32		hash = layer_hash(layer);
+	CompiledLayer *entry = hash_search(state->compiled, &hash, HASH_FIND, NULL);
+
+	if (entry != NULL && layers_equal(entry->layer, layer))
+	{
+		if (!entry->in_plan)
+		{
+			/* from the plan being replaced: copy it into this one */
+			Size		size = entry->program.len * sizeof(struct sock_filter);
+			struct sock_filter *filter = palloc(size);
+
+			memcpy(filter, entry->program.filter, size);
+			entry->program.filter = filter;
+			entry->worker_value = pstrdup(entry->worker_value);
+			entry->layer = layer;
+			entry->in_plan = true;
+		}
+		*program = entry->program;
+		*worker_value = entry->worker_value;
+		state->nreused++;
+		return true;
+	}
+	if (!compile_planned_layer(layer, program, worker_value, rolename,
+							   errbuf, errbuf_size))
+		return false;
+	remember_layer(state, layer, program, *worker_value, true);
+	state->ncompiled++;
+	return true;
+}
+
+/*
+ * Compile every layer of the plan, reusing the programs of previous (NULL
+ * at start) where a layer did not change; false with the reason in errbuf.
+ */
+static bool
+compile_session_plan(SessionPlan *plan, const SessionPlan *previous,
+					 char *errbuf, size_t errbuf_size)
 {
 	MemoryContext oldcontext = MemoryContextSwitchTo(plan->context);
+	CompileState state = {0};
+	HASHCTL		ctl;
+	struct timespec start;
 	bool		ok;
 
-	ok = compile_planned_layer(plan->default_layer, &plan->default_program,
-							   &plan->default_worker_value,
-							   NULL, errbuf, errbuf_size);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	ctl.keysize = sizeof(uint32);
+	ctl.entrysize = sizeof(CompiledLayer);
+	ctl.hcxt = plan->context;
+	state.compiled = hash_create("pgseccomp compiled layers", 64, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (previous != NULL)
+	{
+		remember_layer(&state, previous->default_layer,
+					   &previous->default_program,
+					   previous->default_worker_value, false);
+		for (int r = 0; r < previous->nroles; r++)
+			remember_layer(&state, previous->roles[r].layer,
+						   &previous->roles[r].program,
+						   previous->roles[r].worker_value, false);
+	}
+
+	ok = plan_layer_program(&state, plan->default_layer, &plan->default_program,
+							&plan->default_worker_value,
+							NULL, errbuf, errbuf_size);
 	for (int r = 0; ok && r < plan->nroles; r++)
-		ok = compile_planned_layer(plan->roles[r].layer,
-								   &plan->roles[r].program,
-								   &plan->roles[r].worker_value,
-								   plan->roles[r].rolename,
-								   errbuf, errbuf_size);
+		ok = plan_layer_program(&state, plan->roles[r].layer,
+								&plan->roles[r].program,
+								&plan->roles[r].worker_value,
+								plan->roles[r].rolename,
+								errbuf, errbuf_size);
+	hash_destroy(state.compiled);
 	MemoryContextSwitchTo(oldcontext);
+	if (ok)
+		ereport(DEBUG1,
+				(errmsg_internal("pgseccomp: compiled %d session filter programs and reused %d for %d listed roles in %.1f ms",
+								 state.ncompiled, state.nreused, plan->nroles,
+								 elapsed_microseconds(&start) / 1000.0)));
 	return ok;
 }
 
@@ -140,15 +263,6 @@ planned_session_layers(char *errbuf, size_t errbuf_size)
 
 /* ---- loading filters ---- */
 
-static double
-elapsed_microseconds(const struct timespec *start)
-{
-	struct timespec end;
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	return (end.tv_sec - start->tv_sec) * 1e6 +
-		(end.tv_nsec - start->tv_nsec) / 1e3;
-}
 
 /*
  * Install the session layer planned for the role, or refuse the connection.
@@ -301,9 +415,11 @@ reload_session_plan(const char *rejected_setting, const char *rejected_detail)
 {
 	char		errbuf[ERRBUF_SIZE];
 	SessionPlan *plan = NULL;
+	struct timespec start;
 
 	if (session_plan == NULL)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (rejected_detail == NULL)
 	{
 		plan = planned_session_layers(errbuf, sizeof(errbuf));
@@ -312,10 +428,12 @@ reload_session_plan(const char *rejected_setting, const char *rejected_detail)
 			MemoryContextDelete(plan->context);
 			reload_publish(session_plan->generation, NULL, NULL);
 			ereport(DEBUG1,
-					(errmsg_internal("pgseccomp: the session filters did not change")));
+					(errmsg_internal("pgseccomp: the session filters did not change (checked in %.1f ms)",
+									 elapsed_microseconds(&start) / 1000.0)));
 			return;
 		}
-		if (plan != NULL && !compile_session_plan(plan, errbuf, sizeof(errbuf)))
+		if (plan != NULL &&
+			!compile_session_plan(plan, session_plan, errbuf, sizeof(errbuf)))
 		{
 			MemoryContextDelete(plan->context);
 			plan = NULL;
@@ -347,8 +465,8 @@ reload_session_plan(const char *rejected_setting, const char *rejected_detail)
 	session_plan = plan;
 	reload_publish(plan->generation, NULL, NULL);
 	ereport(DEBUG1,
-			(errmsg_internal("pgseccomp: rebuilt the session filters for %d listed roles",
-							 plan->nroles)));
+			(errmsg_internal("pgseccomp: rebuilt the session filters for %d listed roles in %.1f ms",
+							 plan->nroles, elapsed_microseconds(&start) / 1000.0)));
 }
 
 
@@ -592,7 +710,7 @@ _PG_init(void)
 				 errhint("Check that the kernel supports seccomp filters and that no outer filter (a container runtime's profile, systemd's SystemCallFilter=) denies the seccomp or prctl syscalls.")));
 
 	/* Compiled under the global filter, as on every reload. */
-	if (!compile_session_plan(session_plan, errbuf, sizeof(errbuf)))
+	if (!compile_session_plan(session_plan, NULL, errbuf, sizeof(errbuf)))
 		ereport(FATAL,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not compile the pgseccomp session filters"),

@@ -22,6 +22,7 @@
 
 #include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
+#include "utils/hsearch.h"
 #include "utils/guc.h"
 
 #include "syscall_list.h"
@@ -126,9 +127,14 @@ extern bool check_global_default(char **newval, void **extra, GucSource source);
 extern bool check_session_default(char **newval, void **extra, GucSource source);
 extern bool check_postmaster_bool(bool *newval, void **extra, GucSource source);
 extern bool check_session_roles(char **newval, void **extra, GucSource source);
-extern const char *role_setting_value(int index, const char *rolename);
-extern bool check_stray_role_settings(List *roles,
-									  char *errbuf, size_t errbuf_size);
+typedef struct RoleSettings
+{
+	char		role[NAMEDATALEN];	/* folded to lower case; the hash key */
+	const char *values[NUM_SECCOMP_ACTIONS + 1];	/* ROLE_DEFAULT_INDEX last */
+} RoleSettings;
+
+extern HTAB *read_role_settings(List *roles, char *errbuf, size_t errbuf_size);
+extern const char *const *role_settings_of(HTAB *table, const char *rolename);
 
 /* layers.c: assembling layers */
 extern FilterLayer *assemble_layer(SeccompAction default_action,

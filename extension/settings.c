@@ -219,55 +219,65 @@ check_session_roles(char **newval, void **extra, GucSource source)
 }
 
 
-/*
- * The value of a per-role setting, or NULL when the configuration does not
- * set it.  (A line removed from the file leaves its placeholder behind, with
- * its source reset to the default.)
- */
-const char *
-role_setting_value(int index, const char *rolename)
+/* Role names and per-role setting names compare as PostgreSQL's do. */
+static void
+fold_name(char *dst, const char *src, size_t size)
 {
-	int			nvars;
-	struct config_generic **vars = guc_variables(&nvars);
-	char	   *name = psprintf("%s.%s", role_setting_prefixes[index], rolename);
-	const char *value = NULL;
+	size_t		i;
 
-	for (int i = 0; i < nvars; i++)
-	{
-		struct config_generic *gen = vars[i];
-
-		if (pg_strcasecmp(gen->name, name) != 0)
-			continue;
-		if ((gen->flags & GUC_CUSTOM_PLACEHOLDER) &&
-			gen->vartype == PGC_STRING &&
-			gen->source != PGC_S_DEFAULT)
-			value = guc_string_value(gen);
-		break;
-	}
-	free_guc_variables(vars);
-	pfree(name);
-	return value;
+	for (i = 0; i + 1 < size && src[i] != '\0'; i++)
+		dst[i] = pg_tolower((unsigned char) src[i]);
+	dst[i] = '\0';
 }
 
 /*
+ * The per-role settings of the listed roles, in a hash table (in the
+ * current memory context) from the folded role name to a RoleSettings; a
+ * value is NULL when the configuration does not set it.  (A line removed
+ * from the file leaves its placeholder behind, with its source reset to the
+ * default.)  One pass over the settings, so that a reload with many roles
+ * stays cheap.
+ *
  * A per-role setting that nothing reads is a restriction the DBA believes
  * in but does not have: a misspelt action, or a role missing from
- * session_roles.  Refuse it.
+ * session_roles.  Then NULL is returned, with the reason in errbuf.
  */
-bool
-check_stray_role_settings(List *roles, char *errbuf, size_t errbuf_size)
+HTAB *
+read_role_settings(List *roles, char *errbuf, size_t errbuf_size)
 {
+	HASHCTL		ctl;
+	HTAB	   *table;
+	ListCell   *lc;
 	int			nvars;
-	struct config_generic **vars = guc_variables(&nvars);
+	struct config_generic **vars;
 	bool		ok = true;
 
-	for (int i = 0; i < nvars; i++)
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(RoleSettings);
+	ctl.hcxt = CurrentMemoryContext;
+	table = hash_create("pgseccomp per-role settings",
+						Max(list_length(roles), 16), &ctl,
+						HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	foreach(lc, roles)
+	{
+		char		key[NAMEDATALEN];
+		bool		found;
+		RoleSettings *entry;
+
+		fold_name(key, lfirst(lc), sizeof(key));
+		entry = hash_search(table, key, HASH_ENTER, &found);
+		if (!found)
+			memset(entry->values, 0, sizeof(entry->values));
+	}
+
+	vars = guc_variables(&nvars);
+	for (int i = 0; i < nvars && ok; i++)
 	{
 		struct config_generic *gen = vars[i];
 		const char *dot;
-		bool		known_prefix = false;
-		bool		listed_role = false;
-		ListCell   *lc;
+		int			index = -1;
+		char		key[NAMEDATALEN];
+		RoleSettings *entry;
 
 		if (!(gen->flags & GUC_CUSTOM_PLACEHOLDER) ||
 			gen->source == PGC_S_DEFAULT ||
@@ -280,8 +290,8 @@ check_stray_role_settings(List *roles, char *errbuf, size_t errbuf_size)
 			if (strlen(role_setting_prefixes[p]) == dot - gen->name &&
 				pg_strncasecmp(gen->name, role_setting_prefixes[p],
 							   dot - gen->name) == 0)
-				known_prefix = true;
-		if (!known_prefix)
+				index = p;
+		if (index < 0)
 		{
 			snprintf(errbuf, errbuf_size,
 					 "\"%s\" is not a per-role setting: per-role settings are session_syscall_allow, _log, _error, _kill or _default, followed by \".\" and the role name.",
@@ -289,10 +299,10 @@ check_stray_role_settings(List *roles, char *errbuf, size_t errbuf_size)
 			ok = false;
 			break;
 		}
-		foreach(lc, roles)
-			if (pg_strcasecmp(lfirst(lc), dot + 1) == 0)
-				listed_role = true;
-		if (!listed_role)
+		fold_name(key, dot + 1, sizeof(key));
+		entry = strlen(dot + 1) < NAMEDATALEN ?
+			hash_search(table, key, HASH_FIND, NULL) : NULL;
+		if (entry == NULL)
 		{
 			snprintf(errbuf, errbuf_size,
 					 "\"%s\" is set, but role \"%s\" is not listed in %s, so it would have no effect.",
@@ -300,7 +310,27 @@ check_stray_role_settings(List *roles, char *errbuf, size_t errbuf_size)
 			ok = false;
 			break;
 		}
+		/* GetConfigOption, not the struct: its layout differs by major */
+		entry->values[index] = GetConfigOption(gen->name, true, false);
 	}
 	free_guc_variables(vars);
-	return ok;
+	if (!ok)
+	{
+		hash_destroy(table);
+		return NULL;
+	}
+	return table;
+}
+
+/* The per-role values of a listed role. */
+const char *const *
+role_settings_of(HTAB *table, const char *rolename)
+{
+	char		key[NAMEDATALEN];
+	RoleSettings *entry;
+
+	fold_name(key, rolename, sizeof(key));
+	entry = hash_search(table, key, HASH_FIND, NULL);
+	Assert(entry != NULL);
+	return entry->values;
 }

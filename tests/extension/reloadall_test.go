@@ -200,3 +200,72 @@ func startLogin(t *testing.T, c *cluster.Cluster, role string) (*pgproto3.Fronte
 	}
 	return nil, nil
 }
+
+// manyRoles is a configuration with n listed roles sharing len(lists)
+// distinct per-role lists: role_i gets lists[i % len(lists)].
+func manyRoles(n int, lists []string) map[string]string {
+	settings := map[string]string{"log_min_messages": "debug1"}
+	names := make([]string, n)
+	for i := range names {
+		names[i] = "role_" + strconv.Itoa(i)
+		settings["session_syscall_error."+names[i]] = lists[i%len(lists)]
+	}
+	settings["pgseccomp.session_roles"] = strings.Join(names, ",")
+	return settings
+}
+
+// TestReloadManyRoles: the postmaster compiles each distinct session layer
+// once (roles with identical lists share a program) and a reload compiles
+// only the layers whose lists changed; a role still gets its own lists.
+// The reload time is logged for the record, never judged here (make bench).
+func TestReloadManyRoles(t *testing.T) {
+	lists := []string{"acct", "swapon", "swapoff", "reboot", "sethostname",
+		"setdomainname", "iopl", "ioperm", "init_module", "delete_module"}
+	const roles = 1000
+	c := newCluster(t, manyRoles(roles, lists))
+	admin := connect(t, c, "")
+	mustExec(t, admin, "CREATE EXTENSION pgseccomp")
+	createRole(t, admin, "role_13")
+	started, _, err := c.LogSince(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// default layer + 10 distinct role layers
+	if want := "compiled 11 session filter programs and reused 990 for 1000 listed roles"; !strings.Contains(started, want) {
+		t.Errorf("start-up log does not say %q:\n%s", want, grepLines(started, "pgseccomp"))
+	}
+
+	changed := slices.Clone(lists)
+	changed[3] = "reboot,kexec_load"
+	logged := reload(t, c, manyRoles(roles, changed))
+	if want := "compiled 1 session filter programs and reused 1000 for 1000 listed roles"; !strings.Contains(logged, want) {
+		t.Errorf("the reload log does not say %q:\n%s", want, grepLines(logged, "pgseccomp"))
+	}
+	for _, line := range strings.Split(grepLines(logged, "pgseccomp: "), "\n") {
+		t.Log(line)
+	}
+	conn := connect(t, c, "role_13")
+	rows := filterRows(t, conn, "context = 'session' AND filter_action = 'session->error'")
+	var denied []string
+	for _, r := range rows {
+		denied = append(denied, r.Syscall)
+	}
+	if !slices.Equal(denied, []string{"kexec_load", "reboot"}) {
+		t.Errorf("role_13 (group 3) is denied %v, want [kexec_load reboot]", denied)
+	}
+
+	if logged := reload(t, c, manyRoles(roles, changed)); !strings.Contains(logged, "the session filters did not change") {
+		t.Errorf("a reload that changes nothing rebuilt the plan:\n%s", grepLines(logged, "pgseccomp"))
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
