@@ -29,13 +29,21 @@
  * after it, is refused instead of loading an outdated filter; and the
  * outcome of the last reload, for seccomp_reload_status().  Only the
  * postmaster writes it; readers retry around a change counter, as
- * PostgreSQL's own backend status does.
+ * PostgreSQL's own backend status does.  The postmaster also writes the
+ * outcome to pg_stat_tmp/pgseccomp.status in the data directory (written
+ * to a temporary file and renamed, so never seen half-written; left out
+ * of base backups like everything in pg_stat_tmp), where `pgseccomp
+ * status` reads it without connecting (internal/procs/reload.go).
  *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -146,6 +154,74 @@ reload_note(const char *setting, const char *rejection)
 	}
 }
 
+/* Seconds since the Unix epoch, for the status file; 0 stays 0. */
+static double
+unix_seconds(TimestampTz t)
+{
+	if (t == 0)
+		return 0;
+	return (double) t / USECS_PER_SEC +
+		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+}
+
+/* A value on one line of the status file. */
+static void
+one_line(char *s)
+{
+	for (; *s; s++)
+		if (*s == '\n' || *s == '\r')
+			*s = ' ';
+}
+
+/*
+ * Write the status file (see the top of this file).  A failure is logged
+ * and changes nothing else: the file is for monitoring.
+ */
+static void
+write_status_file(void)
+{
+	const char *path = PG_STAT_TMP_DIR "/pgseccomp.status";
+	const char *tmp = PG_STAT_TMP_DIR "/pgseccomp.status.tmp";
+	char		buf[4 * ERRBUF_SIZE];
+	char		setting[SETTING_NAME_SIZE];
+	char		detail[ERRBUF_SIZE];
+	int			len;
+	int			fd;
+	int			save_errno;
+
+	strlcpy(setting, status.rejected_setting, sizeof(setting));
+	strlcpy(detail, status.rejected_detail, sizeof(detail));
+	one_line(setting);
+	one_line(detail);
+	len = snprintf(buf, sizeof(buf),
+				   "# pgseccomp: the session plan in force and the last rejected reload\n"
+				   "pid=%d\n"
+				   "generation=" UINT64_FORMAT "\n"
+				   "plan_since=%.6f\n"
+				   "rejected_at=%.6f\n"
+				   "rejected_setting=%s\n"
+				   "rejected_detail=%s\n",
+				   (int) getpid(), status.generation,
+				   unix_seconds(status.plan_since),
+				   unix_seconds(status.rejected_at), setting, detail);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, S_IRUSR | S_IWUSR);
+	if (fd >= 0)
+	{
+		bool		ok = write(fd, buf, len) == len;
+
+		ok = close(fd) == 0 && ok;
+		if (ok && rename(tmp, path) == 0)
+			return;
+		save_errno = errno;
+		(void) unlink(tmp);
+		errno = save_errno;
+	}
+	ereport(LOG,
+			(errcode_for_file_access(),
+			 errmsg("pgseccomp could not write \"%s\": %m", path),
+			 errdetail("pgseccomp status cannot tell whether the server runs filters older than its configuration.")));
+}
+
 /*
  * Record the outcome of a reload (or of start-up): the generation of the
  * plan in force, and what was rejected, if anything.  A new generation
@@ -173,8 +249,10 @@ reload_publish(uint64 generation, const char *setting, const char *detail)
 	}
 	status.generation = generation;
 
+	/* Before shared memory exists, this is not a running server (yet). */
 	if (shared == NULL)
 		return;
+	write_status_file();
 	shared->changecount++;
 	pg_write_barrier();
 	shared->status = status;
@@ -234,6 +312,7 @@ reload_shmem_startup(void)
 		shared->status = status;
 	}
 	LWLockRelease(AddinShmemInitLock);
+	write_status_file();
 }
 
 /* From _PG_init, in the postmaster, once the first plan is built. */

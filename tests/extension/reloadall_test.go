@@ -45,22 +45,27 @@ func TestReloadAllOrNothing(t *testing.T) {
 		name     string
 		settings map[string]string
 		log      []string
+		status   string // in seccomp_reload_status()
 	}{
 		// The issue's case: PostgreSQL keeps the old session_syscall_error
 		// and applies the new session_roles; a plan built from that mixture
 		// gave mallory getpriority and dropped her own list.
 		{"misspelt syscall next to removing a role",
 			map[string]string{"pgseccomp.session_roles": "", "pgseccomp.session_syscall_error": "getpriority,getpriorty"},
-			[]string{"pgseccomp session settings not applied", "The reload rejected pgseccomp.session_syscall_error.", `"getpriorty"`}},
+			[]string{"pgseccomp session settings not applied", "The reload rejected pgseccomp.session_syscall_error.", `"getpriorty"`},
+			`true pgseccomp.session_syscall_error Unknown syscall "getpriorty".`},
 		{"unknown session default next to removing a role",
 			map[string]string{"pgseccomp.session_roles": "", "pgseccomp.session_syscall_default": "deny"},
-			[]string{"pgseccomp session settings not applied", "The reload rejected pgseccomp.session_syscall_default.", `"deny"`}},
+			[]string{"pgseccomp session settings not applied", "The reload rejected pgseccomp.session_syscall_default.", `"deny"`},
+			`true pgseccomp.session_syscall_default Unknown action "deny"`},
 		{"bad per-role list next to a valid session change",
 			with(before, "pgseccomp.session_syscall_error", "getpriority", "session_syscall_error.mallory", "readlinc"),
-			[]string{"pgseccomp session settings not applied", "session_syscall_error.mallory", `"readlinc"`}},
+			[]string{"pgseccomp session settings not applied", "session_syscall_error.mallory", `"readlinc"`},
+			`true Invalid value for session_syscall_error.mallory: "readlinc". Unknown syscall "readlinc".`},
 		{"misspelt global list next to a valid session change",
 			with(before, "pgseccomp.global_syscall_log", "getpriorty", "pgseccomp.session_syscall_error", "getpriority"),
-			[]string{"pgseccomp session settings not applied", "The reload rejected pgseccomp.global_syscall_log.", `"getpriorty"`}},
+			[]string{"pgseccomp session settings not applied", "The reload rejected pgseccomp.global_syscall_log.", `"getpriorty"`},
+			`true pgseccomp.global_syscall_log Unknown syscall "getpriorty".`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,7 +81,14 @@ func TestReloadAllOrNothing(t *testing.T) {
 			if got := sessionRows(""); !slices.Equal(got, super) {
 				t.Errorf("a new superuser session does not have the previous plan:\ngot  %v\nwant %v", got, super)
 			}
+			// SQL sees it too.
+			if status := queryString(t, admin, "SELECT concat_ws(' ', (rejected_at IS NOT NULL)::text, rejected_setting, rejected_detail) FROM seccomp_reload_status()"); !strings.Contains(status, tt.status) {
+				t.Errorf("seccomp_reload_status() says %q, want it to contain %q", status, tt.status)
+			}
 			restoreReload(t, c, before)
+			if status := queryString(t, admin, "SELECT (rejected_at IS NULL)::text FROM seccomp_reload_status()"); status != "true" {
+				t.Errorf("seccomp_reload_status() still shows a rejected reload after a valid one")
+			}
 		})
 	}
 
