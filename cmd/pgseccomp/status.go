@@ -197,12 +197,12 @@ func reportRejectedReloads(clusters []procs.Cluster) bool {
 		case !s.Rejected():
 			continue
 		}
-		setting := s.RejectedSetting
-		if setting == "" {
-			setting = "(see the server log)"
+		why := s.RejectedDetail // a per-role setting has no name of its own here; the detail names it
+		if s.RejectedSetting != "" {
+			why = "setting " + s.RejectedSetting + ": " + why
 		}
-		fmt.Fprintf(stderr, "pgseccomp status: %s runs session filters older than its configuration since %s: the reload was rejected, setting %s: %s New sessions get the session filters in force since %s; correct the setting and reload.\n",
-			clusterLabel(c), s.RejectedAt.Local().Format(time.DateTime+" MST"), setting, s.RejectedDetail,
+		fmt.Fprintf(stderr, "pgseccomp status: %s runs session filters older than its configuration since %s: the reload was rejected, %s New sessions get the session filters in force since %s; correct the setting and reload.\n",
+			clusterLabel(c), s.RejectedAt.Local().Format(time.DateTime+" MST"), why,
 			s.PlanSince.Local().Format(time.DateTime+" MST"))
 		found = true
 	}
