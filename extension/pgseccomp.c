@@ -9,9 +9,11 @@
  * compiles each session layer into a BPF program, so that a new backend
  * only has to hand the ready program to the kernel.  After a reload
  * (reload.c says when) it rebuilds the session layers and their programs,
- * or keeps the old ones and logs why.  A client backend, right after authentication, installs the session
- * layer of the role it authenticated as; nothing it does later changes
- * that.  Its parallel workers load the same layers (workers.c).
+ * or keeps the old ones and logs why.  A client backend, right after
+ * authentication, installs the session layer of the role it authenticated
+ * as (or is refused if a reload replaced its plan meanwhile); nothing it
+ * does later changes that.  Its parallel workers load the same layers
+ * (workers.c).
  *
  * The setting values belong to PostgreSQL's configuration system: this
  * file only reads them, and keeps its own copies of everything it derives.
