@@ -70,6 +70,7 @@ static ReloadStatus status;		/* what shared memory must say */
 static bool watching = false;	/* in the postmaster, after _PG_init */
 static bool watch_registered = false;	/* for the reload in progress */
 static bool mechanism_missing = false;
+static TimestampTz warned_reload;	/* PgReloadTime when last warned */
 static bool rejected = false;	/* in the reload in progress */
 static char rejected_setting[SETTING_NAME_SIZE];
 static char rejected_detail[ERRBUF_SIZE];
@@ -127,10 +128,14 @@ reload_note(const char *setting, const char *rejection)
 				break;
 		if (context == NULL)
 		{
+			/* once per reload: PgReloadTime changes at the end of each */
+			if (mechanism_missing && warned_reload == PgReloadTime)
+				return;
 			if (!mechanism_missing)
 				reload_publish(status.generation, NULL,
 							   "pgseccomp could not follow a reload; new sessions keep the session filters of the last restart.");
 			mechanism_missing = true;
+			warned_reload = PgReloadTime;
 			ereport(WARNING,
 					(errmsg("pgseccomp cannot apply reloaded session settings: no memory context \"%s\"",
 							CONFIG_CONTEXT_NAME),
