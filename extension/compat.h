@@ -46,7 +46,12 @@ free_guc_variables(struct config_generic **vars)
  * Not shimmed, because not used: struct config_string and its kin (in 19
  * the type-specific fields moved into a union inside config_generic), so
  * values are read with GetConfigOption(); and signal handlers, whose
- * signature changes in 19, since pgseccomp installs none.
+ * signature changes in 19, since pgseccomp installs none.  Differences
+ * met in one place only: 19's funcapi.h no longer includes tuplestore.h
+ * (sqlfuncs.c includes it), and assert-enabled builds of 16+ require
+ * GUC_NOT_IN_SAMPLE with GUC_NO_SHOW_ALL (the hidden setting of workers.c
+ * has both).  The reload mechanism relies on ProcessConfigFile()'s memory
+ * context, the same in 15 to 19; see reload.c.
  */
 
 #endif							/* PGSECCOMP_COMPAT_H */
