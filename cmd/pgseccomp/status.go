@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 	"unicode"
 
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
@@ -48,7 +49,11 @@ Exit status:
   0  nothing wrong found
   1  a cluster that has pgseccomp loaded has a process that is unconfined:
      its seccomp mode is not 2 (filter) or no_new_privs is not set; stderr
-     names the unconfined PIDs
+     names the unconfined PIDs. Or its postmaster rejected the last reload
+     and keeps session filters older than its configuration; stderr says
+     since when, the setting and the word (from the file
+     pg_stat_tmp/pgseccomp.status in the data directory, which the
+     postmaster writes)
   2  bad flags, or --pgdata/--pid name no running server or process
 
 Run it as root or as the server's OS user: other users cannot read which
@@ -163,7 +168,46 @@ func runStatus(args []string) int {
 		writeStatusTable(stdout, clusters, o.withTitle)
 	}
 
-	return reportUnconfined(clusters)
+	exit := reportUnconfined(clusters)
+	if reportRejectedReloads(clusters) {
+		exit = 1
+	}
+	return exit
+}
+
+// reportRejectedReloads names on stderr each cluster whose postmaster
+// rejected its last reload (it keeps the session filters of before, older
+// than its configuration), and reports whether there was any.
+func reportRejectedReloads(clusters []procs.Cluster) bool {
+	found := false
+	for _, c := range clusters {
+		if !c.PgseccompLoaded || c.DataDir == "" {
+			continue
+		}
+		s, err := procs.ReadReloadState(c.DataDir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue // pgseccomp off, or an extension before 1.1
+		case err != nil:
+			fmt.Fprintf(stderr, "pgseccomp status: warning: cannot tell whether %s runs filters older than its configuration: %v\n", clusterLabel(c), err)
+			continue
+		case s.PID != c.PostmasterPID:
+			fmt.Fprintf(stderr, "pgseccomp status: warning: %s was written by process %d, not by the postmaster %d of %s; ignoring it\n",
+				filepath.Join(c.DataDir, procs.ReloadStateFile), s.PID, c.PostmasterPID, clusterLabel(c))
+			continue
+		case !s.Rejected():
+			continue
+		}
+		why := s.RejectedDetail // a per-role setting has no name of its own here; the detail names it
+		if s.RejectedSetting != "" {
+			why = "setting " + s.RejectedSetting + ": " + why
+		}
+		fmt.Fprintf(stderr, "pgseccomp status: %s runs session filters older than its configuration since %s: the reload was rejected, %s New sessions get the session filters in force since %s; correct the setting and reload.\n",
+			clusterLabel(c), s.RejectedAt.Local().Format(time.DateTime+" MST"), why,
+			s.PlanSince.Local().Format(time.DateTime+" MST"))
+		found = true
+	}
+	return found
 }
 
 // selectClusters returns what --cluster, --pgdata, --pid or neither select. A non-zero
