@@ -398,6 +398,7 @@ define_settings(void)
 							   GUC_DISALLOW_IN_AUTO_FILE | GUC_SUPERUSER_ONLY,
 							   check_worker_filters, assign_worker_filters,
 							   NULL);
+	define_hardening_settings();
 }
 
 /*
@@ -564,6 +565,9 @@ _PG_init(void)
 						   denied),
 				 errhint("Add it to %s and restart the server.",
 						 global_list_names[SECCOMP_ACTION_ALLOW])));
+
+	if (IsPostmasterEnvironment && !IsUnderPostmaster)
+		harden_postmaster();
 
 	rc = load_layer(global_layer, true, &failed_call);
 	if (rc < 0)

@@ -158,6 +158,10 @@ extern const FilterLayer *session_layer;
 extern FilterLayer *client_layer;
 extern void load_client_layer(FilterLayer *layer);
 
+/* hardening.c: the postmaster's audit session, non-dumpable processes */
+extern void define_hardening_settings(void);
+extern void harden_postmaster(void);
+
 /* workers.c: parallel workers get their leader's layers */
 extern char *worker_filters_value;
 extern bool check_worker_filters(char **newval, void **extra, GucSource source);

@@ -16,6 +16,8 @@ const (
 	SessionDefaultName    = "pgseccomp.session_syscall_default"
 	SessionRolesName      = "pgseccomp.session_roles"
 	AllowSSBName          = "pgseccomp.allow_speculative_store_bypass"
+	AllowCoreDumpsName    = "pgseccomp.allow_core_dumps"        // extension/hardening.c
+	AuditSessionName      = "pgseccomp.audit_session"           // extension/hardening.c
 	WorkerFiltersName     = "pgseccomp.parallel_worker_filters" // set by the extension itself, never in a file
 	PreloadLibrariesName  = "shared_preload_libraries"
 	RoleSettingPrefix     = "session_syscall_" // per-role settings: session_syscall_<action>.<role>
@@ -56,7 +58,7 @@ func KnownSettings() []string {
 	for _, a := range Actions {
 		names = append(names, SessionListName(a))
 	}
-	return append(names, SessionDefaultName, SessionRolesName, AllowSSBName, WorkerFiltersName)
+	return append(names, SessionDefaultName, SessionRolesName, AllowSSBName, AllowCoreDumpsName, AuditSessionName, WorkerFiltersName)
 }
 
 // Value is a setting's value and where it was set ("file:line", or "" when

@@ -1,0 +1,63 @@
+package extension
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// auditSessionLine is the LOG line of a postmaster that started an audit
+// session of its own.
+var auditSessionLine = regexp.MustCompile(`pgseccomp: the server runs in audit session (\d+)\b`)
+
+// TestServerInItsOwnAuditSession: started with its login uid unset, the
+// postmaster starts an audit session of its own and logs its id once;
+// the audit record of a backend's denied syscall carries that ses= and
+// the server's uid as auid=. With pgseccomp.audit_session = off it does
+// not.
+func TestServerInItsOwnAuditSession(t *testing.T) {
+	raw, err := os.ReadFile("/proc/self/loginuid")
+	if err != nil {
+		t.Skipf("this kernel has no audit login uid (%v): nothing to test", err)
+	}
+	if strings.TrimSpace(string(raw)) != "4294967295" {
+		t.Skipf("this test runs with its login uid set (%s), so the server it starts inherits it and cannot start an audit session of its own; run it from a service or a shell without a login session", strings.TrimSpace(string(raw)))
+	}
+	ownSession, _ := os.ReadFile("/proc/self/sessionid")
+
+	readlink := readlinkSyscall()
+	c := newCluster(t, map[string]string{"pgseccomp.session_syscall_error": readlink})
+	logged := c.LogTail(200)
+	m := auditSessionLine.FindAllStringSubmatch(logged, -1)
+	if len(m) != 1 {
+		t.Fatalf("the server log has %d lines matching %q, want 1:\n%s", len(m), auditSessionLine, logged)
+	}
+	ses := m[0][1]
+	if ses == strings.TrimSpace(string(ownSession)) {
+		t.Fatalf("the server's audit session %s is the test's own", ses)
+	}
+	account, err := user.Lookup(c.OSUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	admin := connect(t, c, "")
+	createTablespace(t, c, admin, "regress_ses")
+	conn := connect(t, c, "")
+	want := []string{"type=1326", fmt.Sprintf(" pid=%d ", conn.PgConn().PID()),
+		" ses=" + ses + " ", " auid=" + account.Uid + " "}
+	record := awaitAuditRecord(t, want, func() {
+		if _, err := conn.Exec(t.Context(), tablespaceLocation("regress_ses")); err == nil {
+			t.Fatalf("%s ran; the session denies it", readlink)
+		}
+	})
+	t.Logf("audit session %s; record: %s", ses, record)
+
+	reconfigure(t, c, map[string]string{"pgseccomp.audit_session": "off"})
+	if m := auditSessionLine.FindAllStringSubmatch(c.LogTail(200), -1); len(m) != 1 {
+		t.Errorf("with pgseccomp.audit_session = off the log has %d audit session lines since the first start, want only that one", len(m))
+	}
+}
