@@ -294,6 +294,7 @@ rebuild_session_plan(void)
 	}
 	MemoryContextDelete(session_plan->context);
 	session_plan = plan;
+	warn_folded_role_names(session_roles_value);
 	ereport(DEBUG1,
 			(errmsg_internal("pgseccomp: rebuilt the session filters for %d listed roles",
 							 plan->nroles)));
@@ -531,6 +532,8 @@ _PG_init(void)
 	if (session_roles != NULL &&
 		!split_session_roles(session_roles, &roles, errbuf, sizeof(errbuf)))
 		reject_setting(SESSION_ROLES_NAME, session_roles, errbuf);
+	if (session_roles != NULL)
+		warn_folded_role_names(session_roles);
 
 	settings = global_settings();
 	oldcontext = MemoryContextSwitchTo(TopMemoryContext);

@@ -119,6 +119,7 @@ extern bool split_session_roles(const char *value, List **roles,
 extern bool check_global_list(char **newval, void **extra, GucSource source);
 extern bool check_session_list(char **newval, void **extra, GucSource source);
 extern bool check_session_roles(char **newval, void **extra, GucSource source);
+extern void warn_folded_role_names(const char *value);
 extern const char *role_setting_value(int index, const char *rolename);
 extern bool check_stray_role_settings(List *roles,
 									  char *errbuf, size_t errbuf_size);

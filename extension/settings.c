@@ -16,6 +16,7 @@
 #include <ctype.h>
 
 #include "utils/guc.h"
+#include "parser/scansup.h"
 #include "utils/guc_tables.h"
 #include "utils/varlena.h"
 
@@ -140,6 +141,58 @@ split_session_roles(const char *value, List **roles,
 		}
 	}
 	return true;
+}
+
+/*
+ * Warn about each unquoted name in session_roles that PostgreSQL folds
+ * (to lower case, and to NAMEDATALEN - 1 bytes), as it folds setting
+ * names: session_roles = 'Joe' gives role "joe" the per-role lists, not
+ * "Joe".  The value must be one split_session_roles() accepted.
+ */
+void
+warn_folded_role_names(const char *value)
+{
+	List	   *roles = NIL;
+	ListCell   *lc;
+	const char *p = value;
+	char		errbuf[ERRBUF_SIZE];
+
+	if (!split_session_roles(value, &roles, errbuf, sizeof(errbuf)))
+		return;
+	/* SplitIdentifierString keeps the order: walk the value beside it. */
+	foreach(lc, roles)
+	{
+		const char *folded = lfirst(lc);
+		const char *start;
+		bool		quoted;
+
+		while (scanner_isspace(*p) || *p == ',')
+			p++;
+		start = p;
+		quoted = *p == '"';
+		if (quoted)
+		{
+			for (p++; *p && !(*p == '"' && p[1] != '"'); p++)
+				if (*p == '"')
+					p++;		/* a doubled quote */
+			if (*p)
+				p++;
+		}
+		else
+			while (*p && *p != ',' && !scanner_isspace(*p))
+				p++;
+		if (!quoted &&
+			(strlen(folded) != p - start || strncmp(start, folded, p - start) != 0))
+			ereport(WARNING,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("role name \"%.*s\" in %s folds to \"%s\"",
+							(int) (p - start), start, SESSION_ROLES_NAME, folded),
+					 errdetail("Unquoted names in %s are folded as SQL folds identifiers, so the per-role settings apply to role \"%s\".",
+							   SESSION_ROLES_NAME, folded),
+					 errhint("Write \"%s\" if that role is meant, or double-quote the name for a role whose name has upper-case letters.",
+							 folded)));
+	}
+	list_free(roles);
 }
 
 bool
