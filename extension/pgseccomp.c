@@ -354,7 +354,7 @@ define_settings(void)
 								   "A comma-separated list of syscall names.",
 								   &global_list_values[a], "",
 								   PGC_POSTMASTER, 0,
-								   check_global_list, NULL, NULL);
+								   global_list_checks[a], NULL, NULL);
 	DefineCustomEnumVariable(GLOBAL_DEFAULT_NAME,
 							 "Action of the global filter for syscalls no global list names.",
 							 NULL,
@@ -369,7 +369,7 @@ define_settings(void)
 								   "A comma-separated list of syscall names; \"*\" uses the global list.",
 								   &session_list_values[a], "*",
 								   PGC_SIGHUP, 0,
-								   check_session_list, NULL, NULL);
+								   session_list_checks[a], NULL, NULL);
 	DefineCustomEnumVariable(SESSION_DEFAULT_NAME,
 							 "Action of the session filter for syscalls no session list names.",
 							 NULL,
@@ -416,12 +416,23 @@ configured_value(const char *name)
 	return value ? pstrdup(value) : NULL;
 }
 
+/*
+ * Refuse to start with a setting's value, saying where it is set.  The
+ * value is quoted only when it is one word (an action, on or off): a list
+ * can be long, and its detail names the offending word.
+ */
 static void
-reject_setting(const char *name, const char *value, const char *detail)
+reject_setting(const char *name, const char *value, bool quote_value,
+			   const char *detail)
 {
+	char		where[ERRBUF_SIZE];
+
+	setting_location(name, value, where, sizeof(where));
 	ereport(FATAL,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid value for parameter \"%s\": \"%s\"", name, value),
+			 quote_value ?
+			 errmsg("invalid value for parameter \"%s\"%s: \"%s\"", name, where, value) :
+			 errmsg("invalid value for parameter \"%s\"%s", name, where),
 			 errdetail_internal("%s", detail),
 			 errhint("pgseccomp does not start with a setting it cannot apply; correct it in the configuration.")));
 }
@@ -436,7 +447,7 @@ check_configured_list(const char *name, const char *value, bool allow_inherit)
 		return;
 	list = parse_syscall_list(value, allow_inherit, errbuf, sizeof(errbuf));
 	if (list == NULL)
-		reject_setting(name, value, errbuf);
+		reject_setting(name, value, false, errbuf);
 	free(list);
 }
 
@@ -446,7 +457,7 @@ check_configured_action(const char *name, const char *value)
 	SeccompAction action;
 
 	if (value != NULL && !parse_action(value, &action))
-		reject_setting(name, value, "Use allow, log, error or kill.");
+		reject_setting(name, value, true, "Use allow, log, error or kill.");
 }
 
 /* Refuse misspelt pgseccomp.* settings: each would be a silent no-op. */
@@ -507,12 +518,12 @@ _PG_init(void)
 
 	/* Only pgseccomp sets it (workers.c); a configured value is a mistake. */
 	if (worker_filters != NULL)
-		reject_setting(WORKER_FILTERS_NAME, worker_filters,
+		reject_setting(WORKER_FILTERS_NAME, worker_filters, false,
 					   "pgseccomp sets this parameter itself, to give a session's filters to its parallel workers; remove it from the configuration.");
 
 	/* An unreadable on/off switch must not quietly mean "off". */
 	if (enabled_value != NULL && !parse_bool(enabled_value, &enabled))
-		reject_setting(ENABLED_NAME, enabled_value, "Use on or off.");
+		reject_setting(ENABLED_NAME, enabled_value, true, "Use on or off.");
 
 	if (!pgseccomp_enabled)
 	{
@@ -531,7 +542,7 @@ _PG_init(void)
 	check_configured_action(SESSION_DEFAULT_NAME, session_default);
 	if (session_roles != NULL &&
 		!split_session_roles(session_roles, &roles, errbuf, sizeof(errbuf)))
-		reject_setting(SESSION_ROLES_NAME, session_roles, errbuf);
+		reject_setting(SESSION_ROLES_NAME, session_roles, false, errbuf);
 	if (session_roles != NULL)
 		warn_folded_role_names(session_roles);
 

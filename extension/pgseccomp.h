@@ -116,8 +116,10 @@ extern const char *const role_setting_prefixes[NUM_SECCOMP_ACTIONS + 1];
 extern bool valid_role_setting_name(const char *rolename);
 extern bool split_session_roles(const char *value, List **roles,
 								char *errbuf, size_t errbuf_size);
-extern bool check_global_list(char **newval, void **extra, GucSource source);
-extern bool check_session_list(char **newval, void **extra, GucSource source);
+extern const GucStringCheckHook global_list_checks[NUM_SECCOMP_ACTIONS];
+extern const GucStringCheckHook session_list_checks[NUM_SECCOMP_ACTIONS];
+extern void setting_location(const char *name, const char *value,
+							 char *buf, size_t size);
 extern bool check_session_roles(char **newval, void **extra, GucSource source);
 extern void warn_folded_role_names(const char *value);
 extern const char *role_setting_value(int index, const char *rolename);

@@ -16,6 +16,7 @@
 #include <ctype.h>
 
 #include "utils/guc.h"
+#include "miscadmin.h"
 #include "parser/scansup.h"
 #include "utils/guc_tables.h"
 #include "utils/varlena.h"
@@ -79,17 +80,84 @@ valid_role_setting_name(const char *rolename)
 	return true;
 }
 
+/* ---- where a value was set, for messages ---- */
+
+/*
+ * Write " in file \"F\" line N" into buf, for where the configuration sets
+ * the setting name to value, or "" when that is not known.  The setting's
+ * own record says it once the value is in force (always so for per-role
+ * settings, which are placeholders); a value being checked is not in force
+ * yet, so the configuration files are parsed again, as pg_file_settings
+ * does, and the last line setting name is taken, as the server takes it.
+ * That is done only in the postmaster, which logs these messages, and only
+ * on failure.
+ */
+void
+setting_location(const char *name, const char *value, char *buf, size_t size)
+{
+	struct config_generic **vars = get_guc_variables();
+	int			nvars = GetNumConfigOptions();
+	ConfigVariable *head = NULL;
+	ConfigVariable *tail = NULL;
+	ConfigVariable *last = NULL;
+
+	buf[0] = '\0';
+	for (int i = 0; i < nvars; i++)
+	{
+		struct config_generic *gen = vars[i];
+		const char *current;
+
+		if (pg_strcasecmp(gen->name, name) != 0)
+			continue;
+		current = gen->vartype == PGC_STRING ?
+			*((struct config_string *) gen)->variable : NULL;
+		if (gen->sourcefile != NULL && current != NULL &&
+			strcmp(current, value) == 0)
+		{
+			snprintf(buf, size, " in file \"%s\" line %d",
+					 gen->sourcefile, gen->sourceline);
+			return;
+		}
+		break;
+	}
+
+	if (IsUnderPostmaster || ConfigFileName == NULL)
+		return;
+	ParseConfigFile(ConfigFileName, true, NULL, 0, 0, DEBUG3, &head, &tail);
+	if (DataDir != NULL)
+		ParseConfigFile(PG_AUTOCONF_FILENAME, false, NULL, 0, 0, DEBUG3,
+						&head, &tail);
+	for (ConfigVariable *item = head; item != NULL; item = item->next)
+		if (item->name != NULL && pg_strcasecmp(item->name, name) == 0)
+			last = item;
+	if (last != NULL && last->value != NULL && strcmp(last->value, value) == 0)
+		snprintf(buf, size, " in file \"%s\" line %d",
+				 last->filename, last->sourceline);
+	FreeConfigVariables(head);
+}
+
 /* ---- check hooks: reject a bad value, naming the offending word ---- */
 
+/*
+ * PostgreSQL's own message would quote the whole value, which can be a
+ * list of hundreds of names: name the setting, where it is set, and (in
+ * the detail) the word, its position and the closest syscall name instead.
+ */
 static bool
-check_list(char **newval, bool allow_inherit)
+check_list(char **newval, GucSource source, const char *name,
+		   bool allow_inherit)
 {
 	char		errbuf[ERRBUF_SIZE];
+	char		where[ERRBUF_SIZE];
 	SyscallList *list = parse_syscall_list(*newval, allow_inherit,
 										   errbuf, sizeof(errbuf));
 
 	if (list == NULL)
 	{
+		where[0] = '\0';
+		if (source == PGC_S_FILE)
+			setting_location(name, *newval, where, sizeof(where));
+		GUC_check_errmsg("invalid value for parameter \"%s\"%s", name, where);
 		GUC_check_errdetail("%s", errbuf);
 		return false;
 	}
@@ -97,17 +165,30 @@ check_list(char **newval, bool allow_inherit)
 	return true;
 }
 
-bool
-check_global_list(char **newval, void **extra, GucSource source)
-{
-	return check_list(newval, false);
+/* One check hook per list setting: a hook is not told which it checks. */
+#define LIST_CHECK_HOOK(hook, names, action, allow_inherit) \
+static bool \
+hook(char **newval, void **extra, GucSource source) \
+{ \
+	return check_list(newval, source, names[action], allow_inherit); \
 }
 
-bool
-check_session_list(char **newval, void **extra, GucSource source)
-{
-	return check_list(newval, true);
-}
+LIST_CHECK_HOOK(check_global_allow, global_list_names, SECCOMP_ACTION_ALLOW, false)
+LIST_CHECK_HOOK(check_global_log, global_list_names, SECCOMP_ACTION_LOG, false)
+LIST_CHECK_HOOK(check_global_error, global_list_names, SECCOMP_ACTION_ERROR, false)
+LIST_CHECK_HOOK(check_global_kill, global_list_names, SECCOMP_ACTION_KILL, false)
+LIST_CHECK_HOOK(check_session_allow, session_list_names, SECCOMP_ACTION_ALLOW, true)
+LIST_CHECK_HOOK(check_session_log, session_list_names, SECCOMP_ACTION_LOG, true)
+LIST_CHECK_HOOK(check_session_error, session_list_names, SECCOMP_ACTION_ERROR, true)
+LIST_CHECK_HOOK(check_session_kill, session_list_names, SECCOMP_ACTION_KILL, true)
+
+const GucStringCheckHook global_list_checks[NUM_SECCOMP_ACTIONS] = {
+	check_global_allow, check_global_log, check_global_error, check_global_kill
+};
+
+const GucStringCheckHook session_list_checks[NUM_SECCOMP_ACTIONS] = {
+	check_session_allow, check_session_log, check_session_error, check_session_kill
+};
 
 /*
  * Split session_roles into role names, as PostgreSQL splits identifier
@@ -203,6 +284,14 @@ check_session_roles(char **newval, void **extra, GucSource source)
 
 	if (!split_session_roles(*newval, &roles, errbuf, sizeof(errbuf)))
 	{
+		char		where[ERRBUF_SIZE];
+
+		/* a list of roles can be long too: see check_list() */
+		where[0] = '\0';
+		if (source == PGC_S_FILE)
+			setting_location(SESSION_ROLES_NAME, *newval, where, sizeof(where));
+		GUC_check_errmsg("invalid value for parameter \"%s\"%s",
+						 SESSION_ROLES_NAME, where);
 		GUC_check_errdetail("%s", errbuf);
 		return false;
 	}
