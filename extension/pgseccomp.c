@@ -213,6 +213,19 @@ load_session_layer(const char *rolename)
 							 rolename, elapsed_microseconds(&start), syscall_us)));
 }
 
+/*
+ * The program the postmaster compiled for a role listed in session_roles,
+ * as inherited with fork; NULL for a role that is not listed.
+ */
+const struct sock_fprog *
+planned_role_program(const char *rolename)
+{
+	for (int r = 0; r < session_plan->nroles; r++)
+		if (strcmp(session_plan->roles[r].rolename, rolename) == 0)
+			return &session_plan->roles[r].program;
+	return NULL;
+}
+
 /* Called by set_client_filter() once it has checked its arguments. */
 void
 load_client_layer(FilterLayer *layer)
@@ -400,6 +413,7 @@ define_settings(void)
 							   check_worker_filters, assign_worker_filters,
 							   NULL);
 	define_hardening_settings();
+	define_role_code_settings();
 }
 
 /*
@@ -601,6 +615,7 @@ _PG_init(void)
 
 	prev_client_authentication_hook = ClientAuthentication_hook;
 	ClientAuthentication_hook = pgseccomp_client_authentication;
+	install_role_code_hook();
 
 	if (IsPostmasterEnvironment && !IsUnderPostmaster)
 		wrap_postmaster_sighup_handler();

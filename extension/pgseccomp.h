@@ -160,10 +160,15 @@ extern FilterLayer *global_layer;
 extern const FilterLayer *session_layer;
 extern FilterLayer *client_layer;
 extern void load_client_layer(FilterLayer *layer);
+extern const struct sock_fprog *planned_role_program(const char *rolename);
 
 /* hardening.c: the postmaster's audit session, non-dumpable processes */
 extern void define_hardening_settings(void);
 extern void harden_postmaster(void);
+
+/* rolecode.c: a listed role's functions in autovacuum and background workers */
+extern void define_role_code_settings(void);
+extern void install_role_code_hook(void);
 
 /* workers.c: parallel workers get their leader's layers */
 extern char *worker_filters_value;
