@@ -19,6 +19,7 @@
 #include "miscadmin.h"
 #include "parser/scansup.h"
 #include "utils/guc_tables.h"
+#include "utils/memutils.h"
 #include "utils/varlena.h"
 
 const char *const filter_origin_names[NUM_FILTER_ORIGINS] = {
@@ -237,9 +238,14 @@ warn_folded_role_names(const char *value)
 	ListCell   *lc;
 	const char *p = value;
 	char		errbuf[ERRBUF_SIZE];
+	MemoryContext context = AllocSetContextCreate(CurrentMemoryContext,
+												  "pgseccomp role names",
+												  ALLOCSET_SMALL_SIZES);
+	MemoryContext oldcontext = MemoryContextSwitchTo(context);
 
+	/* The postmaster runs this at every reload: free what it allocates. */
 	if (!split_session_roles(value, &roles, errbuf, sizeof(errbuf)))
-		return;
+		roles = NIL;
 	/* SplitIdentifierString keeps the order: walk the value beside it. */
 	foreach(lc, roles)
 	{
@@ -273,7 +279,8 @@ warn_folded_role_names(const char *value)
 					 errhint("Write \"%s\" if that role is meant, or double-quote the name for a role whose name has upper-case letters.",
 							 folded)));
 	}
-	list_free(roles);
+	MemoryContextSwitchTo(oldcontext);
+	MemoryContextDelete(context);
 }
 
 bool
