@@ -9,11 +9,13 @@ import (
 
 // TestAutovacuumRunsRoleFunctionUnderRoleFilter: autovacuum's ANALYZE
 // evaluates an expression index of a table owned by joe, whose function
-// (joe's) reads a tablespace's location, a readlink joe's sessions are
-// denied. The worker loads joe's session filter before it runs the
-// function, so the statistics it writes hold what joe's own session gets
-// ("denied"), not the location. With pgseccomp.background_role_filters =
-// off the location leaks into pg_stats, which shows the test can tell.
+// reads a tablespace's location, a readlink joe's sessions are denied. The
+// worker loads joe's session filter before it runs the function, whether
+// joe wrote it or bob (not listed) did and joe's index calls it (ANALYZE
+// runs as the table's owner), so the statistics it writes hold what joe's
+// own session gets ("denied"), not the location. With
+// pgseccomp.background_role_filters = off the location leaks into
+// pg_stats, which shows the test can tell.
 func TestAutovacuumRunsRoleFunctionUnderRoleFilter(t *testing.T) {
 	settings := map[string]string{
 		"pgseccomp.session_roles":   "joe",
@@ -26,26 +28,30 @@ func TestAutovacuumRunsRoleFunctionUnderRoleFilter(t *testing.T) {
 	mustExec(t, admin, "CREATE ROLE joe LOGIN")
 	mustExec(t, admin, "GRANT CREATE ON SCHEMA public TO joe")
 	joe := connect(t, c, "joe")
-	mustExec(t, joe, `CREATE FUNCTION joe_where(i int) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+	where := `(i int) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
 	RETURN pg_tablespace_location((SELECT oid FROM pg_tablespace WHERE spcname = 'regress_rolecode'));
 EXCEPTION WHEN others THEN
 	RETURN 'denied';
-END $$`)
+END $$`
+	mustExec(t, joe, "CREATE FUNCTION joe_where"+where)
+	mustExec(t, admin, "CREATE ROLE bob")
+	mustExec(t, admin, "CREATE FUNCTION bob_where"+where)
+	mustExec(t, admin, "ALTER FUNCTION bob_where(int) OWNER TO bob")
 
 	for _, tt := range []struct {
-		name   string
-		filter bool
-	}{{"filtered", true}, {"off", false}} {
+		name, function string
+		filter         bool
+	}{{"filtered", "joe_where", true}, {"bobs_function", "bob_where", true}, {"off", "joe_where", false}} {
 		t.Run(tt.name, func(t *testing.T) {
 			if !tt.filter {
 				reload(t, c, with(settings, "pgseccomp.background_role_filters", "off"))
 			}
 			table := "joe_" + tt.name
 			mustExec(t, joe, "CREATE TABLE "+table+" (i int) WITH (autovacuum_analyze_threshold = 0, autovacuum_analyze_scale_factor = 0)")
-			mustExec(t, joe, "CREATE INDEX "+table+"_where ON "+table+" (joe_where(i))")
-			if got := queryString(t, joe, "SELECT joe_where(1)"); got != "denied" {
-				t.Fatalf("joe's own session: joe_where = %q, want denied", got)
+			mustExec(t, joe, "CREATE INDEX "+table+"_where ON "+table+" ("+tt.function+"(i))")
+			if got := queryString(t, joe, "SELECT "+tt.function+"(1)"); got != "denied" {
+				t.Fatalf("joe's own session: %s = %q, want denied", tt.function, got)
 			}
 			mustExec(t, joe, "INSERT INTO "+table+" SELECT generate_series(1, 100)")
 
@@ -68,9 +74,9 @@ END $$`)
 			leaked := strings.Contains(vals, dir)
 			switch {
 			case tt.filter && leaked:
-				t.Errorf("autovacuum ran joe's function without joe's filter: pg_stats holds the tablespace location: %s", vals)
+				t.Errorf("autovacuum ran %s on joe's table without joe's filter: pg_stats holds the tablespace location: %s", tt.function, vals)
 			case tt.filter && !strings.Contains(vals, "denied"):
-				t.Errorf("pg_stats holds %q, want joe's function's \"denied\"", vals)
+				t.Errorf("pg_stats holds %q, want %s's \"denied\"", vals, tt.function)
 			case !tt.filter && !leaked:
 				t.Errorf("with pgseccomp.background_role_filters = off pg_stats holds %q, want the tablespace location: the test cannot tell", vals)
 			}
