@@ -80,7 +80,7 @@ edit_distance(const char *a, const char *b)
  * The syscall name libseccomp knows on this architecture that is closest
  * to word (lower-cased) by edit distance, the first in byte order on a
  * tie, copied into buf; false when none is within max(2, length / 3)
- * edits.  It scans every syscall number, so call it only on failure.  The
+ * edits and fewer edits than the word has bytes.  It scans every syscall number, so call it only on failure.  The
  * tool's model does the same (internal/syscalls, Arch.Closest).
  */
 static bool
@@ -113,7 +113,7 @@ closest_syscall_name(const char *word, char *buf, size_t buf_size)
 		}
 		free(name);
 	}
-	return best <= limit;
+	return best <= limit && best < (int) len;
 }
 
 /* The native architecture, as the tool names it (internal/syscalls). */

@@ -5,10 +5,10 @@ import "strings"
 // Closest returns the syscall name of ABI a closest to word by edit
 // distance (Levenshtein, over bytes, word lower-cased in ASCII), the first
 // in byte order on a tie, and false when none is within max(2, len(word)/3)
-// edits or word is longer than 64 bytes. It is the "did you mean" of a
-// misspelt name, and decides exactly as the extension's
-// closest_syscall_name() (extension/syscall_list.c), so that both say the
-// same.
+// edits and fewer edits than word has bytes, or word is longer than 64
+// bytes. It is the "did you mean" of a misspelt name, and decides exactly
+// as the extension's closest_syscall_name() (extension/syscall_list.c), so
+// that both say the same.
 func (a Arch) Closest(word string) (string, bool) {
 	const maxName = 64 // the extension's MAX_SYSCALL_NAME
 	if len(word) > maxName {
@@ -28,7 +28,10 @@ func (a Arch) Closest(word string) (string, bool) {
 			best, bestName = d, name
 		}
 	}
-	return bestName, best <= limit
+	if best > limit || best >= len(word) {
+		return "", false
+	}
+	return bestName, true
 }
 
 // editDistance is the Levenshtein distance between a and b, over bytes.

@@ -14,6 +14,8 @@ func TestClosest(t *testing.T) {
 		{"readlinc", "readlink", true}, // one substitution
 		{"frobnicate", "", false},      // nothing within 3 edits
 		{"xy", "", false},
+		{"B", "", false}, // bpf is 2 edits away, as many as "B" has bytes
+		{"rea", "read", true},
 		{string(make([]byte, 65)), "", false}, // longer than any name
 	} {
 		got, ok := X86_64.Closest(tt.word)

@@ -26,6 +26,7 @@ func TestListDetailsMatchModel(t *testing.T) {
 	for _, value := range []string{
 		"read,reed",
 		"READ",
+		"B",
 		"clone,klone,frobnicate",
 		"read,,write",
 		",read",
