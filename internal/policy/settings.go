@@ -382,6 +382,9 @@ func splitIdentifiers(s string, downcase bool) ([]string, bool) {
 	}
 	for {
 		var name string
+		if i == len(s) {
+			return nil, false // a comma at the end: an empty name
+		}
 		if s[i] == '"' {
 			var b strings.Builder
 			i++
