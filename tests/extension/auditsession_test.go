@@ -7,6 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
 )
 
 // auditSessionLine is the LOG line of a postmaster that started an audit
@@ -59,5 +62,27 @@ func TestServerInItsOwnAuditSession(t *testing.T) {
 	reconfigure(t, c, map[string]string{"pgseccomp.audit_session": "off"})
 	if m := auditSessionLine.FindAllStringSubmatch(c.LogTail(200), -1); len(m) != 1 {
 		t.Errorf("with pgseccomp.audit_session = off the log has %d audit session lines since the first start, want only that one", len(m))
+	}
+}
+
+// TestServerKeepsGivenAuditSession: a server started with its login uid
+// already set (here by internal/cluster's audit session, as pgseccomp
+// record starts its servers) cannot start a session of its own; it keeps
+// the one it was given and says so, naming it.
+func TestServerKeepsGivenAuditSession(t *testing.T) {
+	if _, err := os.Stat("/proc/self/loginuid"); err != nil {
+		t.Skipf("this kernel has no audit login uid (%v): nothing to test", err)
+	}
+	c := clustertest.New(t, cluster.Options{AuditSession: true, Settings: confSettings(nil)})
+	id, ok := c.AuditSession()
+	if !ok {
+		t.Fatal("the cluster has no audit session")
+	}
+	logged := c.LogTail(200)
+	if m := auditSessionLine.FindString(logged); m != "" {
+		t.Errorf("the server says it started a session of its own: %s", m)
+	}
+	if want := fmt.Sprintf("pgseccomp: the server keeps audit session %d of login uid ", id); !strings.Contains(logged, want) {
+		t.Errorf("the server log does not say %q:\n%s", want, logged)
 	}
 }
