@@ -178,8 +178,8 @@ client_source(FunctionCallInfo fcinfo, int argno, SeccompAction action,
 	if (list == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for argument %s of set_client_filter(): \"%s\"",
-						argname, value),
+				 errmsg("invalid value for argument %s of set_client_filter()",
+						argname),
 				 errdetail_internal("%s", errbuf)));
 
 	if (list->inherit)

@@ -26,10 +26,10 @@ func TestLintCommand(t *testing.T) {
 		{name: "notices only", conf: preloaded + "log_connections = on\npgseccomp.session_syscall_error = 'acct,chroot," + ring + "'\n", code: 0,
 			lines: []string{": notice: the session layer denies acct, chroot, io_uring_enter, io_uring_register, io_uring_setup, which the global layer allows", "1 finding: 1 notice"}},
 		{name: "error", conf: preloaded + "pgseccomp.session_syscall_error = 'acct,chrot'\n", code: 1,
-			lines: []string{`postgresql.conf:3: error: word 2 of pgseccomp.session_syscall_error: Unknown syscall "chrot". Did you mean "chroot"? (invalid)`,
+			lines: []string{`postgresql.conf:3: error: pgseccomp.session_syscall_error: Unknown syscall "chrot" (word 2 of the list). Did you mean "chroot"? (invalid)`,
 				"  fix: replace \"chrot\" with \"chroot\""}},
 		{name: "per architecture", conf: preloaded + "pgseccomp.session_syscall_error = 'open," + ring + "'\n", archs: []string{"x86_64", "aarch64"}, code: 1,
-			lines: []string{`Syscall "open" does not exist on this architecture (aarch64). Did you mean "openat"? [aarch64] (invalid)`}},
+			lines: []string{`Syscall "open" (word 1 of the list) does not exist on this architecture (aarch64). Did you mean "openat"? [aarch64] (invalid)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

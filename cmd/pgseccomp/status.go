@@ -56,9 +56,11 @@ Exit status:
      postmaster writes)
   2  bad flags, or --pgdata/--pid name no running server or process
 
-Run it as root or as the server's OS user: other users cannot read which
-libraries a postmaster has loaded (/proc/PID/maps), so they cannot tell
-whether a cluster runs pgseccomp (a warning says so).
+Run it as root: other users cannot read which libraries a postmaster has
+loaded (/proc/PID/maps), so they cannot tell whether a cluster runs
+pgseccomp (a warning says so). The server's OS user can too where
+pgseccomp.allow_core_dumps = on; otherwise pgseccomp makes the server's
+processes non-dumpable, and their /proc files belong to root.
 
 Examples:
   # every cluster on this machine
@@ -151,7 +153,7 @@ func runStatus(args []string) int {
 	}
 	for _, c := range clusters {
 		if c.LoadedErr != nil {
-			fmt.Fprintf(stderr, "pgseccomp status: warning: cannot tell whether %s runs pgseccomp: %v; run as root or as the server's OS user\n",
+			fmt.Fprintf(stderr, "pgseccomp status: warning: cannot tell whether %s runs pgseccomp: %v; run as root\n",
 				clusterLabel(c), c.LoadedErr)
 		}
 	}
