@@ -10,12 +10,12 @@
  * fmgr_info() consults needs_fmgr_hook for every function that is not
  * built in, before its first call: there, in an autovacuum or background
  * worker that has no session filter, a function owned by a role listed in
- * pgseccomp.session_roles, or called while the worker acts as such a role
- * (ANALYZE runs as the table's owner), makes the worker load that role's
- * session program (the one the postmaster compiled, as a backend of that
- * role would) before the function runs.  Filters only stack: the worker
- * keeps it, and every role's it loads, until it exits.  See README, Limits, for
- * what this does not cover and what it costs.
+ * pgseccomp.session_roles (not a superuser), or called while the worker
+ * acts as such a role (ANALYZE runs as the table's owner), makes the worker
+ * load that role's session program (the one the postmaster compiled, as a
+ * backend of that role would) before the function runs.  Filters only
+ * stack: the worker keeps it, and every role's it loads, until it exits.
+ * See README, Limits, for what this does not cover and what it costs.
  *
  *-------------------------------------------------------------------------
  */
@@ -51,7 +51,11 @@ load_role_filter(Oid roleid, Oid fn_oid)
 
 	if (list_member_oid(seen_roles, roleid))
 		return;
-	rolename = GetUserNameFromId(roleid, true);
+	/*
+	 * Not a superuser's: extensions' functions belong to one, autovacuum
+	 * acts as one, and a superuser can change pgseccomp's settings anyway.
+	 */
+	rolename = superuser_arg(roleid) ? NULL : GetUserNameFromId(roleid, true);
 	program = rolename ? planned_role_program(rolename) : NULL;
 	if (program != NULL)
 	{
