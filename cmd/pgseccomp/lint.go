@@ -42,8 +42,9 @@ Checks (the word after each finding):
   wal-segment, abort
                  pwritev (new WAL segments) and abort()'s syscalls after a
                  PANIC: denied, the cluster stays down after a crash
-  signal-return, relcache-init, buffer-io, sleep-resume
-                 what any backend may need at any moment
+  signal-return, relcache-init, buffer-io, sleep-resume, usleep
+                 what any backend may need at any moment (the last two, a
+                 resumed or a short sleep, are warnings)
   listen-tcp, ssl, peer, password
                  what listen_addresses, ssl = on and the pg_hba.conf
                  methods in force need before authentication
