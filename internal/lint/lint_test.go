@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -69,27 +68,19 @@ func lintDir(t *testing.T, dir string, archs []string, roles []string) []Finding
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := Input{Conf: conf, HBA: ReadHBA(conf), Roles: roles}
 	if len(archs) == 0 {
 		archs = []string{"x86_64"}
 	}
+	var as []policy.Arch
 	for _, name := range archs {
 		arch, err := policy.ParseArch(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tg := Target{Arch: arch}
-		var problems policy.Problems
-		tg.Settings, err = policy.SettingsFromConf(conf)
-		if errors.As(err, &problems) {
-			tg.Problems = append(tg.Problems, problems...)
-		}
-		tg.Policy, err = tg.Settings.Build(arch)
-		if errors.As(err, &problems) {
-			tg.Problems = append(tg.Problems, problems...)
-		}
-		in.Targets = append(in.Targets, tg)
+		as = append(as, arch)
 	}
+	in := ForConf(conf, as...)
+	in.Roles = roles
 	return Run(in)
 }
 
