@@ -51,6 +51,10 @@ Which session:
                   (repeat for several; SET ROLE does not change filters); roles
                   in pgseccomp.session_roles get their own settings, any other
                   role the session-level ones. Default: a role not listed.
+                  As in the server, a name is cut to 63 bytes (at a
+                  character boundary), and is compared exactly with
+                  session_roles, whose unquoted names are folded to lower
+                  case (a note says when that leaves ROLE unlisted).
   --all-roles     every role in pgseccomp.session_roles, and any other role
   --client-filter ARGS
                   and after SELECT set_client_filter(ARGS) in that session.
@@ -311,6 +315,10 @@ func runExplain(args []string) int {
 	for _, w := range lc.settings.Warnings {
 		report.Warnings = append(report.Warnings, w.Error())
 	}
+	for _, n := range roleNotes(o.roles, lc.settings) {
+		fmt.Fprintf(stderr, "pgseccomp explain: note: %s\n", n)
+		report.Warnings = append(report.Warnings, n)
+	}
 	if showGlobal {
 		report.Global = lc.policy.GlobalRows()
 	}
@@ -462,9 +470,32 @@ func isListed(s *policy.Settings, role string) bool {
 	return false
 }
 
-// sessionRoles are the roles whose sessions to show.
+// roleNotes say how the server reads the --role names given: a name
+// longer than NAMEDATALEN-1 bytes is truncated, and a name that is not
+// listed in pgseccomp.session_roles but would be in lower case was folded
+// there.
+func roleNotes(given []string, s *policy.Settings) []string {
+	var notes []string
+	for _, r := range given {
+		role := policy.TruncateIdentifier(r)
+		if role != r {
+			notes = append(notes, fmt.Sprintf("role name %q is %d bytes; PostgreSQL truncates names to 63 bytes (NAMEDATALEN-1), so this is a session of role %q", r, len(r), role))
+		}
+		if folded := pgconf.FoldName(role); folded != role && !isListed(s, role) && isListed(s, folded) {
+			notes = append(notes, fmt.Sprintf("role %q is not in %s, which lists %q: an unquoted name there is folded to lower case, so %q gets the session-level settings; write it in double quotes (\"%s\") to list %q", role, policy.SessionRolesName, folded, role, role, role))
+		}
+	}
+	return notes
+}
+
+// sessionRoles are the roles whose sessions to show: the --role names as
+// the server knows them (truncated to NAMEDATALEN-1 bytes), and with
+// --all-roles every listed role and one not listed ("").
 func sessionRoles(o *explainOptions, s *policy.Settings) []string {
-	roles := append([]string(nil), o.roles...)
+	var roles []string
+	for _, r := range o.roles {
+		roles = append(roles, policy.TruncateIdentifier(r))
+	}
 	if o.allRoles {
 		seen := map[string]bool{}
 		for _, r := range roles {

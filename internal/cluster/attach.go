@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/pgseccomp/pgseccomp/internal/osuser"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 )
 
@@ -71,7 +72,7 @@ func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	c := &Cluster{
-		BinDir: binDir, OSUser: owner.name, acct: owner, logf: logf,
+		BinDir: binDir, OSUser: owner.Name, acct: owner, logf: logf,
 		settings: map[string]string{}, attached: true, configDir: configDir,
 	}
 	if err := os.MkdirAll(opts.WorkDir, 0o711); err != nil {
@@ -112,11 +113,11 @@ func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	for _, p := range []string{c.SocketDir, c.hbaFile, c.LogFile} {
-		if err := c.acct.chown(p); err != nil {
+		if err := c.acct.Chown(p); err != nil {
 			return nil, err
 		}
 	}
-	if err := c.acct.checkTraverse(c.BaseDir); err != nil {
+	if err := c.checkBaseDir(c.BaseDir); err != nil {
 		return nil, err
 	}
 	c.wasRunning = c.running()
@@ -176,10 +177,10 @@ func shellQuote(s string) string {
 }
 
 // lookupAccountID resolves the owner of a cluster's files.
-func lookupAccountID(uid uint32) (account, error) {
+func lookupAccountID(uid uint32) (osuser.Account, error) {
 	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
 	if err != nil {
-		return account{}, fmt.Errorf("look up the owner (uid %d) of the cluster's files: %w", uid, err)
+		return osuser.Account{}, fmt.Errorf("look up the owner (uid %d) of the cluster's files: %w", uid, err)
 	}
 	return lookupAccount(u.Username)
 }

@@ -34,6 +34,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pgseccomp/pgseccomp/internal/osuser"
 	"github.com/pgseccomp/pgseccomp/internal/procs"
 )
 
@@ -110,7 +111,7 @@ type Cluster struct {
 	LogFile   string // BaseDir/server.log, the server's stderr (pg_ctl -l)
 	OSUser    string // the OS user that runs the server; also the bootstrap superuser
 
-	acct       account
+	acct       osuser.Account
 	logf       func(format string, args ...any)
 	ownBaseDir bool // New created BaseDir, so Remove deletes it
 	autoPort   bool // Port was picked by New and may be re-picked
@@ -169,7 +170,7 @@ func New(ctx context.Context, opts Options) (c *Cluster, err error) {
 	c = &Cluster{
 		BinDir:   binDir,
 		Port:     opts.Port,
-		OSUser:   acct.name,
+		OSUser:   acct.Name,
 		acct:     acct,
 		logf:     logf,
 		settings: settings,
@@ -259,19 +260,19 @@ func (c *Cluster) makeDirs(baseDir string) error {
 	if n := len(c.SocketDir) + len("/.s.PGSQL.65535.lock"); n > maxSocketPathLen {
 		return fail(fmt.Errorf("socket path under %s would be %d bytes, more than the %d Linux allows: choose a shorter Options.BaseDir", c.SocketDir, n, maxSocketPathLen))
 	}
-	if c.acct.switchUser && c.ownBaseDir {
-		if err := c.acct.chown(c.BaseDir); err != nil {
+	if c.acct.Switch && c.ownBaseDir {
+		if err := c.acct.Chown(c.BaseDir); err != nil {
 			return fail(err)
 		}
 	}
-	if err := c.acct.checkTraverse(c.BaseDir); err != nil {
+	if err := c.checkBaseDir(c.BaseDir); err != nil {
 		return fail(err)
 	}
 	for _, d := range []string{c.DataDir, c.SocketDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			return fail(fmt.Errorf("create directory: %w", err))
 		}
-		if err := c.acct.chown(d); err != nil {
+		if err := c.acct.Chown(d); err != nil {
 			c.removeFiles()
 			return err
 		}
@@ -281,7 +282,7 @@ func (c *Cluster) makeDirs(baseDir string) error {
 		err = f.Close()
 	}
 	if err == nil {
-		err = c.acct.chown(c.LogFile)
+		err = c.acct.Chown(c.LogFile)
 	}
 	if err != nil {
 		c.removeFiles()

@@ -161,7 +161,7 @@ func (c *Cluster) writeConfFile(name, content string) error {
 		err = os.Chmod(tmp, 0o600)
 	}
 	if err == nil {
-		err = c.acct.chown(tmp)
+		err = c.acct.Chown(tmp)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)

@@ -3,11 +3,13 @@ package pgconf
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 const (
@@ -132,7 +134,13 @@ func (r *reader) parseFile(path string, strict bool, callingFile string, calling
 		r.fail(callingFile, callingLine, "configuration file recursion: the file includes itself")
 		return false
 	}
-	data, err := os.ReadFile(abs)
+	data, err := ReadFile(abs)
+	if errors.Is(err, errNotRegular) || errors.Is(err, errTooLarge) {
+		// Not a file that a missing-file skip covers: a named pipe would
+		// hang the reader, /dev/zero would never end.
+		r.fail(callingFile, callingLine, "could not read configuration file %q: %v", abs, err)
+		return false
+	}
 	if err != nil {
 		if !strict {
 			// PostgreSQL skips a file include_if_exists (or the auto.conf
@@ -198,6 +206,61 @@ func (r *reader) parseDir(dir, callingFile string, callingLine, depth int) bool 
 		}
 	}
 	return true
+}
+
+// MaxFileSize is the most ReadFile reads of one file; a larger one is
+// refused rather than read without bound.
+const MaxFileSize = 16 << 20
+
+var (
+	errNotRegular = errors.New("not a regular file")
+	errTooLarge   = fmt.Errorf("larger than %d MiB, the most pgseccomp reads of one configuration file", MaxFileSize>>20)
+)
+
+// ReadFile reads a file the tool takes as configuration (postgresql.conf,
+// a file it includes, a profile): a regular file (after symbolic links)
+// of at most MaxFileSize bytes. It opens without blocking, so a named pipe
+// with no writer is refused, not waited for, and /dev/zero is refused, not
+// read without end. Its errors are *fs.PathError for what the kernel
+// refused, and name what the file is otherwise.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w (%s)", errNotRegular, fileKind(fi.Mode()))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, errTooLarge
+	}
+	return data, nil
+}
+
+// fileKind names what a path that is not a regular file is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "mode " + m.String()
 }
 
 func unwrapPathError(err error) error {

@@ -426,7 +426,7 @@ func splitIdentifiers(s string, downcase bool) ([]string, bool) {
 			return nil, false
 		}
 		if downcase {
-			name = truncateIdentifier(name)
+			name = TruncateIdentifier(name)
 		}
 		names = append(names, name)
 		if done {
@@ -435,9 +435,12 @@ func splitIdentifiers(s string, downcase bool) ([]string, bool) {
 	}
 }
 
-// truncateIdentifier cuts a name to NAMEDATALEN-1 bytes at a character
-// boundary, as PostgreSQL does with identifiers (UTF-8 assumed).
-func truncateIdentifier(name string) string {
+// TruncateIdentifier cuts a name to NAMEDATALEN-1 (63) bytes at a
+// character boundary, as PostgreSQL's truncate_identifier (pg_mbcliplen)
+// does with identifiers, a role's name in CREATE ROLE included (UTF-8
+// assumed): a session of a role given by a longer name is a session of
+// the role so truncated.
+func TruncateIdentifier(name string) string {
 	if len(name) <= maxRoleNameBytes {
 		return name
 	}

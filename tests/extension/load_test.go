@@ -51,7 +51,7 @@ func TestLoadUnderEnforcingFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	watch.cluster(postmaster)
+	watch.cluster(c.DataDir)
 
 	admin := connect(t, c, "")
 	mustExec(t, admin, "CREATE EXTENSION pgseccomp")
