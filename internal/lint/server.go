@@ -245,13 +245,27 @@ func (l *linter) checkAttribution() {
 			Why:     "a seccomp audit record names only the pid; with log_connections on, the server log ties each backend's pid to its role and database, also after the session ended (pgseccomp watch and record --per-role read it)",
 			Fix:     "set log_connections = on (reload)"})
 	}
-	dest := strings.ToLower(setting(conf, "log_destination", "stderr").Value)
+	dest := setting(conf, "log_destination", "stderr")
+	structured := strings.Contains(strings.ToLower(dest.Value), "csvlog") || strings.Contains(strings.ToLower(dest.Value), "jsonlog")
 	prefix := setting(conf, "log_line_prefix", "%m [%p] ")
-	if !strings.Contains(dest, "csvlog") && !strings.Contains(dest, "jsonlog") && !strings.Contains(prefix.Value, "%p") {
+	collector := setting(conf, "logging_collector", "off")
+	switch {
+	case structured && !isOn(collector.Value):
+		l.add(Finding{Check: "attribution", Severity: Notice, Where: l.whereOf(collector), Setting: "logging_collector",
+			Message: fmt.Sprintf("log_destination = %s, but logging_collector = %s: no csvlog or jsonlog file is written", pgconf.Quote(dest.Value), pgconf.Quote(collector.Value)),
+			Why:     "csvlog and jsonlog are written only by the logging collector; without them, only a stderr log with a pid in its prefix ties a line to the audit records of its process",
+			Fix:     "set logging_collector = on (restart)"})
+	case !structured && (!strings.Contains(prefix.Value, "%p") || !strings.Contains(prefix.Value, "%m")):
 		l.add(Finding{Check: "attribution", Severity: Notice, Where: l.whereOf(prefix), Setting: "log_line_prefix",
-			Message: fmt.Sprintf("log_line_prefix = %s has no %%p, and log_destination = %s writes no csvlog or jsonlog", pgconf.Quote(prefix.Value), pgconf.Quote(dest)),
-			Why:     "without the pid on each line, a log line cannot be tied to the audit records of the process that wrote it",
-			Fix:     "add %p to log_line_prefix (e.g. '%m [%p] %q%u@%d '), or log to jsonlog or csvlog (reload)"})
+			Message: fmt.Sprintf("log_line_prefix = %s lacks %%m or %%p, and log_destination = %s writes no csvlog or jsonlog", pgconf.Quote(prefix.Value), pgconf.Quote(dest.Value)),
+			Why:     "without the time and pid on each line, a log line cannot be tied to the audit records of the process that wrote it (pgseccomp watch reads the log by pid and time)",
+			Fix:     "have log_line_prefix include %m and %p (e.g. '%m [%p] %q%u@%d '), or log to jsonlog or csvlog with logging_collector = on (reload)"})
+	}
+	if les := setting(conf, "log_min_error_statement", "error"); slices.Contains([]string{"log", "fatal", "panic"}, strings.ToLower(strings.TrimSpace(les.Value))) {
+		l.add(Finding{Check: "attribution", Severity: Notice, Where: l.whereOf(les), Setting: "log_min_error_statement",
+			Message: fmt.Sprintf("log_min_error_statement = %s: a statement that fails with an error is not logged", pgconf.Quote(les.Value)),
+			Why:     "a syscall denied with error makes a statement fail; with log_min_error_statement at error (the default) or lower, the log names that statement next to the error",
+			Fix:     "set log_min_error_statement = error (reload)"})
 	}
 }
 
