@@ -65,8 +65,8 @@ func (l *linter) checkRoleNames() {
 	written := map[string]string{} // folded name -> as written, when it folded
 	for _, w := range strings.Split(v.Text, ",") {
 		w = strings.TrimSpace(w)
-		if w != "" && !strings.HasPrefix(w, `"`) && strings.ToLower(w) != w {
-			written[strings.ToLower(w)] = w
+		if w != "" && !strings.HasPrefix(w, `"`) && pgconf.FoldName(w) != w {
+			written[policy.TruncateIdentifier(pgconf.FoldName(w))] = w
 		}
 	}
 	for _, role := range s.SessionRoles {
