@@ -105,13 +105,6 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// ioUringSyscalls are the syscalls of io_uring. Operations submitted
-// through a ring are done by the kernel without a syscall of their own, so
-// no seccomp filter sees them.
-var ioUringSyscalls = []string{"io_uring_setup", "io_uring_enter", "io_uring_register"}
-
-const ioUringWhy = "operations submitted through an io_uring ring (opening, reading, writing files, connecting sockets, making directories) are done by the kernel without a syscall of their own, so seccomp never sees them: a process that can set up or use a ring can do what the layer's lists deny"
-
 // checkIOUring: a layer that lets io_uring through while it denies
 // something: an error when io_uring is allowed by a default, a warning
 // when an allow list names it (a choice, still a bypass).
@@ -128,7 +121,7 @@ func (l *linter) checkIOUring(sessions []sessionLayer) {
 		}
 		var allowed []string
 		explicit := true
-		for _, name := range ioUringSyscalls {
+		for _, name := range policy.IOUring {
 			if !l.allows(ly.layer, name) {
 				continue
 			}
@@ -142,8 +135,8 @@ func (l *linter) checkIOUring(sessions []sessionLayer) {
 		}
 		fd := Finding{Check: "io-uring", Severity: Error, Setting: l.settingFor(ly.layer, allowed[0]), Role: ly.role,
 			Message: fmt.Sprintf("%s allows %s while it denies other syscalls", layerName(ly.layer, ly.role), strings.Join(allowed, ", ")),
-			Why:     ioUringWhy,
-			Fix:     fmt.Sprintf("deny %s (add them to %s); PostgreSQL 15 to 17 never use io_uring, and 18's default io_method = worker does not either", strings.Join(ioUringSyscalls, ", "), errorSetting(ly.layer, ly.role))}
+			Why:     policy.IOUringWhy,
+			Fix:     fmt.Sprintf("deny %s (add them to %s); PostgreSQL 15 to 17 never use io_uring, and 18's default io_method = worker does not either", strings.Join(policy.IOUring, ", "), errorSetting(ly.layer, ly.role))}
 		if explicit {
 			fd.Severity = Warning
 			fd.Message = fmt.Sprintf("%s names %s in an allow list while it denies other syscalls", layerName(ly.layer, ly.role), strings.Join(allowed, ", "))
@@ -193,7 +186,7 @@ func (l *linter) checkIOMethod() {
 	}
 	l.add(Finding{Check: "io-method", Severity: Error, Where: s.Where(),
 		Message: "io_method = io_uring, but the global layer does not name io_uring_setup and io_uring_enter in its allow list",
-		Why:     "PostgreSQL 18 and later create io_uring rings in the postmaster for every process with io_method = io_uring: denied, the server does not start; allowed, the cluster's reads and writes go through rings, and " + ioUringWhy,
+		Why:     "PostgreSQL 18 and later create io_uring rings in the postmaster for every process with io_method = io_uring: denied, the server does not start; allowed, the cluster's reads and writes go through rings, and " + policy.IOUringWhy,
 		Fix:     "use io_method = worker (the default), which keeps every I/O a syscall the filters see; or, accepting the bypass, name io_uring_setup, io_uring_enter and io_uring_register in " + policy.GlobalListName(policy.Allow)})
 }
 
