@@ -134,6 +134,12 @@ func TestLint(t *testing.T) {
 			want: []want{{"wal-segment", Error, "the session layer denies pwritev"}}},
 		{name: "abort denied to a role", conf: base + "pgseccomp.session_roles = 'joe'\nsession_syscall_error.joe = 'tgkill," + noRing + "'\n", failed: true,
 			want: []want{{"abort", Error, `postgresql.conf:5: the session layer of role "joe" denies tgkill`}}},
+		{name: "work any backend does by chance", conf: base + "pgseccomp.session_roles = 'joe'\nsession_syscall_error.joe = 'rt_sigreturn,rename,pread64," + noRing + "'\n", failed: true,
+			want: []want{
+				{"signal-return", Error, `the session layer of role "joe" denies rt_sigreturn`},
+				{"relcache-init", Error, `the session layer of role "joe" denies rename`},
+				{"buffer-io", Error, `the session layer of role "joe" denies pread64`},
+			}},
 		{name: "restart_syscall", conf: errorDefault("restart_syscall"), failed: true,
 			want: []want{{"sleep-resume", Warning, "the global layer denies restart_syscall"}}},
 		{name: "clone without clone3", conf: errorDefault("clone3"), failed: true,
