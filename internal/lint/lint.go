@@ -158,6 +158,7 @@ func (l *linter) add(fd Finding) {
 	if fd.Where == "" && fd.Setting != "" {
 		fd.Where = l.t.Settings.Where(fd.Setting)
 		if fd.Where == "" && l.in.Conf != nil {
+			fd.Where = l.in.Conf.Path // not set: the main file is where to set it
 			if s, ok := l.in.Conf.Lookup(fd.Setting); ok {
 				fd.Where = s.Where()
 			}
