@@ -120,7 +120,7 @@ func TestLintDSN(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 	for _, want := range []string{
-		`warning: pgseccomp.session_roles names "Joe", which is role "joe", not role "Joe" (session-roles)`,
+		`warning: pgseccomp.session_roles names Joe, which folds to "joe", not the server's role "Joe" (session-roles)`,
 		`warning: pgseccomp.session_roles names "lint_anne", but the server has no such role (session-roles)`,
 	} {
 		if !strings.Contains(out, want) {

@@ -79,11 +79,15 @@ func (l *linter) checkRoleNames() {
 			}
 		}
 		switch {
-		case other != "":
+		case other != "" && (folded || !exists):
+			msg := fmt.Sprintf("%s names %q, but the server's role is %q", policy.SessionRolesName, role, other)
+			if folded {
+				msg = fmt.Sprintf("%s names %s, which folds to %q, not the server's role %q", policy.SessionRolesName, w, role, other)
+			}
 			l.add(Finding{Check: "session-roles", Severity: Warning, Setting: policy.SessionRolesName, Role: role,
-				Message: fmt.Sprintf("%s names %q, which is role %q, not role %q", policy.SessionRolesName, firstNonEmpty(w, role), role, other),
-				Why:     fmt.Sprintf("PostgreSQL folds unquoted names to lower case, and pgseccomp matches the authenticated role exactly: sessions of %q get the session-level lists, not the ones meant for it", other),
-				Fix:     fmt.Sprintf("write the name in double quotes as the role is spelt (%s = '\"%s\"'), and its per-role settings with that name", policy.SessionRolesName, other)})
+				Message: msg,
+				Why:     fmt.Sprintf("pgseccomp matches the authenticated role exactly (PostgreSQL folds unquoted names in the list to lower case): sessions of %q get the session-level lists, not the ones meant for it", other),
+				Fix:     fmt.Sprintf("list the role in double quotes as it is spelt (\"%s\"); per-role setting names are case-insensitive, so its session_syscall_* settings need no change", other)})
 		case !exists:
 			l.add(Finding{Check: "session-roles", Severity: Warning, Setting: policy.SessionRolesName, Role: role,
 				Message: fmt.Sprintf("%s names %q, but the server has no such role", policy.SessionRolesName, role),
