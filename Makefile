@@ -132,6 +132,7 @@ demo: deps install
 bench: deps install
 	$(GO) run ./bench/syscalls
 	$(GO) run ./bench/confinement
+	$(GO) run ./bench/reload
 
 # Longer fuzzing than make test does: the C list parser with libFuzzer under
 # ASAN/UBSAN for FUZZ_SECONDS (default 300, see extension/fuzz), then each

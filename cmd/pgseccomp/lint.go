@@ -13,7 +13,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
-const lintUsage = `Usage: pgseccomp lint [--config FILE] [--pgdata DIR] [--profile FILE] [--arch ARCH ...]
+const lintUsage = `Usage: pgseccomp lint [--config FILE] [--cluster VER/NAME | --pgdata DIR] [--profile FILE] [--arch ARCH ...]
                       [--dsn DSN] [--json]
 
 Find mistakes and risks in a pgseccomp configuration, or in a profile (the
@@ -76,9 +76,7 @@ Flags:
   --config FILE  the postgresql.conf to read; postgresql.auto.conf is read
                  from --pgdata, else from the file's data_directory setting,
                  else from the file's own directory
-  --pgdata DIR   the cluster's data directory: DIR/postgresql.conf (unless
-                 --config) and DIR/postgresql.auto.conf; neither flag: $PGDATA
-  --profile FILE a pgseccomp profile instead (--config FILE reads one too,
+` + clusterFlagsHelp + `  --profile FILE a pgseccomp profile instead (--config FILE reads one too,
                  recognized by its JSON)
   --arch ARCH    check for servers of ARCH (x86_64, aarch64, i386, arm,
                  ppc64le, s390x, riscv64, ...); repeat for several, e.g. a
@@ -135,22 +133,9 @@ func runLint(args []string) int {
 	if len(archNames) == 0 {
 		archNames = append(archNames, "")
 	}
-	li := lint.Input{Conf: in.conf, Rewrite: func(s string) string { return profileText(s, in) }}
-	var archs []policy.Arch
-	for _, name := range archNames {
-		a, err := inputArch(name, in)
-		if err != nil {
-			return usageError("lint", "--arch: %v", err)
-		}
-		if slices.Contains(archs, a) {
-			continue
-		}
-		archs = append(archs, a)
-		lc := check(in, a)
-		li.Targets = append(li.Targets, lint.Target{Arch: a, Settings: lc.settings, Policy: lc.policy, Problems: lc.problems})
-	}
-	if in.conf != nil {
-		li.HBA = lint.ReadHBA(in.conf)
+	li, err := lintInput(in, archNames)
+	if err != nil {
+		return usageError("lint", "--arch: %v", err)
 	}
 	if *dsn != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -207,4 +192,27 @@ func writeFindings(w io.Writer, findings []lint.Finding) {
 		}
 	}
 	fmt.Fprintf(w, "%s: %s\n", plural(len(findings), "finding", "findings"), strings.Join(parts, ", "))
+}
+
+// lintInput is what lint checks of a loaded configuration or profile, on
+// each named architecture ("" is the input's own or this machine's).
+func lintInput(in *configInput, archNames []string) (lint.Input, error) {
+	li := lint.Input{Conf: in.conf, Rewrite: func(s string) string { return profileText(s, in) }}
+	var archs []policy.Arch
+	for _, name := range archNames {
+		a, err := inputArch(name, in)
+		if err != nil {
+			return li, err
+		}
+		if slices.Contains(archs, a) {
+			continue
+		}
+		archs = append(archs, a)
+		lc := check(in, a)
+		li.Targets = append(li.Targets, lint.Target{Arch: a, Settings: lc.settings, Policy: lc.policy, Problems: lc.problems})
+	}
+	if in.conf != nil {
+		li.HBA = lint.ReadHBA(in.conf)
+	}
+	return li, nil
 }

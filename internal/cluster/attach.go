@@ -73,7 +73,7 @@ func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
 	}
 	c := &Cluster{
 		BinDir: binDir, OSUser: owner.Name, acct: owner, logf: logf,
-		settings: map[string]string{}, attached: true, configDir: configDir,
+		settings: map[string]string{}, attached: true, cmdline: true, configDir: configDir,
 	}
 	if err := os.MkdirAll(opts.WorkDir, 0o711); err != nil {
 		return nil, fmt.Errorf("cluster: create %s: %w", opts.WorkDir, err)
@@ -135,14 +135,6 @@ func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
 // its server was running when attached.
 func (c *Cluster) Attached() (attached, wasRunning bool) { return c.attached, c.wasRunning }
 
-// SharedPreloadLibraries is the attached cluster's own value.
-func (c *Cluster) SharedPreloadLibraries() string {
-	if len(c.own) < 3 {
-		return ""
-	}
-	return c.own[2]
-}
-
 // StartAsConfigured starts an attached cluster's server as its own
 // configuration says, with its log written to logFile: how a recording
 // that stopped a running server gives it back.
@@ -160,14 +152,20 @@ func (c *Cluster) attachedStartArgs() []string {
 	c.mu.Lock()
 	settings := maps.Clone(c.settings)
 	c.mu.Unlock()
-	settings["listen_addresses"] = "''"
-	settings["unix_socket_directories"] = QuoteValue(c.SocketDir)
-	settings["hba_file"] = QuoteValue(c.hbaFile)
+	dir := c.configDir
+	if c.copy != nil {
+		c.copyStartSettings(settings)
+		dir = c.DataDir
+	} else {
+		settings["listen_addresses"] = "''"
+		settings["unix_socket_directories"] = QuoteValue(c.SocketDir)
+		settings["hba_file"] = QuoteValue(c.hbaFile)
+	}
 	var opts []string
 	for _, name := range slices.Sorted(maps.Keys(settings)) {
 		opts = append(opts, "-c", shellQuote(name+"="+pgconf.Unquote(settings[name])))
 	}
-	return []string{"-D", c.configDir, "-w", "-t", strconv.Itoa(startTimeoutSeconds), "-l", c.LogFile,
+	return []string{"-D", dir, "-w", "-t", strconv.Itoa(startTimeoutSeconds), "-l", c.LogFile,
 		"-o", strings.Join(opts, " "), "start"}
 }
 

@@ -122,7 +122,11 @@ type Cluster struct {
 
 	audit *auditSession // nil unless Options.AuditSession
 
-	// An existing cluster (Attach): settings go on the command line.
+	// An existing cluster (Attach), or a copy of one (Copy): settings go
+	// on the command line (cmdline).
+	cmdline    bool
+	copy       *copyConf // a copy: what it reads of the original
+	superuser  string    // the role connections use by default; "" means OSUser
 	attached   bool
 	configDir  string   // what pg_ctl -D takes
 	own        []string // its data_directory, port, shared_preload_libraries
@@ -349,7 +353,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 // is one, so that the server inherits the session.
 func (c *Cluster) startServer(ctx context.Context) (out string, err error) {
 	start := func() {
-		if c.attached {
+		if c.cmdline {
 			out, err = c.run(ctx, "pg_ctl", c.attachedStartArgs()...)
 			return
 		}
@@ -495,7 +499,7 @@ func (c *Cluster) Remove() error {
 		}
 	}
 	c.closeAudit()
-	if c.attached {
+	if c.attached && c.copy == nil {
 		return errors.Join(errs...) // never the cluster's files
 	}
 	_, statErr := os.Stat(c.DataDir)

@@ -37,7 +37,7 @@ func (c *Cluster) SetSettings(settings map[string]string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.attached { // they go on the server's command line at Start
+	if c.cmdline { // they go on the server's command line at Start
 		c.settings = s
 		return nil
 	}

@@ -92,7 +92,7 @@ func (c *Cluster) checkBaseDir(dir string) error {
 // Env returns the environment for running clients (psql, pgbench, workloads)
 // against the cluster: this process's environment without its libpq
 // variables (PG followed by a capital letter, e.g. PGPASSWORD, PGOPTIONS),
-// plus PGHOST=SocketDir, PGPORT, PGUSER=OSUser, PGDATABASE=postgres,
+// plus PGHOST=SocketDir, PGPORT, PGUSER=Superuser(), PGDATABASE=postgres,
 // PGSSLMODE=disable, and PATH with BinDir first. Assign it to exec.Cmd.Env.
 func (c *Cluster) Env() []string {
 	path := "/usr/local/bin:/usr/bin:/bin"
@@ -110,7 +110,7 @@ func (c *Cluster) Env() []string {
 	return append(env,
 		"PGHOST="+c.SocketDir,
 		"PGPORT="+strconv.Itoa(c.Port),
-		"PGUSER="+c.OSUser,
+		"PGUSER="+c.Superuser(),
 		"PGDATABASE=postgres",
 		"PGSSLMODE=disable",
 		"PATH="+c.BinDir+string(os.PathListSeparator)+path,
