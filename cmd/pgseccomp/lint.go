@@ -77,7 +77,9 @@ Flags:
                  from --pgdata, else from the file's data_directory setting,
                  else from the file's own directory
 ` + clusterFlagsHelp + `  --profile FILE a pgseccomp profile instead (--config FILE reads one too,
-                 recognized by its JSON)
+                 recognized by its JSON); a profile has no server settings,
+                 so listen-tcp, ssl, peer, password, methods, io-method and
+                 attribution are checked only on a configuration
   --arch ARCH    check for servers of ARCH (x86_64, aarch64, i386, arm,
                  ppc64le, s390x, riscv64, ...); repeat for several, e.g. a
                  configuration shared by x86_64 and aarch64 servers, where a
