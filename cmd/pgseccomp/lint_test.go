@@ -90,7 +90,7 @@ func TestExplainAndLintHelp(t *testing.T) {
 	// Every check lint can report is in its usage.
 	_, out, _ := runCLI(t, "lint", "--help")
 	for _, check := range []string{"invalid", "ignored", "not-active", "refused", "startup", "postmaster", "wal-segment", "abort",
-		"signal-return", "relcache-init", "buffer-io", "sleep-resume", "listen-tcp", "ssl", "peer", "password", "methods", "twin",
+		"signal-return", "relcache-init", "buffer-io", "sleep-resume", "usleep", "listen-tcp", "ssl", "peer", "password", "methods", "twin",
 		"io-uring", "io-method", "global-only", "kill", "overridden", "client-filter", "session-roles", "attribution", "--dsn"} {
 		if !strings.Contains(out, check) {
 			t.Errorf("lint --help does not name %s", check)
@@ -120,7 +120,7 @@ func TestLintDSN(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 	for _, want := range []string{
-		`warning: pgseccomp.session_roles names "Joe", which is role "joe", not role "Joe" (session-roles)`,
+		`warning: pgseccomp.session_roles names Joe, which folds to "joe", not the server's role "Joe" (session-roles)`,
 		`warning: pgseccomp.session_roles names "lint_anne", but the server has no such role (session-roles)`,
 	} {
 		if !strings.Contains(out, want) {

@@ -53,8 +53,12 @@ const (
 var Needs = []Need{
 	{Check: "startup", When: Always,
 		Global:  []string{"newfstatat", "getdents64", "pipe2", "pselect6", "signalfd4"},
-		Session: []string{"newfstatat", "pselect6"},
-		Why:     "PostgreSQL 15 on glibc 2.33 and later makes these from its first seconds (stat() is newfstatat, readdir() getdents64, pipe() pipe2, select() pselect6, and latches use signalfd; a backend sets up its latch before its session filter is loaded); a list made before glibc 2.33 (stat, getdents, pipe, select) with an error default stops the server from starting, or every session of the layer from running"},
+		Session: []string{"newfstatat"},
+		Why:     "PostgreSQL 15 on glibc 2.33 and later makes these from its first seconds (stat() is newfstatat, readdir() getdents64, pipe() pipe2, the postmaster's select() pselect6, and latches use signalfd; a backend sets up its latch before its session filter is loaded); a list made before glibc 2.33 (stat, getdents, pipe, select) with an error default stops the server from starting, or every session of the layer from running"},
+	{Check: "usleep", When: Always,
+		Global:  []string{"pselect6"},
+		Session: []string{"pselect6"},
+		Why:     "pg_usleep() sleeps with select() (pselect6 on glibc 2.33 and later): spinlock back-off and vacuum's cost delay; denied, the sleep returns at once, so a backend spins instead of waiting and vacuum_cost_delay does nothing (a slowdown, not a failure)"},
 	{Check: "postmaster", When: Always,
 		Global: []string{"bind", "listen", "clone"},
 		Why:    "the postmaster binds and listens on its sockets at start and forks every child with clone (measured by the load test with both defaults at log: nothing else was the postmaster's alone); denied, the server does not start (internal/lint TestNeedsOnLiveServer)"},
@@ -148,3 +152,13 @@ func containsCond(conds []Condition, c Condition) bool {
 func PostmasterOnly() []string {
 	return NeedsOf("postmaster")[0].Global
 }
+
+// IOUring are the syscalls of io_uring. Operations submitted through a ring
+// are done by the kernel without a syscall of their own, so no seccomp
+// filter sees them (IOUringWhy): a layer that lets these through cannot
+// hold its other lists. PostgreSQL 15 to 17 never use io_uring; 18 does
+// only with io_method = io_uring.
+var IOUring = []string{"io_uring_setup", "io_uring_enter", "io_uring_register"}
+
+// IOUringWhy says why IOUring goes around a filter.
+const IOUringWhy = "operations submitted through an io_uring ring (opening, reading, writing files, connecting sockets, making directories) are done by the kernel without a syscall of their own, so seccomp never sees them: a process that can set up or use a ring can do what the layer's lists deny"
