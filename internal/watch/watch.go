@@ -182,7 +182,17 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 			captured <- err
 			return finish()
 		case now := <-poll.C:
-			switch w.members.Poll(now) {
+			change := w.members.Poll(now)
+			if change != NoChange {
+				// What the old server did is printed before the note.
+				t.read(w.sessions.Add)
+				queue = append(queue, w.rotate(now))
+				for _, b := range queue {
+					w.flush(b)
+				}
+				queue = queue[:0]
+			}
+			switch change {
 			case Started:
 				pid, ses := w.members.Postmaster()
 				text := fmt.Sprintf("server running, postmaster pid %d", pid)
