@@ -99,6 +99,9 @@ func runWatch(args []string) int {
 	if err != nil {
 		return usageError("watch", "%v", err)
 	}
+	if in.conf == nil {
+		return usageError("watch", "%s is a profile: a watch reads the configuration the server runs with; give --pgdata or --config with its postgresql.conf", in.path)
+	}
 	dataDir := in.conf.DataDir
 	if dataDir == "" {
 		return usageError("watch", "no data directory: give --pgdata DIR (the directory with postmaster.pid)")

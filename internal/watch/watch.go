@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,9 +96,10 @@ type Watcher struct {
 	unplaced      uint64
 	unplacedNoted time.Time
 
-	policyMu sync.Mutex
-	policies map[policy.Arch]*policy.Policy
-	stale    bool
+	policyMu  sync.Mutex
+	policies  map[policy.Arch]*policy.Policy
+	policyErr map[policy.Arch]error
+	stale     bool
 }
 
 // Stats are a watch's totals.
@@ -124,7 +126,7 @@ func New(cfg Config) *Watcher {
 		cfg.MaxKeys = 10000
 	}
 	w := &Watcher{cfg: cfg, members: NewMembers(cfg.DataDir), out: writer{cfg.Out, cfg.JSON},
-		current: map[key]*tally{}, policies: map[policy.Arch]*policy.Policy{}}
+		current: map[key]*tally{}, policies: map[policy.Arch]*policy.Policy{}, policyErr: map[policy.Arch]error{}}
 	w.sessions = NewSessions(w.invalidatePolicy)
 	return w
 }
@@ -384,24 +386,34 @@ func (w *Watcher) roleLabel(role string) string {
 	return ""
 }
 
-// policy returns the configuration in force built for arch, nil if it
-// cannot be read.
+// policy returns the configuration in force built for arch, nil (and
+// why) if it cannot be read or is invalid.
 func (w *Watcher) policy(arch policy.Arch) *policy.Policy {
+	p, _ := w.policyWhy(arch)
+	return p
+}
+
+func (w *Watcher) policyWhy(arch policy.Arch) (*policy.Policy, error) {
 	w.policyMu.Lock()
 	defer w.policyMu.Unlock()
 	if w.stale {
-		w.policies = map[policy.Arch]*policy.Policy{}
+		clear(w.policies)
+		clear(w.policyErr)
 		w.stale = false
 	}
 	if p, ok := w.policies[arch]; ok {
-		return p
+		return p, w.policyErr[arch]
 	}
 	var p *policy.Policy
+	err := errors.New("no configuration given")
 	if w.cfg.Policy != nil {
-		p, _ = w.cfg.Policy(arch)
+		p, err = w.cfg.Policy(arch)
 	}
-	w.policies[arch] = p
-	return p
+	if err == nil && (p == nil || p.Global == nil) {
+		err = errors.New("the configuration is invalid")
+	}
+	w.policies[arch], w.policyErr[arch] = p, err
+	return p, err
 }
 
 // attribute turns a tally into an event.
@@ -528,9 +540,9 @@ func fillIn(dst *string, v string) {
 // session layer (the role's own when it is listed) for sessions, plus a
 // client layer when the action is stronger than those give.
 func (w *Watcher) decide(e *Event, arch syscalls.Arch, kind any, role string, unknown func(field, why string)) {
-	p := w.policy(arch)
+	p, err := w.policyWhy(arch)
 	if p == nil || p.Global == nil {
-		unknown("layer", "the configuration could not be read or is invalid (run pgseccomp lint)")
+		unknown("layer", fmt.Sprintf("%s (run pgseccomp lint)", firstLine(err)))
 		return
 	}
 	observed, ok := policyAction(e.Action)
@@ -585,4 +597,13 @@ func actionName(a audit.Action) string {
 func policyAction(name string) (policy.Action, bool) {
 	a, err := policy.ParseAction(name)
 	return a, err == nil
+}
+
+// firstLine is the first line of err's message, for a reason on one line.
+func firstLine(err error) string {
+	if err == nil {
+		return "no configuration"
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
 }
