@@ -251,14 +251,32 @@ func TestWatch(t *testing.T) {
 	})
 
 	t.Run("short connection", func(t *testing.T) {
-		pid, lived := violate(t, c, "joe", "brief", location)
-		t.Logf("the connection lived %v", lived)
-		ls := waitFor(t, r, "the short connection's event", func(ls []line) bool { return len(eventsOf(ls, pid)) > 0 })
-		evs := eventsOf(ls, pid)
-		if len(evs) != 1 {
-			t.Fatalf("events of pid %d: %+v", pid, evs)
+		// Ten connections that connect, violate and disconnect at once.
+		var lived []time.Duration
+		pids := map[int]string{}
+		for i := range 10 {
+			app := fmt.Sprintf("brief%d", i)
+			pid, d := violate(t, c, "joe", app, location)
+			pids[pid] = app
+			lived = append(lived, d)
 		}
-		check(t, evs[0], "joe", "brief", "error", "role")
+		ls := waitFor(t, r, "the short connections' events", func(ls []line) bool {
+			for pid := range pids {
+				if len(eventsOf(ls, pid)) == 0 {
+					return false
+				}
+			}
+			return true
+		})
+		for pid, app := range pids {
+			evs := eventsOf(ls, pid)
+			if len(evs) != 1 {
+				t.Fatalf("events of pid %d: %+v", pid, evs)
+			}
+			check(t, evs[0], "joe", app, "error", "role")
+		}
+		slices.Sort(lived)
+		t.Logf("10 connections lived %v (shortest) to %v (longest), median %v, as the client saw them (connect to close)", lived[0], lived[9], lived[5])
 	})
 
 	t.Run("parallel worker", func(t *testing.T) {

@@ -344,11 +344,9 @@ func (w *Watcher) rotate(due time.Time) bucket {
 func (w *Watcher) flush(b bucket) {
 	var unplaced uint64
 	for k, t := range b.tallies {
-		if t.placement == Undecided {
-			if _, ok := w.sessions.Lookup(k.pid); !ok {
-				unplaced += t.count
-				continue
-			}
+		if t.placement == Undecided && !w.logPlaces(k.pid, t.first) {
+			unplaced += t.count
+			continue
 		}
 		e := w.attribute(k, t)
 		w.mu.Lock()
@@ -371,6 +369,21 @@ func (w *Watcher) flush(b bucket) {
 		w.note(Note{Note: "unplaced", Count: w.unplaced, Text: fmt.Sprintf("%d record(s) of PostgreSQL processes that exited before they were seen, and that the server log does not name, were not counted as this cluster's: other clusters' on this host, or this one's if log_connections is off (the postmaster's own audit session would tell)", w.unplaced)})
 		w.unplaced, w.unplacedNoted = 0, now
 	}
+}
+
+// logPlaces reports whether the server log places a record of pid made
+// at first, a process the watch never saw running: its session must have
+// begun shortly before, for a process the watch did not see lived
+// between two polls. A pid the log named long ago has been reused,
+// perhaps by another cluster's process. A replay has only the log, read
+// in step with the records.
+func (w *Watcher) logPlaces(pid int, first time.Time) bool {
+	const window = 10 * time.Second
+	ls, ok := w.sessions.Lookup(pid)
+	if !ok {
+		return false
+	}
+	return w.replaying || !ls.start.Before(first.Add(-window))
 }
 
 // roleLabel is the role label of the violations metric: the role when it
