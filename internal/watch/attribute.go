@@ -80,7 +80,7 @@ func (w *Watcher) attribute(k key, t *tally) *Event {
 		e.PID = 0
 		e.Kind = "unknown"
 		unknown("process", fmt.Sprintf("more than %d distinct events in one interval: counted by syscall and action only", w.cfg.MaxKeys))
-		w.decide(e, arch, "", unknown)
+		w.decide(e, arch, "", "", unknown)
 		return e
 	}
 
@@ -91,19 +91,39 @@ func (w *Watcher) attribute(k key, t *tally) *Event {
 	}
 	title := mem.Title
 	ls, logged := w.sessions.Lookup(k.pid)
-	e.Kind = string(title.Kind)
+
+	// A process that a server process forked (COPY ... PROGRAM, a shell
+	// of an untrusted language) runs its parent's filters, for its
+	// parent's session; until it execs it shows its parent's title.
+	// Backends and workers are the postmaster's children, so any other
+	// parent makes a subprocess.
+	if owner := mem.Parent; owner != 0 && owner != mem.Postmaster && !w.replaying && !logged &&
+		(title.Kind == "" || title.Kind == procs.KindStarting || title.Kind == procs.KindSubprocess || isSessionKind(string(title.Kind))) {
+		om, ok := w.members.Lookup(owner)
+		if !ok {
+			om, _ = w.members.forkedMember(owner)
+		}
+		e.Kind, e.Parent = string(procs.KindSubprocess), owner
+		title = om.Title
+		mem, k.pid = om, owner
+		ls, logged = w.sessions.Lookup(owner)
+	}
+	sessionKind := string(title.Kind)
 	if title.Kind == "" || title.Kind == procs.KindStarting {
 		switch {
 		case logged && ls.backendType != "":
-			e.Kind = ls.backendType
+			sessionKind = ls.backendType
 		case logged && ls.role != "":
-			e.Kind = string(procs.KindClientBackend)
+			sessionKind = string(procs.KindClientBackend)
 		case title.Kind == procs.KindStarting:
-			e.Kind = string(procs.KindStarting)
+			sessionKind = string(procs.KindStarting)
 		default:
-			e.Kind = string(procs.KindUnknown)
+			sessionKind = string(procs.KindUnknown)
 			unknown("kind", "the process exited before it was seen and the server log names no session for its pid")
 		}
+	}
+	if e.Kind == "" {
+		e.Kind = sessionKind
 	}
 	if title.Kind == procs.KindBackgroundWorker {
 		e.Worker = title.Detail
@@ -122,7 +142,10 @@ func (w *Watcher) attribute(k key, t *tally) *Event {
 	}
 	if leader != 0 {
 		e.LeaderPID = leader
-		e.Kind = string(procs.KindParallelWorker)
+		if e.Parent == 0 {
+			e.Kind = string(procs.KindParallelWorker)
+		}
+		sessionKind = string(procs.KindParallelWorker)
 		if lm, ok := w.members.Lookup(leader); ok && !w.replaying {
 			e.Role, e.Database, e.ClientAddr = lm.Title.Role, lm.Title.Database, lm.Title.Host
 		}
@@ -135,8 +158,7 @@ func (w *Watcher) attribute(k key, t *tally) *Event {
 		fillIn(&e.ClientAddr, session.host)
 		e.Application = session.application
 	}
-	isSession := isSessionKind(e.Kind)
-	if isSession {
+	if isSessionKind(sessionKind) {
 		if e.Role == "" {
 			unknown("role", fmt.Sprintf("no process title and no 'connection authorized' line for pid %d (set log_connections = on)", sessionPID))
 		}
@@ -163,7 +185,7 @@ func (w *Watcher) attribute(k key, t *tally) *Event {
 			unknown("statement", why)
 		}
 	}
-	w.decide(e, arch, e.Role, unknown)
+	w.decide(e, arch, sessionKind, e.Role, unknown)
 	return e
 }
 
@@ -187,7 +209,7 @@ func fillIn(dst *string, v string) {
 // the model explain uses: the global filter for every process, plus a
 // session layer (the role's own when it is listed) for sessions, plus a
 // client layer when the action is stronger than those give.
-func (w *Watcher) decide(e *Event, arch syscalls.Arch, role string, unknown func(field, why string)) {
+func (w *Watcher) decide(e *Event, arch syscalls.Arch, kind, role string, unknown func(field, why string)) {
 	p, err := w.policyWhy(arch)
 	if p == nil || p.Global == nil {
 		unknown("layer", fmt.Sprintf("%s (run pgseccomp lint)", firstLine(err)))
@@ -201,7 +223,7 @@ func (w *Watcher) decide(e *Event, arch syscalls.Arch, role string, unknown func
 	nr := int(e.SyscallNr)
 	global := policy.Stack{p.Global}
 	try := []policy.Stack{global}
-	isSession := isSessionKind(e.Kind)
+	isSession := isSessionKind(kind)
 	if isSession && role != "" {
 		if stack, err := p.SessionStack(role, nil); err == nil {
 			try = []policy.Stack{stack, global}

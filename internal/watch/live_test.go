@@ -39,7 +39,7 @@ var settings = map[string]string{
 	"pgseccomp.global_syscall_default":  "'allow'",
 	"pgseccomp.session_syscall_default": "'allow'",
 	"pgseccomp.session_roles":           "'joe,kim,lou'",
-	"session_syscall_error.joe":         "'readlink'",
+	"session_syscall_error.joe":         "'readlink,execve'",
 	"session_syscall_kill.kim":          "'readlink'",
 	"session_syscall_log.lou":           "'readlink'",
 	"logging_collector":                 "on",
@@ -185,6 +185,7 @@ func newWatchedCluster(t *testing.T) (*cluster.Cluster, *pgx.Conn) {
 	}
 	for _, sql := range []string{
 		"CREATE ROLE joe LOGIN", "CREATE ROLE kim LOGIN", "CREATE ROLE lou LOGIN",
+		"GRANT pg_execute_server_program TO joe",
 		"CREATE TABLESPACE ts LOCATION '" + dir + "'",
 	} {
 		if _, err := admin.Exec(ctx, sql); err != nil {
@@ -214,9 +215,10 @@ func violate(t *testing.T, c *cluster.Cluster, role, app, sql string) (int, time
 }
 
 // TestWatch runs the cases against one cluster, in order: a role
-// denied readlink, the same from a connection that lives a few
-// milliseconds, a parallel worker's denial, 200,000 log records, the
-// metrics, a restart, and last a kill (which makes the server reset).
+// denied readlink, the same from connections that live a few
+// milliseconds, a parallel worker's denial, the exec of COPY ... TO
+// PROGRAM denied in the process the backend forked, 200,000 log records,
+// the metrics, a restart, and last a kill (which makes the server reset).
 func TestWatch(t *testing.T) {
 	c, _ := newWatchedCluster(t)
 	r := startWatch(t, c)
@@ -308,6 +310,28 @@ func TestWatch(t *testing.T) {
 				}
 				b, _ := json.Marshal(e)
 				t.Logf("event: %s", b)
+			}
+		}
+	})
+
+	t.Run("COPY TO PROGRAM", func(t *testing.T) {
+		pid, _ := violate(t, c, "joe", "copier", "COPY (SELECT 1) TO PROGRAM 'cat > /dev/null'")
+		ls := waitFor(t, r, "the denied execve's event", func(ls []line) bool {
+			for _, e := range eventsOf(ls, 0) {
+				if e.Syscall == "execve" {
+					return true
+				}
+			}
+			return false
+		})
+		for _, e := range eventsOf(ls, 0) {
+			if e.Syscall == "execve" {
+				if e.Kind != "subprocess" || e.Parent != pid || e.Role != "joe" || e.Application != "copier" ||
+					e.Action != "error" || e.Layer != "role" || !strings.Contains(e.Statement, "TO PROGRAM") {
+					t.Errorf("event %+v\nwant a subprocess of backend %d, joe's session (application copier), error by layer role, the COPY statement", e, pid)
+				}
+				b, _ := json.Marshal(e)
+				t.Logf("event: %s (the backend was %d)", b, pid)
 			}
 		}
 	})

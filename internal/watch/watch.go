@@ -148,6 +148,22 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 	if statusErr != nil {
 		w.note(Note{Text: fmt.Sprintf("cannot read the kernel's audit lost counter (%v): lost records will not be reported", statusErr), Note: "records_lost"})
 	}
+	// The kernel's process events tell the parent of every process,
+	// however short-lived; without them such processes are placed by the
+	// server log or the audit session only.
+	if forks, err := procs.OpenForks(); err != nil {
+		w.note(Note{Note: "process_events", Text: fmt.Sprintf("%v: a process that exits within %v of its fork is placed by the server log or the postmaster's audit session only", err, w.cfg.Poll)})
+	} else {
+		forked := make(chan error, 1)
+		go func() {
+			forked <- forks.Run(func(parent, child int) { w.members.Forked(parent, child, time.Now()) })
+		}()
+		defer func() {
+			forks.Stop()
+			<-forked
+			forks.Close()
+		}()
+	}
 	captured := make(chan error, 1)
 	go func() { captured <- capture.Run(w.onRecord, nil) }()
 	t := &tail{src: w.cfg.Log, dataDir: w.cfg.DataDir}
@@ -341,9 +357,13 @@ func (w *Watcher) rotate(due time.Time) bucket {
 func (w *Watcher) flush(b bucket) {
 	var unplaced uint64
 	for k, t := range b.tallies {
-		if t.placement == Undecided && !w.logPlaces(k.pid, t.first) {
-			unplaced += t.count
-			continue
+		if t.placement == Undecided {
+			if f, ok := w.members.forkedMember(k.pid); ok && !w.replaying {
+				t.placement, t.member = Ours, f
+			} else if !w.logPlaces(k.pid, t.first) {
+				unplaced += t.count
+				continue
+			}
 		}
 		e := w.attribute(k, t)
 		w.mu.Lock()
