@@ -1,8 +1,9 @@
 // Package watch is pgseccomp watch: it reads the kernel's seccomp audit
 // records as they are written (internal/audit's capture), keeps those of
 // one cluster's processes (its postmaster, followed across restarts, and
-// every descendant, remembered after they exit; the postmaster's own
-// audit session when it has one; the pids its server log names), and
+// every descendant, remembered after they exit; every fork the kernel's
+// process events report below it, however short-lived; the postmaster's
+// own audit session when it has one; the pids its server log names), and
 // turns them into events that say who was denied what: the process's
 // kind, the session's role, database, application and client (process
 // titles, internal/procs; the server log, internal/serverlog), the
