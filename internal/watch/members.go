@@ -53,8 +53,12 @@ type fork struct {
 	at     time.Time
 }
 
-// maxForked bounds the forks kept; they are kept memberRetention.
-const maxForked = 1 << 18
+// maxForked bounds the forks kept, maxMembers the processes that exited
+// kept: past it they are kept a shorter time.
+const (
+	maxForked  = 1 << 18
+	maxMembers = 1 << 17
+)
 
 type decision struct {
 	placement Placement
@@ -146,11 +150,15 @@ func (m *Members) Poll(now time.Time) Change {
 			delete(m.forked, p)
 		}
 	}
+	retention := memberRetention
+	if len(m.procs) > maxMembers {
+		retention = memberRetention / 8 // thousands of connections a second
+	}
 	for p, mem := range m.procs {
 		if _, ok := alive[p]; !ok && mem.Gone.IsZero() {
 			mem.Gone = now
 		}
-		if !mem.Gone.IsZero() && now.Sub(mem.Gone) > memberRetention {
+		if !mem.Gone.IsZero() && now.Sub(mem.Gone) > retention {
 			delete(m.procs, p)
 		}
 	}
