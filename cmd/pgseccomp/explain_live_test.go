@@ -15,26 +15,31 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
 )
 
+// longRole is a role name of 70 bytes, over PostgreSQL's 63.
+const longRole = "explain_long_role_name_of_seventy_bytes_which_postgresql_cuts_at_63xyz"
+
 // TestExplainMatchesLiveCluster: explain, reading a real cluster's
 // configuration files offline, prints exactly the rows seccomp_filter()
 // returns in sessions of several roles (with and without per-role settings)
 // and after set_client_filter().
 func TestExplainMatchesLiveCluster(t *testing.T) {
 	settings := map[string]string{
-		"shared_preload_libraries":            "pgseccomp",
-		"pgseccomp.enabled":                   "on",
-		"pgseccomp.global_syscall_default":    "log",
-		"pgseccomp.global_syscall_allow":      "read,write,openat,close,newfstatat,seccomp,prctl,futex,epoll_wait,nanosleep,acct",
-		"pgseccomp.global_syscall_error":      "swapon",
-		"pgseccomp.session_syscall_allow":     "nanosleep,swapoff",
-		"pgseccomp.session_syscall_error":     "acct,chroot",
-		"pgseccomp.session_syscall_log":       "*",
-		"pgseccomp.session_roles":             `explain_joe,"Explain_Ann",explain_bob`,
-		"session_syscall_error.explain_joe":   "",
-		"session_syscall_allow.explain_joe":   "acct",
-		"SESSION_SYSCALL_DEFAULT.Explain_Ann": "log",
-		"session_syscall_kill.explain_bob":    "syslog",
-		"session_syscall_log.explain_bob":     "chroot",
+		"shared_preload_libraries":               "pgseccomp",
+		"pgseccomp.enabled":                      "on",
+		"pgseccomp.global_syscall_default":       "log",
+		"pgseccomp.global_syscall_allow":         "read,write,openat,close,newfstatat,seccomp,prctl,futex,epoll_wait,nanosleep,acct",
+		"pgseccomp.global_syscall_error":         "swapon",
+		"pgseccomp.session_syscall_allow":        "nanosleep,swapoff",
+		"pgseccomp.session_syscall_error":        "acct,chroot",
+		"pgseccomp.session_syscall_log":          "*",
+		"pgseccomp.session_roles":                `explain_joe,"Explain_Ann",explain_bob,Explain_Cap,` + longRole,
+		"session_syscall_error.Explain_Cap":      "syslog", // the role listed is explain_cap
+		"session_syscall_allow." + longRole[:63]: "acct",   // the role listed is the name cut to 63 bytes
+		"session_syscall_error.explain_joe":      "",
+		"session_syscall_allow.explain_joe":      "acct",
+		"SESSION_SYSCALL_DEFAULT.Explain_Ann":    "log",
+		"session_syscall_kill.explain_bob":       "syslog",
+		"session_syscall_log.explain_bob":        "chroot",
 	}
 	conf := map[string]string{}
 	for k, v := range settings {
@@ -48,7 +53,8 @@ func TestExplainMatchesLiveCluster(t *testing.T) {
 	}
 	defer admin.Close(ctx)
 	mustExecLive(t, admin, "CREATE EXTENSION pgseccomp")
-	roles := []string{"explain_joe", "Explain_Ann", "explain_bob", "explain_other"}
+	// CREATE ROLE cuts longRole to 63 bytes, and so does a login by it.
+	roles := []string{"explain_joe", "Explain_Ann", "explain_bob", "explain_other", "Explain_Cap", "explain_cap", longRole}
 	for _, r := range roles {
 		mustExecLive(t, admin, "CREATE ROLE "+pgx.Identifier{r}.Sanitize()+" LOGIN")
 		mustExecLive(t, admin, "GRANT EXECUTE ON FUNCTION seccomp_filter() TO "+pgx.Identifier{r}.Sanitize())
@@ -64,6 +70,12 @@ func TestExplainMatchesLiveCluster(t *testing.T) {
 		{role: "Explain_Ann"},
 		{role: "explain_bob"},
 		{role: "explain_other"},
+		// session_roles = 'Explain_Cap' lists explain_cap, not "Explain_Cap".
+		{role: "Explain_Cap"},
+		{role: "explain_cap"},
+		// A 70-byte name is the role of its first 63 bytes, for the
+		// server's login and for explain --role.
+		{role: longRole},
 		// (A client default of error would deny the backend its own
 		// socket writes: it would crash, and the postmaster restart all.)
 		{role: "explain_joe", client: "NULL, NULL, NULL, 'nanosleep', NULL", sql: []any{nil, nil, nil, "nanosleep", nil}},

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/pgseccomp/pgseccomp/internal/policy"
@@ -122,6 +123,22 @@ func TestExplain(t *testing.T) {
 		{name: "bad arch", conf: preloaded, args: []string{"--arch", "vax"}, code: 2, errOut: []string{"vax"}},
 		{name: "bad client filter", conf: preloaded, args: []string{"--client-filter", "'error', NULL"}, code: 2, errOut: []string{"5 arguments"}},
 		{name: "syntax error", conf: "port = \n", code: 2, errOut: []string{"postgresql.conf:1: syntax error near end of line"}},
+		{
+			name:   "a role name over 63 bytes",
+			conf:   preloaded + "pgseccomp.session_roles = '" + strings.Repeat("r", 70) + "'\nsession_syscall_error." + strings.Repeat("r", 63) + " = 'acct'\n",
+			args:   []string{"--role", strings.Repeat("r", 70), "--context", "session"},
+			out:    []string{`A session of role "` + strings.Repeat("r", 63) + `" (in pgseccomp.session_roles):`, "acct      |        163 | session->error | session"},
+			errOut: []string{"is 70 bytes; PostgreSQL truncates names to 63 bytes"},
+		},
+		{
+			name:   "session_roles folds an unquoted name",
+			conf:   preloaded + "pgseccomp.session_roles = 'Joe'\nSESSION_SYSCALL_ERROR.Joe = 'acct'\n",
+			args:   []string{"--role", "Joe", "--role", "joe", "--context", "session"},
+			out:    []string{`A session of role "Joe" (not in pgseccomp.session_roles`, `A session of role "joe" (in pgseccomp.session_roles):`, "acct      |        163 | session->error | session"},
+			errOut: []string{`role "Joe" is not in pgseccomp.session_roles, which lists "joe"`, `write it in double quotes ("Joe")`},
+		},
+		{name: "include /dev/zero", conf: preloaded + "include '/dev/zero'\n", code: 2,
+			errOut: []string{`postgresql.conf:3: could not read configuration file "/dev/zero": not a regular file (a character device)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,5 +277,17 @@ func TestExplainBPF(t *testing.T) {
 	if got["session/"].Instructions <= got["session/joe"].Instructions {
 		t.Errorf("13 allowed syscalls compile to %d instructions, 3 to %d; want more for more",
 			got["session/"].Instructions, got["session/joe"].Instructions)
+	}
+}
+
+// explain --config on a named pipe with no writer is refused at once.
+func TestExplainConfigNamedPipe(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "postgresql.conf")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "explain", "--config", fifo)
+	if code != 2 || !strings.Contains(errOut, fifo) || !strings.Contains(errOut, "not a regular file (a named pipe)") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
 	}
 }

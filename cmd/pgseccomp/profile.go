@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -411,7 +410,7 @@ func readProfileInput(path string) (*configInput, error) {
 // JSON object; no postgresql.conf starts so) and reads it if so. A file
 // that cannot be read is left to the configuration reader to report.
 func sniffProfile(path string) (*configInput, bool, error) {
-	data, err := os.ReadFile(path)
+	data, err := pgconf.ReadFile(path)
 	if err != nil || !profile.Sniff(data) {
 		return nil, false, nil
 	}

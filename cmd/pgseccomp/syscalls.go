@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pgseccomp/pgseccomp/internal/audit"
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
@@ -28,13 +29,26 @@ list in postgresql.conf (the talk's get_syscalls.sh, for every log format).
 Reads each FILE, or standard input when there is none or FILE is "-", and
 finds the records on each line by itself, so files may mix formats:
   auditd       /var/log/audit/audit.log: type=SECCOMP msg=audit(...): ...
-               (also node=, log_format=ENRICHED, and syslog-forwarded copies)
-  kernel log   dmesg, dmesg -T, dmesg -x, /dev/kmsg: audit: type=1326 ...
-  journal      journalctl -k, journalctl -o short/short-iso/short-unix/...:
-               "kernel: audit: type=1326 ..." and "audit[PID]: SECCOMP ..."
+               (also node= and log_format=ENRICHED)
+  kernel log   dmesg, dmesg -T, dmesg -x, dmesg -r, /dev/kmsg:
+               audit: type=1326 ...
+  journal      journalctl -o json: entries of the kernel transport
+               ("audit: type=1326 ...") and the audit transport ("SECCOMP ...")
+Only these are evidence: no user can write them. Any user can write a line
+that looks like a record into a syslog file (logger -t kernel), the
+journal's text (journalctl -o short shows a program's message as it shows
+the kernel's), or PostgreSQL's log (RAISE LOG). Records found in such lines
+(syslog, journalctl -k or -o short/short-iso/cat text, journal JSON entries
+of another _TRANSPORT, a line after a program's log prefix) are counted as
+untrusted, named on stderr with an example, and left out of the list unless
+--include-untrusted is given. Read the journal as JSON instead of text:
+  journalctl -k -o json | pgseccomp syscalls
+  journalctl _TRANSPORT=audit _TRANSPORT=kernel -o json | pgseccomp syscalls
 Other lines are counted as unrelated; seccomp records that are cut short
 (dmesg and the journal cut lines near 1 KiB) or have a bad field are counted
-as malformed, and the first few are named on stderr. Neither stops the run.
+as malformed, and the first few are named on stderr. None stops the run. A
+line longer than 1 MiB is read from its first 1 MiB, from a file as from
+standard input.
 
 Each syscall number is named in its record's own ABI (arch=, and the x32
 bit of the number), as libseccomp and so the pgseccomp extension name it: a
@@ -59,6 +73,10 @@ Which records:
                     when it has a year (journalctl -o short-iso or
                     short-unix); otherwise --since leaves them out and says
                     how many.
+  --include-untrusted
+                    also list the syscalls of records from sources anybody
+                    can write (see above), with a warning: a database user
+                    may have forged them
   Flags that take lists accept commas and can be repeated.
 
 Output:
@@ -74,7 +92,8 @@ Output:
                     first_seen, last_seen, pids, actions, comms, exes), and
                     "totals" (lines, records, matched, filtered_out,
                     undated_filtered_out, unrelated, malformed,
-                    malformed_examples, formats)
+                    malformed_examples, formats, untrusted,
+                    untrusted_included, untrusted_formats, untrusted_examples)
 
 A summary line goes to stderr: lines read, records found and selected,
 unrelated and malformed lines. The same event read from two logs (auditd's
@@ -88,9 +107,9 @@ Examples:
   # the talk's workflow: every syscall PostgreSQL made under a log filter
   pgseccomp syscalls /var/log/audit/audit.log --comm postgres
 
-  # no auditd: the kernel log, or the journal
+  # no auditd: the kernel log, or the journal as JSON
   dmesg | pgseccomp syscalls --comm postgres
-  journalctl -k -o short-iso | pgseccomp syscalls --comm postgres --since 2h
+  journalctl -k -o json --since -2h | pgseccomp syscalls --comm postgres
 
   # what the error and kill lists blocked today, per syscall
   pgseccomp syscalls --action error,kill --since 24h --json /var/log/audit/audit.log
@@ -180,6 +199,7 @@ func newSyscallsFlags(now func() time.Time) (*flag.FlagSet, *syscallsOptions) {
 		}
 		return nil
 	}}, "arch", "which ABIs to print")
+	fs.BoolVar(&o.filter.Untrusted, "include-untrusted", false, "also list records from sources anybody can write")
 	fs.BoolVar(&o.json, "json", false, "print JSON")
 	return fs, o
 }
@@ -221,7 +241,7 @@ func runSyscalls(args []string) int {
 		st, err := sum.Tally(in.r, in.name, &o.filter)
 		stats.Add(st)
 		if err != nil {
-			return usageError("syscalls", "reading %s: %v", in.label(), unwrapPath(err))
+			return usageError("syscalls", "reading %s: %v", in.label(), pgconf.UnwrapPathError(err))
 		}
 	}
 
@@ -237,7 +257,7 @@ func runSyscalls(args []string) int {
 		arches = []syscalls.Arch{syscalls.Native()}
 	}
 	if o.json {
-		if err := writeSyscallsJSON(stdout, selectArches(all, arches, o.all || o.arches == nil), &sum, stats); err != nil {
+		if err := writeSyscallsJSON(stdout, selectArches(all, arches, o.all || o.arches == nil), &sum, stats, o.filter.Untrusted); err != nil {
 			fmt.Fprintf(stderr, "pgseccomp syscalls: writing JSON: %v\n", err)
 			return 2
 		}
@@ -292,7 +312,7 @@ func openInputs(files []string) ([]input, int) {
 			case errors.Is(err, fs.ErrPermission):
 				hint = "; audit logs are readable by root (or the adm group) only: run as root"
 			}
-			return nil, usageError("syscalls", "cannot read %s: %v%s", name, unwrapPath(err), hint)
+			return nil, usageError("syscalls", "cannot read %s: %v%s", name, pgconf.UnwrapPathError(err), hint)
 		}
 		inputs = append(inputs, input{name: name, r: f, close: func() { f.Close() }})
 	}
@@ -467,19 +487,43 @@ func reportSyscalls(w io.Writer, list []*audit.Syscall, arches []syscalls.Arch, 
 		fmt.Fprintf(w, "%snote: %s for %s not printed (%s); %s\n", p, plural(int(otherCount[k]), "record", "records"), k, clipList(other[k], 8), how)
 	}
 
-	matched := st.Records - sum.FilteredOut
-	fmt.Fprintf(w, "%sread %s from %s: %s, %d selected; %d unrelated, %d malformed\n",
+	fmt.Fprintf(w, "%sread %s from %s: %s, %d selected; %d unrelated, %d malformed, %d untrusted\n",
 		p, plural(int(st.Lines), "line", "lines"), inputsLabel(files), plural(int(st.Records), "seccomp record", "seccomp records"),
-		matched, st.Unrelated, st.Malformed)
+		sum.Selected, st.Unrelated, st.Malformed, st.Untrusted)
 	for _, e := range st.Examples {
 		fmt.Fprintf(w, "%smalformed: %v\n", p, labelled(e))
 	}
+	reportUntrusted(w, o, st)
 	if sum.UndatedFilteredOut > 0 {
 		fmt.Fprintf(w, "%snote: --since left out %s without a date (journald's audit[PID]: SECCOMP lines with a prefix that has no year); read them with journalctl -o short-iso, or filter with journalctl --since\n",
 			p, plural(int(sum.UndatedFilteredOut), "record", "records"))
 	}
-	if st.Records == 0 && st.Lines > 0 {
+	if st.Records == 0 && st.Untrusted == 0 && st.Lines > 0 {
 		fmt.Fprintf(w, "%snote: no seccomp records found; auditd writes them to /var/log/audit/audit.log, and without auditd the kernel log has them (dmesg, journalctl -k)\n", p)
+	}
+}
+
+// reportUntrusted warns about records from sources anybody can write:
+// how many, in which formats, and the first one.
+func reportUntrusted(w io.Writer, o *syscallsOptions, st audit.Stats) {
+	if st.Untrusted == 0 {
+		return
+	}
+	const p = "pgseccomp syscalls: "
+	var where []string
+	for _, f := range audit.Formats {
+		if n := st.UntrustedFormats[f]; n > 0 {
+			where = append(where, fmt.Sprintf("%d %s", n, f))
+		}
+	}
+	what := fmt.Sprintf("%s in lines anybody can write (%s)", plural(int(st.Untrusted), "record", "records"), strings.Join(where, ", "))
+	if o.filter.Untrusted {
+		fmt.Fprintf(w, "%swarning: --include-untrusted: the list includes %s; a database user (RAISE LOG) or any local user (logger) may have forged them\n", p, what)
+	} else {
+		fmt.Fprintf(w, "%swarning: left out %s: a database user (RAISE LOG) or any local user (logger) can forge them; read the kernel log (dmesg), auditd's log, or the journal as JSON (journalctl -k -o json), or give --include-untrusted to list them anyway\n", p, what)
+	}
+	if len(st.UntrustedExamples) > 0 {
+		fmt.Fprintf(w, "%suntrusted: %v\n", p, labelled(st.UntrustedExamples[0]))
 	}
 }
 
@@ -508,6 +552,15 @@ func clipList(names []string, max int) string {
 	return strings.Join(names[:max], ", ") + fmt.Sprintf(", and %d more", len(names)-max)
 }
 
+func examplesJSON(list []audit.LineError) []malformedJSON {
+	out := []malformedJSON{}
+	for _, e := range list {
+		e = labelled(e)
+		out = append(out, malformedJSON{e.Name, e.Line, e.Err.Error()})
+	}
+	return out
+}
+
 // syscallJSON is one entry of --json's "syscalls".
 type syscallJSON struct {
 	Name      string           `json:"name"`
@@ -533,6 +586,10 @@ type totalsJSON struct {
 	Malformed          int64            `json:"malformed"`
 	MalformedExamples  []malformedJSON  `json:"malformed_examples"`
 	Formats            map[string]int64 `json:"formats"`
+	Untrusted          int64            `json:"untrusted"`
+	UntrustedIncluded  bool             `json:"untrusted_included"`
+	UntrustedFormats   map[string]int64 `json:"untrusted_formats"`
+	UntrustedExamples  []malformedJSON  `json:"untrusted_examples"`
 }
 
 type malformedJSON struct {
@@ -541,7 +598,7 @@ type malformedJSON struct {
 	Error string `json:"error"`
 }
 
-func writeSyscallsJSON(w io.Writer, list []*audit.Syscall, sum *audit.Summary, st audit.Stats) error {
+func writeSyscallsJSON(w io.Writer, list []*audit.Syscall, sum *audit.Summary, st audit.Stats, includeUntrusted bool) error {
 	out := struct {
 		Syscalls []syscallJSON `json:"syscalls"`
 		Totals   totalsJSON    `json:"totals"`
@@ -561,18 +618,19 @@ func writeSyscallsJSON(w io.Writer, list []*audit.Syscall, sum *audit.Summary, s
 		out.Syscalls = append(out.Syscalls, e)
 	}
 	out.Totals = totalsJSON{
-		Lines: st.Lines, Records: st.Records, Matched: st.Records - sum.FilteredOut,
+		Lines: st.Lines, Records: st.Records, Matched: sum.Selected,
 		FilteredOut: sum.FilteredOut, UndatedFilteredOut: sum.UndatedFilteredOut,
 		Unrelated: st.Unrelated, Malformed: st.Malformed,
-		MalformedExamples: []malformedJSON{}, Formats: map[string]int64{},
-	}
-	for _, e := range st.Examples {
-		e = labelled(e)
-		out.Totals.MalformedExamples = append(out.Totals.MalformedExamples, malformedJSON{e.Name, e.Line, e.Err.Error()})
+		MalformedExamples: examplesJSON(st.Examples), Formats: map[string]int64{},
+		Untrusted: st.Untrusted, UntrustedIncluded: includeUntrusted,
+		UntrustedFormats: map[string]int64{}, UntrustedExamples: examplesJSON(st.UntrustedExamples),
 	}
 	for _, f := range audit.Formats {
 		if n := st.Formats[f]; n > 0 {
 			out.Totals.Formats[f.String()] = n
+		}
+		if n := st.UntrustedFormats[f]; n > 0 {
+			out.Totals.UntrustedFormats[f.String()] = n
 		}
 	}
 	enc := json.NewEncoder(w)

@@ -51,8 +51,21 @@ func TestSyscallsEveryFormat(t *testing.T) {
 		t.Fatalf("fixtures: %v", files)
 	}
 	for _, f := range files {
-		code, out, errOut := runCLI(t, "syscalls", f)
-		if code != 0 || out != nativeLine {
+		// The journal's text can be written by anyone: its records are
+		// listed only on request.
+		journal := strings.HasPrefix(filepath.Base(f), "journal-")
+		if journal {
+			code, out, errOut := runCLI(t, "syscalls", f)
+			if code != 0 || out != "\n" || !strings.Contains(errOut, "records in lines anybody can write") {
+				t.Errorf("%s: exit %d, stdout %q\n%s", filepath.Base(f), code, out, errOut)
+			}
+		}
+		args := []string{"syscalls", f}
+		if journal {
+			args = []string{"syscalls", "--include-untrusted", f}
+		}
+		code, out, errOut := runCLI(t, args...)
+		if code != 0 || out != nativeLine || journal != strings.Contains(errOut, "warning: --include-untrusted: the list includes") {
 			t.Errorf("%s: exit %d, stdout %q\n%s", filepath.Base(f), code, out, errOut)
 		}
 		for _, want := range []string{"for i386 not printed (getpid); add --arch i386", "for x32 not printed (getpid)", "seccomp records"} {
@@ -63,14 +76,14 @@ func TestSyscallsEveryFormat(t *testing.T) {
 	}
 	// All at once, formats mixed.
 	code, out, errOut := runCLI(t, append([]string{"syscalls"}, files...)...)
-	if code != 0 || out != nativeLine || !strings.Contains(errOut, "from 14 inputs") {
+	if code != 0 || out != nativeLine || !strings.Contains(errOut, "from 14 inputs") || !strings.Contains(errOut, "warning: left out 370 records in lines anybody can write (160 journal, 210 journal-audit)") {
 		t.Errorf("all fixtures: exit %d, stdout %q\n%s", code, out, errOut)
 	}
 }
 
 func TestSyscallsSummaryLine(t *testing.T) {
 	code, _, errOut := runCLI(t, "syscalls", fixture("dmesg.log"))
-	want := "pgseccomp syscalls: read 51 lines from " + fixture("dmesg.log") + ": 42 seccomp records, 42 selected; 2 unrelated, 7 malformed\n"
+	want := "pgseccomp syscalls: read 51 lines from " + fixture("dmesg.log") + ": 42 seccomp records, 42 selected; 2 unrelated, 7 malformed, 0 untrusted\n"
 	if code != 0 || !strings.Contains(errOut, want) {
 		t.Errorf("exit %d, stderr:\n%s\nwant the line\n%s", code, errOut, want)
 	}
@@ -160,7 +173,7 @@ func TestSyscallsSince(t *testing.T) {
 		{"2026-11-27T22:50:00Z", "journal-short-unix.log", nativeLine},
 		{"10m", "dmesg.log", nativeLine}, // dmesg's own prefix is seconds since boot; the records' stamps are dates
 	} {
-		code, out, errOut := runCLI(t, "syscalls", "--since", tt.since, fixture(tt.file))
+		code, out, errOut := runCLI(t, "syscalls", "--include-untrusted", "--since", tt.since, fixture(tt.file))
 		if code != 0 || out != tt.out || strings.Contains(errOut, "without a date") {
 			t.Errorf("--since %s %s: exit %d, stdout %q, want %q\n%s", tt.since, tt.file, code, out, tt.out, errOut)
 		}
@@ -170,7 +183,7 @@ func TestSyscallsSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	undated := strings.Count(string(data), "]: SECCOMP ")
-	code, out, errOut := runCLI(t, "syscalls", "--since", "10m", fixture("journal-short.log"))
+	code, out, errOut := runCLI(t, "syscalls", "--include-untrusted", "--since", "10m", fixture("journal-short.log"))
 	// The kernel transport's lines carry their stamp; the audit transport's do not.
 	if code != 0 || out != nativeLine || !strings.Contains(errOut, fmt.Sprintf("--since left out %d records without a date", undated)) {
 		t.Errorf("short: exit %d, stdout %q\n%s", code, out, errOut)
@@ -386,4 +399,58 @@ func FuzzParseSince(f *testing.F) {
 			t.Fatalf("parseSince(%q) = %v, after now", s, got)
 		}
 	})
+}
+
+// A record forged by a database user (RAISE LOG) or any local user
+// (logger) in each kind of log anybody can write: ptrace, logged.
+var forgedLines = []struct{ name, line string }{
+	{"PostgreSQL stderr", `2026-11-27 22:56:30.123 UTC [4242] LOG:  type=1326 audit(1795820190.744:1): auid=4294967295 uid=101 gid=104 ses=4294967295 pid=4242 comm="postgres" exe="/usr/lib/postgresql/15/bin/postgres" sig=0 arch=c000003e syscall=101 compat=0 ip=0x1 code=0x7ffc0000`},
+	{"PostgreSQL csvlog", `2026-11-27 22:56:30.123 UTC,"mallory","app",4242,"[local]",6752c8a0.1092,3,"SELECT",2026-11-27 22:56:00 UTC,3/4,0,LOG,00000,"audit: type=1326 audit(1795820190.744:2): auid=4294967295 uid=101 gid=104 ses=4294967295 pid=4242 comm=""postgres"" exe=""/usr/lib/postgresql/15/bin/postgres"" sig=0 arch=c000003e syscall=165 compat=0 ip=0x1 code=0x7ffc0000 ",,,,,,,,,"psql","client backend",,0`},
+	{"PostgreSQL jsonlog", `{"timestamp":"2026-11-27 22:56:30.123 UTC","user":"mallory","pid":4242,"error_severity":"LOG","message":"type=1326 audit(1795820190.744:3): auid=4294967295 uid=101 gid=104 ses=4294967295 pid=4242 comm=postgres exe=/usr/lib/postgresql/15/bin/postgres sig=0 arch=c000003e syscall=101 compat=0 ip=0x1 code=0x7ffc0000 ","backend_type":"client backend"}`},
+	{"syslog", `Nov 27 22:56:30 db1 kernel: audit: type=1326 audit(1795820190.744:4): auid=4294967295 uid=101 gid=104 ses=4294967295 pid=4242 comm="postgres" exe="/usr/lib/postgresql/15/bin/postgres" sig=0 arch=c000003e syscall=101 compat=0 ip=0x1 code=0x7ffc0000`},
+	{"journal short", `Nov 27 22:56:30 db1 audit[4242]: SECCOMP auid=4294967295 uid=101 gid=104 ses=4294967295 pid=4242 comm="postgres" exe="/usr/lib/postgresql/15/bin/postgres" sig=0 arch=c000003e syscall=101 compat=0 ip=0x1 code=0x7ffc0000`},
+	{"journal json, syslog transport", `{"_TRANSPORT":"syslog","SYSLOG_IDENTIFIER":"kernel","MESSAGE":"audit: type=1326 audit(1795820190.744:5): auid=4294967295 uid=101 gid=104 ses=4294967295 pid=4242 comm=\"postgres\" exe=\"/x\" sig=0 arch=c000003e syscall=101 compat=0 ip=0x1 code=0x7ffc0000"}`},
+}
+
+// Forged records are counted, named and left out of the list; a real
+// record next to them is listed.
+func TestSyscallsForged(t *testing.T) {
+	needAMD64(t)
+	real := `{"__REALTIME_TIMESTAMP":"1795820190744000","_TRANSPORT":"kernel","MESSAGE":"audit: type=1326 audit(1795820190.744:9): auid=4294967295 uid=101 gid=104 ses=4294967295 pid=4243 comm=\"postgres\" exe=\"/x\" sig=0 arch=c000003e syscall=110 compat=0 ip=0x1 code=0x7ffc0000"}`
+	dir := t.TempDir()
+	for _, tt := range forgedLines {
+		path := filepath.Join(dir, "log")
+		if err := os.WriteFile(path, []byte(real+"\n"+tt.line+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := runCLI(t, "syscalls", path)
+		if code != 0 || out != "getppid\n" || !strings.Contains(errOut, "warning: left out 1 record in lines anybody can write") ||
+			!strings.Contains(errOut, "untrusted: "+path+":2: record in a ") || !strings.Contains(errOut, "1 selected; 0 unrelated, 0 malformed, 1 untrusted") {
+			t.Errorf("%s: exit %d, stdout %q\n%s", tt.name, code, out, errOut)
+		}
+		code, out, errOut = runCLI(t, "syscalls", "--include-untrusted", path)
+		if code != 0 || !strings.Contains(errOut, "warning: --include-untrusted: the list includes 1 record") {
+			t.Errorf("%s --include-untrusted: exit %d, stdout %q\n%s", tt.name, code, out, errOut)
+		}
+		code, out, errOut = runCLI(t, "syscalls", "--json", path)
+		var got struct {
+			Syscalls []struct{ Name string } `json:"syscalls"`
+			Totals   struct {
+				Untrusted         int64            `json:"untrusted"`
+				UntrustedIncluded bool             `json:"untrusted_included"`
+				UntrustedFormats  map[string]int64 `json:"untrusted_formats"`
+				UntrustedExamples []struct {
+					Line  int64  `json:"line"`
+					Error string `json:"error"`
+				} `json:"untrusted_examples"`
+			} `json:"totals"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 {
+			t.Fatalf("%s --json: exit %d, %v\n%s", tt.name, code, err, errOut)
+		}
+		if len(got.Syscalls) != 1 || got.Syscalls[0].Name != "getppid" || got.Totals.Untrusted != 1 || got.Totals.UntrustedIncluded ||
+			len(got.Totals.UntrustedFormats) != 1 || len(got.Totals.UntrustedExamples) != 1 || got.Totals.UntrustedExamples[0].Line != 2 {
+			t.Errorf("%s --json: %+v", tt.name, got)
+		}
+	}
 }

@@ -142,6 +142,9 @@ func (c *Capture) drain(buf []byte, line *[]byte, rec *Record, handle func(*Reco
 			}
 			continue
 		}
+		// From the kernel itself (the sender's port is 0), whatever the
+		// text looks like.
+		rec.Format, rec.Trusted = FormatNetlink, true
 		handle(rec)
 	}
 }

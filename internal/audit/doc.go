@@ -4,6 +4,14 @@
 // (both of journald's transports) and syslog copies. Each line is
 // recognised by itself, so one input may mix formats; see [Format].
 //
+// Only some of those sources are evidence: anybody can write a line that
+// looks like a record into syslog, the journal's text or PostgreSQL's log
+// (RAISE LOG). Every record says whether it came from a source users
+// cannot write ([Record.Trusted]: the kernel log as dmesg and /dev/kmsg
+// print it, auditd's log, journal JSON entries of the kernel or audit
+// transport, the audit netlink socket); the others are counted apart
+// ([Stats].Untrusted) and only selected on request ([Filter].Untrusted).
+//
 // The parts:
 //
 //   - [ParseLine] finds and parses the record on one line into a [Record],

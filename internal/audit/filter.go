@@ -20,6 +20,11 @@ type Filter struct {
 	// Since selects records written at or after it. A record whose line
 	// gives no date (see [Record.Time]) never passes a Since filter.
 	Since time.Time
+	// Untrusted also selects records from sources users can write (see
+	// [Format.Trusted]), which are otherwise only counted: a database user
+	// can RAISE LOG a line that looks like a record. [Filter.Match] does
+	// not look at it; [Summary.Tally] does.
+	Untrusted bool
 }
 
 // Match reports whether r passes f.

@@ -14,6 +14,9 @@ func seedLines(f *testing.F) {
 	for _, tt := range parseTests {
 		f.Add([]byte(tt.line))
 	}
+	for _, tt := range trustTests {
+		f.Add([]byte(tt.line))
+	}
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.log"))
 	for _, name := range files {
 		data, err := os.ReadFile(name)
@@ -29,7 +32,7 @@ func seedLines(f *testing.F) {
 // recordFields is a Record's fields for comparison, without buffers.
 func recordFields(r *Record) string {
 	c := *r
-	c.commBuf, c.exeBuf = nil, nil
+	c.commBuf, c.exeBuf, c.msgBuf = nil, nil, nil
 	return fmt.Sprintf("%+v comm=%q exe=%q enriched=%q", c, r.Comm, r.Exe, r.Enriched)
 }
 
@@ -37,6 +40,14 @@ func FuzzParseLine(f *testing.F) {
 	seedLines(f)
 	f.Fuzz(func(t *testing.T, line []byte) {
 		line = bytes.TrimRight(line, "\r\n")
+		// Whatever a database user makes PostgreSQL log, on the first line
+		// of a message or on a later one, is never a trusted record.
+		for _, prefix := range []string{"2026-12-06 05:00:00.123 UTC [4242] LOG:  ", "[4242] LOG:  ", "\t", "Dec  6 05:00:00 db1 postgres[4242]: [7-1] LOG:  "} {
+			var forged Record
+			if found, _ := ParseLine(append([]byte(prefix), line...), &forged); found && forged.Trusted {
+				t.Fatalf("a record after %q is trusted: %s", prefix, recordFields(&forged))
+			}
+		}
 		var r Record
 		found, err := ParseLine(line, &r)
 		if !found {
@@ -92,8 +103,8 @@ func FuzzFastPath(f *testing.F) {
 	})
 }
 
-// FuzzTally: Tally (several goroutines, chunks, from a reader or a mapped
-// file) reads what a Scanner reads line by line.
+// FuzzTally: Tally (several goroutines, chunks, from a reader or a file)
+// reads what a Scanner reads line by line, forged records included.
 func FuzzTally(f *testing.F) {
 	var all []byte
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.log"))
@@ -105,17 +116,22 @@ func FuzzTally(f *testing.F) {
 		f.Add(data)
 		all = append(all, data...)
 	}
+	var forged []byte
+	for _, tt := range trustTests {
+		forged = append(forged, tt.line+"\n"...)
+	}
+	f.Add(forged)
 	f.Add(all)
 	f.Add([]byte("no newline at the end"))
 	f.Add([]byte("\n\n\r\n"))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		want, wantSyscalls := scanAll(t, data)
-		for _, mapped := range []bool{false, true} {
+		for _, file := range []bool{false, true} {
 			var s Summary
 			var st Stats
 			var err error
-			if mapped {
+			if file {
 				st, err = tallyFile(t, dir, data, &s)
 			} else {
 				st, err = s.Tally(bytes.NewReader(data), "input", nil)
@@ -124,10 +140,10 @@ func FuzzTally(f *testing.F) {
 				t.Fatal(err)
 			}
 			if got := fmt.Sprint(st); got != want {
-				t.Fatalf("mapped %v: Tally stats\n%s\nScanner stats\n%s", mapped, got, want)
+				t.Fatalf("file %v: Tally stats\n%s\nScanner stats\n%s", file, got, want)
 			}
 			if got := describeSyscalls(s.Syscalls()); got != wantSyscalls {
-				t.Fatalf("mapped %v: Tally\n%s\nScanner\n%s", mapped, got, wantSyscalls)
+				t.Fatalf("file %v: Tally\n%s\nScanner\n%s", file, got, wantSyscalls)
 			}
 		}
 	})

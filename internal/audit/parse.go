@@ -32,10 +32,32 @@ var errCutShort = errors.New("record cut short before its code= field (truncated
 // holds what was read before the problem. The line may end in "\n" or
 // "\r\n".
 //
-// ParseLine does not allocate except to describe a malformed record, and
-// rec's byte slices alias line (see [Record]).
+// ParseLine sets rec.Trusted for every record it finds, and rec.Format
+// tells where the line came from; a record from a source users can write
+// (see [Format.Trusted]) may be forged, so callers count it apart.
+//
+// ParseLine does not allocate except to describe a malformed record or to
+// decode a journal JSON entry, and rec's byte slices alias line, or for a
+// journal JSON entry a buffer rec owns (see [Record]).
 func ParseLine(line []byte, rec *Record) (found bool, err error) {
 	line = trimEOL(line)
+	if len(line) > 0 && line[0] == '{' && isJournalJSONCandidate(line) {
+		found, err = rec.parseJournalJSON(line)
+	} else {
+		found, err = parseText(line, rec)
+	}
+	if found {
+		if rec.Format != FormatJournalJSON {
+			rec.Transport = ""
+		}
+		rec.Trusted = rec.Format.Trusted() ||
+			rec.Format == FormatJournalJSON && (rec.Transport == "kernel" || rec.Transport == "audit")
+	}
+	return found, err
+}
+
+// parseText is ParseLine for a line of text (not a journal JSON entry).
+func parseText(line []byte, rec *Record) (found bool, err error) {
 	// The first "type=" on a line is its record's: auditd's
 	// "type=SECCOMP msg=audit(", the kernel's "type=1326 audit(" (auditd
 	// writes "type=1326 msg=audit(" for a type it has no name for). Any
@@ -186,24 +208,80 @@ func classify(prefix []byte, auditd bool) Format {
 	if len(p) == 0 || string(p) == "audit:" {
 		return FormatKernel
 	}
-	switch c := p[0]; {
-	case isDigit(c) && isKmsgPrefix(p):
+	// The kernel log's own prefixes are matched exactly, up to the
+	// kernel's "audit:" right before the record: they are trusted, and a
+	// program's log line (PostgreSQL's "[%p] LOG:  ") must not pass.
+	switch {
+	case isKmsgPrefix(p):
 		return FormatKmsg
+	case isDmesgPrefix(p):
+		return FormatDmesg
 	case bytes.Contains(p, []byte(" kernel:")):
 		return FormatJournal // also journalctl -o short-monotonic: "[ 4500.8] host kernel: audit:"
-	case c == '[' || c == '<':
-		return FormatDmesg // dmesg, dmesg -T, dmesg -r: "<5>[ 3215.8] audit:"
-	case bytes.HasPrefix(p, []byte("kern ")):
-		return FormatDmesg // dmesg -x: "kern  :notice: [ 3215.8] audit:"
 	}
-	return FormatJournal
+	return FormatOther
 }
 
-// isKmsgPrefix reports whether p starts like a /dev/kmsg record:
-// "PRIORITY,SEQUENCE,MICROSECONDS,FLAGS[,...];".
+// isKmsgPrefix reports whether p is a /dev/kmsg record's prefix:
+// "PRIORITY,SEQUENCE,MICROSECONDS,FLAGS[,...];audit:".
 func isKmsgPrefix(p []byte) bool {
-	semi := bytes.IndexByte(p, ';')
-	return semi > 0 && bytes.Count(p[:semi], []byte(",")) >= 3 && bytes.IndexByte(p[:semi], ' ') < 0
+	head, ok := bytes.CutSuffix(p, []byte(";audit:"))
+	if !ok || bytes.IndexByte(head, ';') >= 0 || bytes.IndexByte(head, ' ') >= 0 {
+		return false
+	}
+	f := bytes.Split(head, []byte(","))
+	if len(f) < 4 {
+		return false
+	}
+	for _, n := range f[:3] {
+		if _, ok := parseDecAll(n); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// isDmesgPrefix reports whether p is dmesg's prefix of a kernel audit
+// line: "[ 3215.827637] audit:", "[Fri Nov 27 22:35:13 2026] audit:"
+// (-T), "<5>[ 3215.8] audit:" (-r), "kern  :notice: [ 3215.8] audit:" (-x).
+func isDmesgPrefix(p []byte) bool {
+	head, ok := bytes.CutSuffix(p, []byte("] audit:"))
+	if !ok {
+		return false
+	}
+	open := bytes.LastIndexByte(head, '[')
+	if open < 0 || bytes.IndexByte(head[open:], ']') >= 0 {
+		return false
+	}
+	for _, c := range head[open+1:] {
+		if !(isDigit(c) || c == ' ' || c == '.' || c == ':' || c == ',' || c == '<' || c == '>' ||
+			'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	lead := head[:open]
+	switch {
+	case len(lead) == 0:
+		return true
+	case lead[0] == '<': // -r: "<5>"
+		n, ok := bytes.CutSuffix(lead[1:], []byte(">"))
+		_, digits := parseDecAll(n)
+		return ok && digits
+	case bytes.HasPrefix(lead, []byte("kern ")): // -x: "kern  :notice: "
+		rest := bytes.TrimLeft(lead[len("kern"):], " ")
+		level, ok := bytes.CutPrefix(rest, []byte(":"))
+		level, ok2 := bytes.CutSuffix(level, []byte(": "))
+		if !ok || !ok2 || len(level) == 0 {
+			return false
+		}
+		for _, c := range bytes.TrimLeft(level, " ") {
+			if c < 'a' || c > 'z' {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // Field bits, to check a record has the fields it needs.
@@ -215,8 +293,8 @@ const (
 )
 
 func (r *Record) reset() {
-	commBuf, exeBuf := r.commBuf, r.exeBuf
-	*r = Record{Compat: -1, AUID: Unset, UID: Unset, GID: Unset, Session: Unset, commBuf: commBuf, exeBuf: exeBuf}
+	commBuf, exeBuf, msgBuf := r.commBuf, r.exeBuf, r.msgBuf
+	*r = Record{Compat: -1, AUID: Unset, UID: Unset, GID: Unset, Session: Unset, commBuf: commBuf, exeBuf: exeBuf, msgBuf: msgBuf}
 }
 
 // resetFields resets what parseFields sets, keeping the line's format

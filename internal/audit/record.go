@@ -36,7 +36,21 @@ const (
 	FormatJournalAudit
 	// FormatKernel: a kernel record with no log prefix:
 	// "audit: type=1326 audit(...): ..." or "type=1326 audit(...): ...".
+	// dmesg -t writes such lines, but so do journalctl -o cat and any
+	// program that logs a message verbatim, so they are not trusted.
 	FormatKernel
+	// FormatJournalJSON: an entry of journalctl -o json (one JSON object a
+	// line), whose MESSAGE holds the record and whose _TRANSPORT journald
+	// itself sets: "kernel" (the kernel log) and "audit" (its audit
+	// transport) are trusted, any other (syslog, journal, stdout) is not.
+	FormatJournalJSON
+	// FormatOther: a record after a prefix of no kernel or audit log: a
+	// line of a program's own log, such as PostgreSQL's stderr, csvlog or
+	// jsonlog with a RAISE LOG message that looks like a record.
+	FormatOther
+	// FormatNetlink: a record read from the kernel's audit netlink socket
+	// by [Capture] (never from a line of a log).
+	FormatNetlink
 
 	numFormats = iota + 1
 )
@@ -58,12 +72,37 @@ func (f Format) String() string {
 		return "journal-audit"
 	case FormatKernel:
 		return "kernel"
+	case FormatJournalJSON:
+		return "journal-json"
+	case FormatOther:
+		return "other"
+	case FormatNetlink:
+		return "netlink"
 	}
 	return fmt.Sprintf("format(%d)", uint8(f))
 }
 
 // Formats lists every Format, for reports.
-var Formats = []Format{FormatAuditd, FormatSyslog, FormatKmsg, FormatDmesg, FormatJournal, FormatJournalAudit, FormatKernel}
+var Formats = []Format{FormatAuditd, FormatSyslog, FormatKmsg, FormatDmesg, FormatJournal, FormatJournalAudit, FormatKernel, FormatJournalJSON, FormatOther, FormatNetlink}
+
+// Trusted reports whether records of format f come from a source that no
+// database user (nor any other unprivileged program) can write: the kernel
+// log as dmesg and /dev/kmsg print it, auditd's own log, and the audit
+// netlink socket. A line of
+// these formats is recognised by its exact prefix, so the trust holds for
+// input that is such a log, not for a file that merely contains such lines
+// (a PostgreSQL csvlog puts a multi-line message's later lines at the start
+// of a line). Journald's JSON entries are trusted per entry, by their
+// _TRANSPORT (see [Record.Trusted]); every other format can be written by
+// anyone: logger(1) writes syslog and journal lines with any tag ("kernel",
+// "audit", "audispd"), and RAISE LOG writes PostgreSQL's log.
+func (f Format) Trusted() bool {
+	switch f {
+	case FormatAuditd, FormatKmsg, FormatDmesg, FormatNetlink:
+		return true
+	}
+	return false
+}
 
 // Unset is the value audit prints for an unset auid or ses (4294967295).
 const Unset = ^uint32(0)
@@ -99,12 +138,22 @@ type Record struct {
 	IP        uint64
 	Code      uint32 // code=: the seccomp action (see [Record.Action])
 
+	// Trusted tells a record from a source users cannot write (see
+	// [Format.Trusted]; for FormatJournalJSON, a _TRANSPORT of "kernel" or
+	// "audit") from one anybody could have forged. ParseLine sets it also
+	// for a malformed record.
+	Trusted bool
+	// Transport is journald's _TRANSPORT of a FormatJournalJSON record
+	// ("kernel", "audit", "syslog", ...), "" for other formats.
+	Transport string
+
 	// Enriched is what auditd's log_format=ENRICHED added after the 0x1d
 	// separator (AUID="unset" UID="postgres" ... ARCH=x86_64 SYSCALL=openat),
 	// nil when absent; see [Record.EnrichedField].
 	Enriched []byte
 
 	commBuf, exeBuf []byte // hex-decoding buffers
+	msgBuf          []byte // a journal JSON entry's MESSAGE, which the fields alias
 }
 
 // Action returns the seccomp action the record reports.
@@ -161,7 +210,7 @@ func (r *Record) EnrichedField(key string) []byte {
 // Clone returns a copy of r whose byte slices do not alias anything.
 func (r *Record) Clone() *Record {
 	c := *r
-	c.commBuf, c.exeBuf = nil, nil
+	c.commBuf, c.exeBuf, c.msgBuf = nil, nil, nil
 	c.Comm = cloneBytes(r.Comm)
 	c.Exe = cloneBytes(r.Exe)
 	c.Enriched = cloneBytes(r.Enriched)

@@ -29,6 +29,30 @@ type Stats struct {
 	Examples []LineError
 	// Formats counts the complete records per Format.
 	Formats [numFormats]int64
+	// Untrusted counts the lines with a seccomp record, complete or not,
+	// from a source that users can write (see [Format.Trusted]): a forged
+	// record looks like a real one there. They are in neither Records nor
+	// Malformed, and only a [Filter] with Untrusted set selects them.
+	Untrusted int64
+	// UntrustedFormats counts them per Format; UntrustedExamples are the
+	// first MaxExamples of them.
+	UntrustedFormats  [numFormats]int64
+	UntrustedExamples []LineError
+}
+
+// untrustedError describes a line with a record from a source users can
+// write, for [Stats.UntrustedExamples].
+func untrustedError(r *Record, line []byte) error {
+	where := r.Format.String()
+	if r.Transport != "" {
+		where += " _TRANSPORT=" + r.Transport
+	}
+	const max = 160
+	text := string(trimEOL(line))
+	if len(text) > max {
+		text = text[:max] + "..."
+	}
+	return fmt.Errorf("record in a %s line, which any user can write: %q", where, text)
 }
 
 // Add adds the counts of o to s, keeping at most MaxExamples examples.
@@ -37,14 +61,23 @@ func (s *Stats) Add(o Stats) {
 	s.Records += o.Records
 	s.Unrelated += o.Unrelated
 	s.Malformed += o.Malformed
-	for _, e := range o.Examples {
-		if len(s.Examples) < MaxExamples {
-			s.Examples = append(s.Examples, e)
-		}
-	}
+	s.Untrusted += o.Untrusted
+	s.Examples = appendExamples(s.Examples, o.Examples)
+	s.UntrustedExamples = appendExamples(s.UntrustedExamples, o.UntrustedExamples)
 	for i := range s.Formats {
 		s.Formats[i] += o.Formats[i]
+		s.UntrustedFormats[i] += o.UntrustedFormats[i]
 	}
+}
+
+// appendExamples appends examples to list, keeping at most MaxExamples.
+func appendExamples(list, examples []LineError) []LineError {
+	for _, e := range examples {
+		if len(list) < MaxExamples {
+			list = append(list, e)
+		}
+	}
+	return list
 }
 
 // LineError is a malformed record and where it is.
@@ -64,8 +97,9 @@ func (e LineError) Error() string {
 func (e LineError) Unwrap() error { return e.Err }
 
 // Scanner reads seccomp records from a log, one line at a time, in memory
-// that does not grow with the input. Lines without a record and malformed
-// records are counted (see [Scanner.Stats]), never fatal.
+// that does not grow with the input. Lines without a record, malformed
+// records and records from sources users can write are counted (see
+// [Scanner.Stats]), never fatal, and never returned.
 type Scanner struct {
 	r     io.Reader
 	name  string
@@ -100,6 +134,12 @@ func (s *Scanner) Scan() bool {
 		switch {
 		case !found:
 			s.stats.Unrelated++
+		case !s.rec.Trusted:
+			s.stats.Untrusted++
+			s.stats.UntrustedFormats[s.rec.Format]++
+			if len(s.stats.UntrustedExamples) < MaxExamples {
+				s.stats.UntrustedExamples = append(s.stats.UntrustedExamples, LineError{s.name, s.line, untrustedError(&s.rec, line)})
+			}
 		case err != nil:
 			s.stats.Malformed++
 			if len(s.stats.Examples) < MaxExamples {
@@ -126,6 +166,7 @@ func (s *Scanner) Stats() Stats {
 	st := s.stats
 	st.Lines = s.line
 	st.Examples = append([]LineError(nil), s.stats.Examples...)
+	st.UntrustedExamples = append([]LineError(nil), s.stats.UntrustedExamples...)
 	return st
 }
 

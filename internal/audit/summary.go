@@ -29,6 +29,9 @@ type Summary struct {
 
 	// Undated counts the records added that carry no date.
 	Undated int64
+	// Selected counts the records [Summary.Tally] read that its filter
+	// selected.
+	Selected int64
 	// FilteredOut counts the records [Summary.Tally] read that its filter
 	// did not select; UndatedFilteredOut the part of them left out only
 	// because the filter has a Since time and the record has no date.
@@ -218,6 +221,7 @@ func (s *Summary) insert(key syscallKey, e *Syscall) {
 func (s *Summary) addFiltered(r *Record, f *Filter) {
 	if f.Match(r) {
 		s.Add(r)
+		s.Selected++
 		return
 	}
 	s.FilteredOut++
@@ -229,6 +233,7 @@ func (s *Summary) addFiltered(r *Record, f *Filter) {
 // Merge adds what o has tallied to s. o must not be used afterwards.
 func (s *Summary) Merge(o *Summary) {
 	s.Undated += o.Undated
+	s.Selected += o.Selected
 	s.FilteredOut += o.FilteredOut
 	s.UndatedFilteredOut += o.UndatedFilteredOut
 	if s.bySyscall == nil {

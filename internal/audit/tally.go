@@ -5,20 +5,14 @@ import (
 	"cmp"
 	"errors"
 	"io"
-	"math"
-	"os"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // chunkSize is how much of the input one parsing goroutine takes at a
-// time. When reading (not mapping) the input, a line longer than a chunk
-// is cut to maxLine bytes.
+// time. A line longer than a chunk is cut to maxLine bytes, as the
+// Scanner cuts it.
 const chunkSize = 4 << 20
 
 // maxTallyWorkers bounds the parsing goroutines: past a few, reading the
@@ -27,14 +21,17 @@ const maxTallyWorkers = 8
 
 // Tally reads every line of r and adds the seccomp records that f selects
 // to s (nil f selects all). name labels r in malformed-line examples. It
-// returns what it read; malformed and unrelated lines are counted, never
-// fatal. The error is a read error, or a mapped file that shrank while it
-// was read; the Stats and s then hold what was read before it.
+// returns what it read; malformed, unrelated and untrusted lines are
+// counted, never fatal. The error is a read error; the Stats and s then
+// hold what was read before it.
 //
 // Tally parses on up to GOMAXPROCS goroutines, each with its own part of
-// the input and its own Summary, merged at the end. A regular file is
-// mapped into memory rather than copied; other readers are read in chunks,
-// a few per goroutine at a time.
+// the input and its own Summary, merged at the end. Every input, a regular
+// file as much as a pipe, is read in chunks, a few per goroutine at a
+// time, so memory stays the same whatever the input holds: a line longer
+// than maxLine is parsed from its first maxLine bytes and the rest is
+// skipped. (Mapping a file instead would make an overlong line as large
+// in memory as it is on disk.)
 func (s *Summary) Tally(r io.Reader, name string, f *Filter) (Stats, error) {
 	if f == nil {
 		f = &Filter{}
@@ -49,32 +46,14 @@ func (s *Summary) Tally(r io.Reader, name string, f *Filter) (Stats, error) {
 		results[i] = t
 		wg.Go(func() {
 			for c := range chunks {
-				if t.err == nil {
-					t.err = t.guardedChunk(c)
-				}
-				if c.buf != nil {
-					free <- c
-				}
+				t.chunk(c)
+				free <- c
 			}
 		})
 	}
-	var nchunks int
-	var err error
-	if data, unmap, ok := mapFile(r); ok {
-		nchunks = splitMapped(data, chunks)
-		close(chunks)
-		wg.Wait()
-		unmap()
-	} else {
-		nchunks, err = splitChunks(r, chunks, free)
-		close(chunks)
-		wg.Wait()
-	}
-	for _, t := range results {
-		if t.err != nil && err == nil {
-			err = t.err
-		}
-	}
+	nchunks, err := splitChunks(r, chunks, free)
+	close(chunks)
+	wg.Wait()
 
 	// Workers number lines within their chunks; the chunks' line counts,
 	// in input order, give the first line number of each.
@@ -91,19 +70,34 @@ func (s *Summary) Tally(r io.Reader, name string, f *Filter) (Stats, error) {
 		total += n
 	}
 	var st Stats
-	var examples []LineError
+	var examples, untrusted []LineError
 	for _, t := range results {
 		st.Add(t.stats)
-		for _, e := range t.examples {
-			e.err.Line += first[e.seq] - 1
-			examples = append(examples, e.err)
-		}
+		examples = numbered(examples, t.examples, first)
+		untrusted = numbered(untrusted, t.untrusted, first)
 		s.Merge(&t.sum)
 	}
-	slices.SortFunc(examples, func(a, b LineError) int { return cmp.Compare(a.Line, b.Line) })
-	st.Examples = examples[:min(len(examples), MaxExamples)]
+	st.Examples = firstExamples(examples)
+	st.UntrustedExamples = firstExamples(untrusted)
 	st.Lines = total
 	return st, err
+}
+
+// numbered appends examples to list with their line numbers in the whole
+// input, given the first line number of each chunk.
+func numbered(list []LineError, examples []example, first []int64) []LineError {
+	for _, e := range examples {
+		e.err.Line += first[e.seq] - 1
+		list = append(list, e.err)
+	}
+	return list
+}
+
+// firstExamples returns the MaxExamples examples of list that come first
+// in the input.
+func firstExamples(list []LineError) []LineError {
+	slices.SortFunc(list, func(a, b LineError) int { return cmp.Compare(a.Line, b.Line) })
+	return list[:min(len(list), MaxExamples)]
 }
 
 // chunk is whole lines of the input.
@@ -177,87 +171,8 @@ func splitChunks(r io.Reader, out chan<- *chunk, free chan *chunk) (int, error) 
 	return seq, readErr
 }
 
-// mapFile maps r into memory when it is a regular, non-empty file, from
-// its current offset on.
-func mapFile(r io.Reader) (data []byte, unmap func(), ok bool) {
-	f, isFile := r.(*os.File)
-	if !isFile {
-		return nil, nil, false
-	}
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > math.MaxInt/2 {
-		return nil, nil, false
-	}
-	offset, err := f.Seek(0, io.SeekCurrent)
-	if err != nil || offset >= fi.Size() {
-		return nil, nil, false
-	}
-	m, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil, nil, false
-	}
-	_ = unix.Madvise(m, unix.MADV_SEQUENTIAL)
-	return m[offset:], func() { unix.Munmap(m) }, true
-}
-
-// splitMapped sends data to out in chunks that end at line ends, and
-// returns how many it sent.
-func splitMapped(data []byte, out chan<- *chunk) int {
-	seq := 0
-	for len(data) > 0 {
-		end := len(data)
-		if end > chunkSize {
-			if i := bytes.IndexByte(data[chunkSize:], '\n'); i >= 0 {
-				end = chunkSize + i + 1
-			}
-		}
-		out <- &chunk{data: data[:end], seq: seq}
-		seq++
-		data = data[end:]
-	}
-	return seq
-}
-
-// guardedChunk tallies a chunk of a mapped file, which faults if the file
-// shrinks while it is read (a log truncated with "> audit.log"): the
-// fault becomes an error rather than a crash.
-func (t *tallier) guardedChunk(c *chunk) (err error) {
-	if c.buf == nil {
-		// Unmap the chunk's pages after: the page cache keeps them, and
-		// the process's resident memory stays a few chunks, not the file.
-		defer unix.Madvise(pageAligned(c.data), unix.MADV_DONTNEED)
-		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-		defer func() {
-			if p := recover(); p != nil {
-				if _, fault := p.(interface{ Addr() uintptr }); !fault {
-					panic(p)
-				}
-				err = errors.New("the file shrank while it was read (truncated or rotated?); read it again")
-			}
-		}()
-	}
-	t.chunk(c)
-	return nil
-}
-
-// pageAligned returns the whole pages inside b, which madvise takes.
-func pageAligned(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	page := uintptr(os.Getpagesize())
-	start := uintptr(unsafe.Pointer(&b[0]))
-	first := (start + page - 1) &^ (page - 1)
-	last := (start + uintptr(len(b))) &^ (page - 1)
-	if last <= first {
-		return nil
-	}
-	return b[first-start : last-start]
-}
-
 // tallier parses chunks into its own Summary.
 type tallier struct {
-	err        error
 	filter     *Filter
 	name       string
 	sum        Summary
@@ -265,6 +180,7 @@ type tallier struct {
 	rec        Record
 	chunkLines []chunkLines
 	examples   []example // malformed lines, numbered within their chunks
+	untrusted  []example // lines with a record from a source users can write
 }
 
 type chunkLines struct {
@@ -291,6 +207,15 @@ func (t *tallier) chunk(c *chunk) {
 		switch {
 		case !found:
 			t.stats.Unrelated++
+		case !t.rec.Trusted:
+			t.stats.Untrusted++
+			t.stats.UntrustedFormats[t.rec.Format]++
+			if len(t.untrusted) < MaxExamples {
+				t.untrusted = append(t.untrusted, example{c.seq, LineError{t.name, line, untrustedError(&t.rec, l)}})
+			}
+			if err == nil && t.filter.Untrusted {
+				t.sum.addFiltered(&t.rec, t.filter)
+			}
 		case err != nil:
 			t.stats.Malformed++
 			// Chunks come in input order, so a worker's first few are

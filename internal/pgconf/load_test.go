@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -196,4 +197,110 @@ func TestLoadMissingMain(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is a directory") {
 		t.Errorf("got %v", err)
 	}
+}
+
+// specialDir makes a directory with a named pipe that nobody writes, a
+// link to /dev/zero and a file one byte over MaxFileSize (sparse).
+func specialDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.conf"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "zero.conf")); err != nil {
+		t.Fatal(err)
+	}
+	big, err := os.Create(filepath.Join(dir, "big.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Truncate(MaxFileSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	big.Close()
+	return dir
+}
+
+// TestLoadNotRegular: what is not a regular file, or is larger than
+// MaxFileSize, is refused with its name and what it is, never waited for
+// (a pipe without a writer) nor read without end (/dev/zero).
+func TestLoadNotRegular(t *testing.T) {
+	dir := specialDir(t)
+	for _, tt := range []struct {
+		name, main, conf string // main: the file given to Load; conf: its content when main is postgresql.conf
+		want             []string
+	}{
+		{"main file a named pipe", "fifo.conf", "", []string{"fifo.conf", "not a regular file (a named pipe)"}},
+		{"main file /dev/zero", "zero.conf", "", []string{"zero.conf", "not a regular file (a character device)"}},
+		{"include a named pipe", "postgresql.conf", "include 'fifo.conf'\n", []string{"postgresql.conf:1: could not read configuration file", "fifo.conf", "a named pipe"}},
+		{"include_if_exists a named pipe", "postgresql.conf", "a = 1\ninclude_if_exists 'fifo.conf'\n", []string{"postgresql.conf:2:", "not a regular file (a named pipe)"}},
+		{"include /dev/zero", "postgresql.conf", "include '/dev/zero'\n", []string{"could not read configuration file \"/dev/zero\": not a regular file (a character device)"}},
+		{"include_if_exists /dev/zero", "postgresql.conf", "include_if_exists '/dev/zero'\n", []string{"\"/dev/zero\": not a regular file"}},
+		{"include a file over the bound", "postgresql.conf", "include 'big.conf'\n", []string{"big.conf", "larger than 16 MiB"}},
+		{"include_dir with a named pipe", "postgresql.conf", "include_dir 'd'\n", []string{"d/fifo.conf", "a named pipe"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			main := filepath.Join(dir, tt.main)
+			if tt.conf != "" {
+				sub := t.TempDir()
+				for _, n := range []string{"fifo.conf", "zero.conf", "big.conf"} {
+					if err := os.Symlink(filepath.Join(dir, n), filepath.Join(sub, n)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := os.Mkdir(filepath.Join(sub, "d"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(filepath.Join(dir, "fifo.conf"), filepath.Join(sub, "d", "fifo.conf")); err != nil {
+					t.Fatal(err)
+				}
+				main = write(t, sub, "postgresql.conf", tt.conf)
+			}
+			_, err := LoadOptions(main, Options{NoAutoConf: true})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// FuzzLoad: any configuration text, next to a named pipe, /dev/zero and
+// an oversized file it may include, is read or refused, never hangs.
+func FuzzLoad(f *testing.F) {
+	for _, s := range []string{"include 'fifo.conf'\n", "include_if_exists 'zero.conf'\n", "include '/dev/zero'\n",
+		"include 'big.conf'\n", "include_dir '.'\n", "a = 1\ninclude 'postgresql.conf'\n", "include_dir '/dev'\n"} {
+		f.Add(s)
+	}
+	dir := specialDir(f)
+	f.Fuzz(func(t *testing.T, conf string) {
+		if strings.Contains(conf, "/proc") || strings.Contains(conf, "/sys") {
+			return // files the kernel makes up as it is read
+		}
+		sub := t.TempDir()
+		for _, n := range []string{"fifo.conf", "zero.conf", "big.conf"} {
+			if err := os.Symlink(filepath.Join(dir, n), filepath.Join(sub, n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		main := write(t, sub, "postgresql.conf", conf)
+		file, err := LoadOptions(main, Options{NoAutoConf: true})
+		if err != nil {
+			var errs Errors
+			if !errors.As(err, &errs) || err.Error() == "" {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+		}
+		if file != nil {
+			for _, name := range file.Files {
+				if fi, err := os.Stat(name); err != nil || !fi.Mode().IsRegular() || fi.Size() > MaxFileSize {
+					t.Fatalf("read %s, which is not a regular file of at most MaxFileSize bytes", name)
+				}
+			}
+		}
+	})
 }

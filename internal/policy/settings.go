@@ -45,6 +45,16 @@ func RoleListName(a Action, role string) string {
 // session_syscall_default.<role>.
 func RoleDefaultName(role string) string { return roleDefaultPrefix + "." + role }
 
+// IsSetting reports whether a configuration line's name is one of
+// pgseccomp's: a pgseccomp.* setting or a per-role one
+// (session_syscall_<action>.<role>), compared as PostgreSQL compares
+// setting names.
+func IsSetting(name string) bool {
+	key := pgconf.FoldName(name)
+	return strings.HasPrefix(key, pgseccompPrefix) ||
+		(strings.HasPrefix(key, RoleSettingPrefix) && strings.Contains(key, "."))
+}
+
 // KnownSettings are the names of every pgseccomp.* setting the extension
 // defines.
 func KnownSettings() []string {
@@ -426,7 +436,7 @@ func splitIdentifiers(s string, downcase bool) ([]string, bool) {
 			return nil, false
 		}
 		if downcase {
-			name = truncateIdentifier(name)
+			name = TruncateIdentifier(name)
 		}
 		names = append(names, name)
 		if done {
@@ -435,9 +445,12 @@ func splitIdentifiers(s string, downcase bool) ([]string, bool) {
 	}
 }
 
-// truncateIdentifier cuts a name to NAMEDATALEN-1 bytes at a character
-// boundary, as PostgreSQL does with identifiers (UTF-8 assumed).
-func truncateIdentifier(name string) string {
+// TruncateIdentifier cuts a name to NAMEDATALEN-1 (63) bytes at a
+// character boundary, as PostgreSQL's truncate_identifier (pg_mbcliplen)
+// does with identifiers, a role's name in CREATE ROLE included (UTF-8
+// assumed): a session of a role given by a longer name is a session of
+// the role so truncated.
+func TruncateIdentifier(name string) string {
 	if len(name) <= maxRoleNameBytes {
 		return name
 	}

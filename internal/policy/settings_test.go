@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func build(t *testing.T, values map[string]string) (*Policy, error) {
@@ -175,6 +176,32 @@ func TestPreloaded(t *testing.T) {
 		"$libdir/pgseccomp": true, "/usr/lib/postgresql/15/lib/pgseccomp.so": true, `"pgseccomp"`: true, "pgseccomp_x": false, "": false} {
 		if got := preloads(in); got != want {
 			t.Errorf("preloads(%q) = %v", in, got)
+		}
+	}
+}
+
+// TestTruncateIdentifier: names are cut to 63 bytes at a UTF-8 character
+// boundary, as pg_mbcliplen cuts them.
+func TestTruncateIdentifier(t *testing.T) {
+	a := func(n int) string { return strings.Repeat("a", n) }
+	for _, tt := range []struct{ in, want string }{
+		{"", ""},
+		{"joe", "joe"},
+		{a(63), a(63)},
+		{a(70), a(63)},
+		{a(61) + "é", a(61) + "é"},       // 63 bytes: whole
+		{a(62) + "é", a(62)},             // é would end at byte 64
+		{a(62) + "éé", a(62)},            // and the next one too
+		{a(60) + "€x", a(60) + "€"},      // € is 3 bytes: ends at 63
+		{a(61) + "€", a(61)},             // € would straddle byte 63
+		{a(59) + "😀" + "b", a(59) + "😀"}, // 4 bytes ending at 63
+		{a(60) + "😀", a(60)},             // 4 bytes straddling
+		{"é" + a(70), "é" + a(61)},       // 2 + 61 = 63
+		{strings.Repeat("é", 40), strings.Repeat("é", 31)}, // 62 bytes
+	} {
+		got := TruncateIdentifier(tt.in)
+		if got != tt.want || len(got) > 63 || !utf8.ValidString(got) {
+			t.Errorf("TruncateIdentifier(%q) = %q (%d bytes), want %q", tt.in, got, len(got), tt.want)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -80,7 +79,7 @@ func (es Errors) err() error {
 
 // Read reads and checks the profile in the file at path (see Parse).
 func Read(path string) (*Profile, error) {
-	data, err := os.ReadFile(path)
+	data, err := pgconf.ReadFile(path)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
