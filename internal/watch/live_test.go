@@ -404,6 +404,18 @@ func TestWatch(t *testing.T) {
 				t.Errorf("no %s", name)
 			}
 		}
+		// pgseccomp_filters_outdated is there exactly when the server
+		// writes its reload state (an extension of 1.1 or later).
+		f := families["pgseccomp_filters_outdated"]
+		if _, err := procs.ReadReloadState(c.DataDir); err == nil {
+			if f == nil || f.GetMetric()[0].GetGauge().GetValue() != 0 {
+				t.Errorf("the server writes its reload state, and pgseccomp_filters_outdated is %v, want 0", f)
+			}
+		} else if f != nil {
+			t.Errorf("the server writes no reload state (%v), yet pgseccomp_filters_outdated is exported: %v", err, f)
+		} else {
+			t.Logf("pgseccomp_filters_outdated not exported: the installed extension writes no reload state (%v)", err)
+		}
 		t.Logf("pgseccomp_violations_total = %v over %d series", counted, len(families["pgseccomp_violations_total"].GetMetric()))
 	})
 

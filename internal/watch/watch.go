@@ -177,6 +177,7 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 	var nextSlow time.Time
 	var logErr string
 	var overflows uint64
+	var rejectedAt time.Time
 	finish := func() error {
 		capture.Stop()
 		err := <-captured
@@ -266,9 +267,33 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 				}
 				w.sessions.Evict(now)
 				w.confinement()
+				rejectedAt = w.reloadState(rejectedAt)
 			}
 		}
 	}
+}
+
+// reloadState reads whether the server runs session filters older than
+// its configuration (a rejected reload), sets the metric, and says so once
+// per rejection; it returns the rejection reported.
+func (w *Watcher) reloadState(reported time.Time) time.Time {
+	pid, _ := w.members.Postmaster()
+	s, err := procs.ReadReloadState(w.cfg.DataDir)
+	known := err == nil && pid != 0 && s.PID == pid
+	if m := w.cfg.Metrics; m != nil {
+		m.setOutdated(known && s.Rejected(), known)
+	}
+	if !known || !s.Rejected() || s.RejectedAt.Equal(reported) {
+		return reported
+	}
+	what := s.RejectedDetail
+	if s.RejectedSetting != "" {
+		what = s.RejectedSetting + ": " + what
+	}
+	w.note(Note{Note: "filters_outdated", PID: pid, Text: fmt.Sprintf("the server rejected a reload at %s (%s) and runs the session filters in force since %s: until it reloads a corrected configuration, layers computed from the files on disk may not explain its records",
+		s.RejectedAt.UTC().Format(humanTime), what, s.PlanSince.UTC().Format(humanTime))})
+	w.invalidatePolicy()
+	return s.RejectedAt
 }
 
 func (w *Watcher) addStats(f func(*Stats)) {
