@@ -32,6 +32,7 @@ type copyConf struct {
 	config    string // config_file: the original's, read in place (never written)
 	identFile string // the copy's pg_ident.conf
 	listen    string // listen_addresses: loopback, or '' if the original listens on no TCP
+	hbaOffset int    // lines before the original's in the copy's pg_hba.conf
 }
 
 // Copy makes a physical copy of an existing cluster in a temporary
@@ -151,6 +152,7 @@ func (c *Cluster) writeCopyAuth() error {
 	c.copy.identFile = filepath.Join(dir, "pg_ident.conf")
 	head := fmt.Sprintf("# pgseccomp: a copy of %s being recorded; %s drives it over the private socket.\n"+
 		"local all %s trust\nlocal replication %s trust\n# %s:\n", e, CopyRole, CopyRole, CopyRole, e.HBAFile)
+	c.copy.hbaOffset = strings.Count(head, "\n")
 	for path, data := range map[string][]byte{c.hbaFile: append([]byte(head), hba...), c.copy.identFile: ident} {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return fmt.Errorf("cluster: %w", err)
@@ -262,4 +264,13 @@ func (c *Cluster) copyStartSettings(settings map[string]string) {
 	settings["listen_addresses"] = QuoteValue(c.copy.listen)
 	settings["unix_socket_directories"] = QuoteValue(c.SocketDir)
 	settings["external_pid_file"] = "''"
+}
+
+// OriginalHBALine is the line of the original's pg_hba.conf that line n of
+// the server's pg_hba.conf is (the same n except in a copy).
+func (c *Cluster) OriginalHBALine(n int) int {
+	if c.copy == nil {
+		return n
+	}
+	return n - c.copy.hbaOffset
 }
