@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,10 +85,7 @@ func Copy(ctx context.Context, opts CopyOptions) (c *Cluster, err error) {
 	if err := os.Chmod(c.BaseDir, 0o711); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	conf := &copyConf{of: e, config: e.ConfigFile, listen: "127.0.0.1"}
-	if strings.TrimSpace(e.Value("listen_addresses", "localhost")) == "" {
-		conf.listen = ""
-	}
+	conf := &copyConf{of: e, config: e.ConfigFile, listen: loopbackFor(e.Value("listen_addresses", "localhost"))}
 	if e.ConfigDir == e.DataDir { // initdb's layout: the copy has its own
 		conf.config = filepath.Join(c.DataDir, "postgresql.conf")
 	}
@@ -99,7 +97,9 @@ func Copy(ctx context.Context, opts CopyOptions) (c *Cluster, err error) {
 		if err := os.Remove(c.DataDir); err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
-		out, err := c.run(ctx, "pg_basebackup", "-D", c.DataDir, "-X", "stream", "-c", "fast",
+		// No manifest: the walsender would build it in a temporary file
+		// (base/pgsql_tmp) of the original.
+		out, err := c.run(ctx, "pg_basebackup", "-D", c.DataDir, "-X", "stream", "-c", "fast", "--no-manifest",
 			"-h", e.SocketDir(), "-p", strconv.Itoa(e.Port), "-U", e.Owner, "-d", "dbname=postgres")
 		if err != nil {
 			return nil, fmt.Errorf("cluster: copy %s with pg_basebackup (a replication connection over %s as %s, peer authentication): %w\n%s\n"+
@@ -273,4 +273,23 @@ func (c *Cluster) OriginalHBALine(n int) int {
 		return n
 	}
 	return n - c.copy.hbaOffset
+}
+
+// loopbackFor maps the original's listen_addresses to the loopback
+// interface, the same way: a list that names a host (localhost, or any
+// name) becomes "localhost", so that the postmaster resolves a name as
+// the original does (glibc's resolver asks uname() for the host name);
+// addresses and "*" become 127.0.0.1; an empty list stays empty.
+func loopbackFor(listen string) string {
+	listen = strings.TrimSpace(listen)
+	if listen == "" {
+		return ""
+	}
+	for _, a := range strings.Split(listen, ",") {
+		a = strings.TrimSpace(a)
+		if a != "*" && net.ParseIP(a) == nil {
+			return "localhost"
+		}
+	}
+	return "127.0.0.1"
 }

@@ -135,7 +135,7 @@ type recorder struct {
 	// method the recording cannot log in with ("line 3: hostssl cert").
 	unexercised []string
 	proven      []string // what the enforce pass ran
-	workDir     string   // an existing cluster's work directory (kept)
+	workDir     string   // in place: the work directory (removed at the end)
 }
 
 // Run records a profile.
@@ -377,7 +377,13 @@ func (r *recorder) removeServer() {
 			r.progress.logf("started the server of %s again (%s)", r.opts.Existing, r.opts.Existing.Manager())
 		}
 	}
-	r.progress.logf("the recording's server log is kept in %s", r.srv.logDir)
+	if wasRunning && r.opts.Existing.Manager() == "pg_ctl" && r.opts.ServerLog == "" {
+		r.progress.logf("the server started again logs to %s, in the work directory %s, which is kept", filepath.Join(r.workDir, "server-restarted.log"), r.workDir)
+		return
+	}
+	if err := os.RemoveAll(r.workDir); err != nil {
+		r.progress.logf("remove the work directory: %v", err)
+	}
 }
 
 // control stops or starts the recorded cluster's own server in place, the
@@ -547,7 +553,7 @@ func (r *recorder) runWorkloads(ctx context.Context) error {
 		r.col.setStep(name)
 		r.progress.step(name)
 		if err := step.Run(ctx, r.srv); err != nil {
-			return fmt.Errorf("workload %s: %w", name, err)
+			return r.cleanUp(ctx, fmt.Errorf("workload %s: %w", name, err))
 		}
 		r.ran(name)
 	}
@@ -555,12 +561,30 @@ func (r *recorder) runWorkloads(ctx context.Context) error {
 		r.col.setStep(cmdline)
 		r.progress.step(cmdline)
 		if err := r.runCommand(ctx, cmdline); err != nil {
-			return err
+			return r.cleanUp(ctx, err)
 		}
 		r.ran(cmdline)
 	}
 	r.col.setStep("shutdown")
 	return nil
+}
+
+// cleanUp, after a workload failed on a cluster recorded in place, drops
+// whatever the built-in steps made in it (their databases, roles,
+// tablespaces and slots, all named pgseccomp_...), which the teardown step
+// would have dropped at the end of the pass; on a throwaway server or a
+// copy there is nothing to keep clean. It returns err, with the cleanup's
+// own failure if any.
+func (r *recorder) cleanUp(ctx context.Context, err error) error {
+	if r.srv.Throwaway() || len(r.steps) == 0 {
+		return err
+	}
+	r.col.setStep("cleanup")
+	if cerr := workload.Teardown().Run(context.WithoutCancel(ctx), r.srv); cerr != nil {
+		return fmt.Errorf("%w\nand dropping the workload's objects (pgseccomp_...) from %s failed too: %v; drop them by hand", err, r.opts.Existing, cerr)
+	}
+	r.progress.logf("dropped the workload's objects from %s after the failure", r.opts.Existing)
+	return err
 }
 
 // ran notes a workload the enforce pass ran to its end.

@@ -35,7 +35,8 @@ type HBARule struct {
 // scram-sha-256, md5 and password over the Unix socket or TCP to
 // 127.0.0.1 (with SSL required on hostssl lines, refused on hostnossl),
 // as a role of its own, or, on a server made for the recording (a copy),
-// as the role a line names, given a password there. A line it cannot use
+// as the role a line names, given a password there for the login (its
+// own is put back afterwards). A line it cannot use
 // is named, with why.
 func hbaLoginsStep() Step {
 	return step("pg_hba-logins", false, func(ctx context.Context, r *runner) error {
@@ -125,9 +126,24 @@ func (r *runner) hbaLogin(ctx context.Context, s *session, base *pgx.ConnConfig,
 			return "it names role " + named + ", whose password only a copy may change", nil
 		}
 		user = named
-		if err := s.exec(ctx, `ALTER ROLE `+quoteIdent(named)+` LOGIN PASSWORD 'workload-hba'`); err != nil {
+		// The role's own password (its stored verifier) comes back
+		// after the login, so that the user's workloads can log in too.
+		var old *string
+		if err := s.scan(ctx, `SELECT rolpassword FROM pg_authid WHERE rolname = $1`, []any{named}, &old); err != nil {
 			return "", err
 		}
+		if err := s.exec(ctx, `ALTER ROLE `+quoteIdent(named)+` PASSWORD 'workload-hba'`); err != nil {
+			return "", err
+		}
+		defer func() {
+			restore := `ALTER ROLE ` + quoteIdent(named) + ` PASSWORD NULL`
+			if old != nil {
+				restore = `ALTER ROLE ` + quoteIdent(named) + ` PASSWORD ` + quoteLiteral(*old)
+			}
+			if rerr := s.exec(ctx, restore); err == nil {
+				err = rerr
+			}
+		}()
 	}
 	cfg := base.Copy()
 	cfg.User, cfg.Database, cfg.Password = user, db, password
