@@ -85,7 +85,6 @@ func newDebianCluster(t *testing.T) *debianCluster {
 	}
 	t.Cleanup(d.ses.Close)
 	d.run("pg_createcluster", version, d.name, "-p", strconv.Itoa(d.port))
-	d.run("sh", "-c", "echo \"log_connections = on\" > /etc/postgresql/"+version+"/"+d.name+"/conf.d/00-test.conf")
 	t.Cleanup(func() {
 		if t.Failed() {
 			log := fmt.Sprintf("/var/log/postgresql/postgresql-%s-%s.log", version, d.name)
@@ -99,6 +98,10 @@ func newDebianCluster(t *testing.T) *debianCluster {
 		}
 	})
 	if d.e, err = cluster.FindExisting(version+"/"+d.name, ""); err != nil {
+		t.Fatal(err)
+	}
+	// Connections in the server log, to tie a denial's pid to a session.
+	if err := os.WriteFile(filepath.Join(d.e.ConfigDir, "conf.d", "00-test.conf"), []byte("log_connections = on\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// An application role that logs in with SCRAM over hostssl only,
