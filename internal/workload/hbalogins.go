@@ -39,7 +39,7 @@ type HBARule struct {
 // own is put back afterwards). A line it cannot use
 // is named, with why.
 func hbaLoginsStep() Step {
-	return step("pg_hba-logins", false, func(ctx context.Context, r *runner) error {
+	return step("pg-hba-logins", false, func(ctx context.Context, r *runner) error {
 		s, err := r.connect(ctx, "postgres")
 		if err != nil {
 			return err
