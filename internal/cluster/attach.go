@@ -83,7 +83,7 @@ func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
 	}
 	// What the cluster's own configuration says, as its server reads it
 	// (run from BaseDir: postgres needs a working directory it can read).
-	for _, name := range []string{"data_directory", "port", "shared_preload_libraries"} {
+	for _, name := range []string{"data_directory", "port"} {
 		cmd := c.Command(ctx, "postgres", "-D", configDir, "-C", name)
 		// Not c.Env(): the server reads PGPORT and friends as defaults.
 		cmd.Env = slices.DeleteFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, "PG") })

@@ -128,7 +128,7 @@ type Cluster struct {
 	superuser  string    // the role connections use by default; "" means OSUser
 	attached   bool
 	configDir  string   // what pg_ctl -D takes
-	own        []string // its data_directory, port, shared_preload_libraries
+	own        []string // its data_directory and port
 	hbaFile    string
 	wasRunning bool
 	serverOurs bool // this package started the attached cluster's server
