@@ -323,7 +323,7 @@ func (r *recorder) makeServer(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("create a work directory for the recording: %w", err)
 		}
-		c, err = cluster.Attach(ctx, cluster.AttachOptions{ConfigDir: e.ConfigDir, BinDir: r.opts.BinDir, WorkDir: work, AuditSession: true, Logf: r.opts.Logf})
+		c, err = cluster.Attach(ctx, cluster.AttachOptions{Of: e, BinDir: r.opts.BinDir, WorkDir: work, AuditSession: true, Logf: r.opts.Logf})
 		if err != nil {
 			os.RemoveAll(work)
 			return err
