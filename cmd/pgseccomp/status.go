@@ -221,19 +221,20 @@ func selectClusters(r procs.Reader, o *statusOptions, set map[string]bool) ([]pr
 		if err != nil {
 			return nil, nil, usageError("status", "%v", err)
 		}
-		c, warnings, code := clusterForPGDATA(r, e.DataDir)
+		c, warnings, code := clusterForPGDATA(r, e.DataDir, e.CommandLine("status"))
 		if code != 0 {
 			return nil, nil, code
 		}
 		return []procs.Cluster{c}, warnings, 0
 	case set["pgdata"]:
 		dataDir := o.cluster.pgdata
+		check := "pg_ctl -D " + dataDir + " status"
 		// A configuration directory (Debian's /etc/postgresql/15/main)
 		// names its data directory; anything else is taken as one.
 		if e, err := o.cluster.find(); err == nil {
-			dataDir = e.DataDir
+			dataDir, check = e.DataDir, e.CommandLine("status")
 		}
-		c, warnings, code := clusterForPGDATA(r, dataDir)
+		c, warnings, code := clusterForPGDATA(r, dataDir, check)
 		if code != 0 {
 			return nil, nil, code
 		}
@@ -281,7 +282,8 @@ func reportUnconfined(clusters []procs.Cluster) int {
 
 // clusterForPGDATA finds the running cluster whose data directory is pgdata.
 // A non-zero code means an input error has been reported.
-func clusterForPGDATA(r procs.Reader, pgdata string) (procs.Cluster, []error, int) {
+// check is the command that tells whether the server runs, for messages.
+func clusterForPGDATA(r procs.Reader, pgdata, check string) (procs.Cluster, []error, int) {
 	if abs, err := filepath.Abs(pgdata); err == nil {
 		pgdata = abs
 	}
@@ -294,23 +296,23 @@ func clusterForPGDATA(r procs.Reader, pgdata string) (procs.Cluster, []error, in
 	pf, err := procs.ReadPostmasterPID(pgdata)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return procs.Cluster{}, nil, usageError("status", "%s does not exist: the server does not seem to be running; check that it is (pg_ctl -D %s status)", pidPath, pgdata)
+		return procs.Cluster{}, nil, usageError("status", "%s does not exist: the server does not seem to be running; check that it is (%s)", pidPath, check)
 	case errors.Is(err, fs.ErrPermission):
 		return procs.Cluster{}, nil, usageError("status", "cannot read %s: permission denied; run as root or as the server's OS user", pidPath)
 	case err != nil:
-		return procs.Cluster{}, nil, usageError("status", "%v; check that the server is running (pg_ctl -D %s status)", err, pgdata)
+		return procs.Cluster{}, nil, usageError("status", "%v; check that the server is running (%s)", err, check)
 	}
 	c, warnings, err := r.Cluster(pf.PID)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return procs.Cluster{}, nil, usageError("status", "process %d named in %s is not running: the file is stale (left by a crash?); check that the server is running (pg_ctl -D %s status)", pf.PID, pidPath, pgdata)
+		return procs.Cluster{}, nil, usageError("status", "process %d named in %s is not running: the file is stale (left by a crash?); check that the server is running (%s)", pf.PID, pidPath, check)
 	case errors.Is(err, procs.ErrNotPostmaster):
-		return procs.Cluster{}, nil, usageError("status", "%s names %v; the file is stale (left by a crash?); check that the server is running (pg_ctl -D %s status)", pidPath, err, pgdata)
+		return procs.Cluster{}, nil, usageError("status", "%s names %v; the file is stale (left by a crash?); check that the server is running (%s)", pidPath, err, check)
 	case err != nil:
 		return procs.Cluster{}, nil, usageError("status", "%v", err)
 	}
 	if pf.DataDir != "" && c.DataDir != "" && !samePath(pf.DataDir, c.DataDir) {
-		return procs.Cluster{}, nil, usageError("status", "process %d named in %s serves data directory %s, not %s: the file is stale; check that the server is running (pg_ctl -D %s status)", pf.PID, pidPath, c.DataDir, pf.DataDir, pgdata)
+		return procs.Cluster{}, nil, usageError("status", "process %d named in %s serves data directory %s, not %s: the file is stale; check that the server is running (%s)", pf.PID, pidPath, c.DataDir, pf.DataDir, check)
 	}
 	if c.DataDir == "" {
 		c.DataDir = pgdata
