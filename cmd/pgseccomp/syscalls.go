@@ -463,6 +463,18 @@ func reportSyscalls(w io.Writer, list []*audit.Syscall, arches []syscalls.Arch, 
 				p, syscalls.LibraryVersion(), s.Number, s.ArchName(), plural(int(s.Count), "record", "records"), s.Name)
 		}
 	}
+	for _, a := range arches {
+		var names []string
+		for _, s := range list {
+			if s.Arch == a && printed(s) {
+				names = append(names, s.Name)
+			}
+		}
+		if newer := syscalls.NewerThanLibrary(a, names); len(newer) > 0 {
+			fmt.Fprintf(w, "%snote: libseccomp %s, which this tool uses, does not know %s on %s; they are named from the kernel's syscall tables, and a server whose libseccomp does not know them refuses them\n",
+				p, syscalls.LibraryVersion(), strings.Join(newer, ", "), a)
+		}
+	}
 	// Records not printed: other ABIs, and arches this tool cannot resolve.
 	other := map[string][]string{}
 	otherCount := map[string]int64{}
