@@ -11,7 +11,7 @@ import (
 )
 
 // postmasterOnlySyscalls are what the postmaster needs beyond what client
-// backends make (demo.SessionAllowList): it binds and listens on its sockets
+// backends make (demo.HandDerivedSessionAllowList): it binds and listens on its sockets
 // and forks every child. Found by running this benchmark's workload with the
 // global default at "log" and reading the kernel's audit records; nothing
 // else was logged.
@@ -21,7 +21,7 @@ var postmasterOnlySyscalls = []string{"bind", "listen", "clone", "clone3"}
 // syscall any of its processes makes, so that the global default can be
 // "error".
 func globalAllowList() []string {
-	list := slices.Concat(demo.SessionAllowList, postmasterOnlySyscalls)
+	list := slices.Concat(demo.HandDerivedSessionAllowList, postmasterOnlySyscalls)
 	slices.Sort(list)
 	return slices.Compact(list)
 }
@@ -64,7 +64,7 @@ func confinedSettings(scale int) map[string]string {
 		"pgseccomp.global_syscall_default":  cluster.QuoteValue("error"),
 		"pgseccomp.global_syscall_allow":    cluster.QuoteValue(strings.Join(globalAllowList(), ",")),
 		"pgseccomp.session_syscall_default": cluster.QuoteValue("error"),
-		"pgseccomp.session_syscall_allow":   cluster.QuoteValue(demo.SessionAllowSetting()),
+		"pgseccomp.session_syscall_allow":   cluster.QuoteValue(demo.HandDerivedSessionAllowSetting()),
 	})
 	return s
 }

@@ -2,7 +2,7 @@ package demo
 
 import "strings"
 
-// SessionAllowList is a hand-derived session allow-list for PostgreSQL 15
+// HandDerivedSessionAllowList is a hand-derived session allow-list for PostgreSQL 15
 // on Debian 12 x86_64: the syscalls strace saw client backends make under
 // a mixed workload (pgbench, DDL, COPY, sorts that spill, CLUSTER, REINDEX,
 // tablespaces, parallel query, LISTEN/NOTIFY, large objects, checkpoints),
@@ -10,9 +10,10 @@ import "strings"
 // It deliberately leaves out readlink, which the demo denies, and clone and
 // execve, which a backend needs only to run programs.
 //
-// It is a demonstration list, good enough to run a session with "error" as
-// its default; a recorded profile replaces it.
-var SessionAllowList = []string{
+// It is a list of known content for tests and benchmarks, good enough to
+// run a session with "error" as its default. It is not what the demo runs
+// with (the shipped profile), and a recorded profile replaces it.
+var HandDerivedSessionAllowList = []string{
 	"accept", "accept4", "access", "brk", "chdir", "chmod",
 	"clock_gettime", "clock_nanosleep", "close", "close_range", "connect",
 	"dup", "dup2", "dup3", "epoll_create1", "epoll_ctl", "epoll_pwait",
@@ -36,5 +37,5 @@ var SessionAllowList = []string{
 	"uname", "unlink", "unlinkat", "wait4", "write", "writev",
 }
 
-// SessionAllowSetting is SessionAllowList as a setting value.
-func SessionAllowSetting() string { return strings.Join(SessionAllowList, ",") }
+// HandDerivedSessionAllowSetting is HandDerivedSessionAllowList as a setting value.
+func HandDerivedSessionAllowSetting() string { return strings.Join(HandDerivedSessionAllowList, ",") }

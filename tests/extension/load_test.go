@@ -21,20 +21,20 @@ import (
 // sockets at start and forks every child with clone. Found by running this
 // test's workload (start, pgbench -i, 16 clients for 30 s, CHECKPOINT,
 // stop) with both defaults "log": these three, all from the postmaster,
-// were the only syscalls outside demo.SessionAllowList.
+// were the only syscalls outside demo.HandDerivedSessionAllowList.
 var postmasterOnlySyscalls = []string{"bind", "clone", "listen"}
 
 // loadSettings enforce allow-lists: both defaults are "error"; the session
-// layer allows demo.SessionAllowList, the global layer the same plus
+// layer allows demo.HandDerivedSessionAllowList, the global layer the same plus
 // postmasterOnlySyscalls.
 func loadSettings() map[string]string {
-	global := slices.Concat(demo.SessionAllowList, postmasterOnlySyscalls)
+	global := slices.Concat(demo.HandDerivedSessionAllowList, postmasterOnlySyscalls)
 	sort.Strings(global)
 	return map[string]string{
 		"pgseccomp.global_syscall_default":  "error",
 		"pgseccomp.global_syscall_allow":    strings.Join(slices.Compact(global), ","),
 		"pgseccomp.session_syscall_default": "error",
-		"pgseccomp.session_syscall_allow":   demo.SessionAllowSetting(),
+		"pgseccomp.session_syscall_allow":   demo.HandDerivedSessionAllowSetting(),
 		"pgseccomp.session_syscall_log":     "",
 		"pgseccomp.session_syscall_error":   "",
 		"pgseccomp.session_syscall_kill":    "",
