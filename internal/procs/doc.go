@@ -10,7 +10,7 @@
 //     [ParsePostmasterPID] (DATADIR/postmaster.pid);
 //   - a [Reader] that reads those files below a configurable root ("/proc" by
 //     default, a fixture directory in tests) and groups processes into
-//     clusters: [Reader.Discover], [Reader.Cluster] and [Reader.ForPID].
+//     clusters: [Reader.Discover], [Reader.OfPostmaster] and [Reader.ForPID].
 //
 // Processes come and go while /proc is scanned. A process that vanishes
 // between two reads is skipped silently (see [IsVanished]); it never makes a

@@ -88,7 +88,7 @@ func TestLoadUnderEnforcingFilters(t *testing.T) {
 		defer confined.Done()
 		for runCtx.Err() == nil && backendsSeen < 16 {
 			time.Sleep(100 * time.Millisecond)
-			cl, _, err := procs.Reader{}.Cluster(postmaster)
+			cl, _, err := procs.Reader{}.OfPostmaster(postmaster)
 			if err != nil {
 				continue
 			}
