@@ -31,8 +31,9 @@ finds the records on each line by itself, so files may mix formats:
                (also node= and log_format=ENRICHED)
   kernel log   dmesg, dmesg -T, dmesg -x, dmesg -r, /dev/kmsg:
                audit: type=1326 ...
-  journal      journalctl -o json (or json-seq): entries of the kernel transport
-               ("audit: type=1326 ...") and the audit transport ("SECCOMP ...")
+  journal      journalctl -o json or json-seq: entries of the kernel
+               transport ("audit: type=1326 ...") and of the audit
+               transport ("SECCOMP ...")
 Only these are evidence: no user can write them. Any user can write a line
 that looks like a record into a syslog file (logger -t kernel), the
 journal's text (journalctl -o short shows a program's message as it shows

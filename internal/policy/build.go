@@ -268,6 +268,10 @@ func (p *Policy) NewerThanLibraryNote() string {
 	for i, n := range names {
 		described[i] = fmt.Sprintf("%s (Linux %s)", n, syscalls.Linux(n))
 	}
-	return fmt.Sprintf("libseccomp %s, which this tool uses, does not know %s; their numbers on %s are taken from the kernel's syscall tables. A server accepts them only if its own libseccomp knows them: with libseccomp %s or another that does not, pgseccomp refuses the setting and the server does not start",
-		syscalls.LibraryVersion(), strings.Join(described, ", "), p.Arch, syscalls.LibraryVersion())
+	its, them := "its number", "it"
+	if len(names) > 1 {
+		its, them = "their numbers", "them"
+	}
+	return fmt.Sprintf("libseccomp %s, which this tool uses, does not know %s; %s on %s come from the kernel's syscall tables. A server accepts %s only if its own libseccomp knows %s: with libseccomp %s or another that does not, pgseccomp refuses the setting and the server does not start",
+		syscalls.LibraryVersion(), strings.Join(described, ", "), its, p.Arch, them, them, syscalls.LibraryVersion())
 }
