@@ -68,11 +68,11 @@ Which records:
                     from now (90m, 12h, 7d) or a time (2026-11-27 22:00,
                     2026-11-27T22:00:00Z, @1795820182). Records carry their
                     own audit(EPOCH.MS:SERIAL) stamp, so this works for plain
-                    dmesg output too; only journald's "audit[PID]: SECCOMP"
-                    lines lack it, and are dated from the journal's prefix
-                    when it has a year (journalctl -o short-iso or
-                    short-unix); otherwise --since leaves them out and says
-                    how many.
+                    dmesg output too; the audit transport's journal entries
+                    are dated by journald (-o json), and its text lines
+                    ("audit[PID]: SECCOMP", untrusted) from their prefix
+                    when it has a year (-o short-iso or short-unix);
+                    otherwise --since leaves them out and says how many.
   --include-untrusted
                     also list the syscalls of records from sources anybody
                     can write (see above), with a warning: a database user
@@ -109,7 +109,7 @@ Examples:
 
   # no auditd: the kernel log, or the journal as JSON
   dmesg | pgseccomp syscalls --comm postgres
-  journalctl -k -o json --since -2h | pgseccomp syscalls --comm postgres
+  journalctl -k -o json --since "2 hours ago" | pgseccomp syscalls --comm postgres
 
   # what the error and kill lists blocked today, per syscall
   pgseccomp syscalls --action error,kill --since 24h --json /var/log/audit/audit.log
@@ -308,7 +308,7 @@ func openInputs(files []string) ([]input, int) {
 			hint := ""
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
-				hint = "; check the path (auditd's log is /var/log/audit/audit.log; without auditd, pipe dmesg or journalctl -k into pgseccomp syscalls)"
+				hint = "; check the path (auditd's log is /var/log/audit/audit.log; without auditd, pipe dmesg or journalctl -k -o json into pgseccomp syscalls)"
 			case errors.Is(err, fs.ErrPermission):
 				hint = "; audit logs are readable by root (or the adm group) only: run as root"
 			}
@@ -507,11 +507,11 @@ func reportSyscalls(w io.Writer, list []*audit.Syscall, arches []syscalls.Arch, 
 	}
 	reportUntrusted(w, o, st)
 	if sum.UndatedFilteredOut > 0 {
-		fmt.Fprintf(w, "%snote: --since left out %s without a date (journald's audit[PID]: SECCOMP lines with a prefix that has no year); read them with journalctl -o short-iso, or filter with journalctl --since\n",
+		fmt.Fprintf(w, "%snote: --since left out %s without a date (journald's audit[PID]: SECCOMP lines with a prefix that has no year); read the journal with -o json, which dates them, or filter with journalctl --since\n",
 			p, plural(int(sum.UndatedFilteredOut), "record", "records"))
 	}
 	if st.Records == 0 && st.Untrusted == 0 && st.Lines > 0 {
-		fmt.Fprintf(w, "%snote: no seccomp records found; auditd writes them to /var/log/audit/audit.log, and without auditd the kernel log has them (dmesg, journalctl -k)\n", p)
+		fmt.Fprintf(w, "%snote: no seccomp records found; auditd writes them to /var/log/audit/audit.log, and without auditd the kernel log has them (dmesg, journalctl -k -o json)\n", p)
 	}
 }
 
