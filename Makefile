@@ -1,7 +1,9 @@
 # pgseccomp: seccomp confinement for PostgreSQL.
 #
 #   make demo    install what is missing, build, install, run a confined demo
-#   make test    everything CI runs: deps, build, install, vet, all tests
+#   make test    everything CI runs: test-deps, build, install, vet, all tests
+#   make deps    what building and running need; make test-deps adds what
+#                only the tests need; make uninstall undoes make install
 #
 # Runs as root on Debian 12 (apt-get, installing into the server of
 # $(PG_CONFIG)); the tests run PostgreSQL as the "postgres" OS user.
@@ -11,33 +13,64 @@ GO ?= go
 PREFIX ?= /usr/local
 GOTESTFLAGS ?=
 
-# Debian packages the build, the tests and the demo need.
-# systemd (systemd-analyze) and crun check the exported profiles for real;
-# gpgv, xz-utils and debian-archive-keyring fetch and verify PostgreSQL's
-# source for its own test suites (tests/pgsuite).
+# Debian packages building and running need: the compiler, libseccomp's
+# headers and PostgreSQL's server headers (PGXS; libkrb5-dev for the GSSAPI
+# headers they include), and the server itself. Go is not among them:
+# Debian 12's golang-go is 1.19, and go.mod needs GO_MIN (go.dev/dl).
 DEB_PACKAGES = gcc make libseccomp-dev libkrb5-dev \
-	postgresql-15 postgresql-server-dev-15 \
-	postgresql-plperl-15 libipc-run3-perl \
-	systemd crun gpgv xz-utils debian-archive-keyring
+	postgresql-15 postgresql-server-dev-15
 
-.PHONY: all deps build extension tool install test vet demo bench fuzz clean pgsuite
+# Debian packages only the tests need, never on a database server by
+# make deps: plperl and IPC::Run3 for PostgreSQL's own suites and the
+# workload; systemd (systemd-analyze) and crun check the exported profiles
+# for real; gpgv, xz-utils and debian-archive-keyring fetch and verify
+# PostgreSQL's source (tests/pgsuite); ssl-cert's snakeoil certificate
+# serves the hostssl logins of the Debian-cluster tests; mmdebstrap builds
+# the root file systems of the other PostgreSQL majors.
+TEST_DEB_PACKAGES = postgresql-plperl-15 libipc-run3-perl \
+	systemd crun gpgv xz-utils debian-archive-keyring ssl-cert mmdebstrap
 
-all: build
+# The Go version go.mod asks for.
+GO_MIN := $(shell sed -n 's/^go //p' go.mod)
 
-# Idempotent: refresh the package lists and install only when something is
-# missing, since a fresh machine's lists may be stale.
-deps:
+# apt_install installs the Debian packages of $(1) that are missing,
+# refreshing the package lists first only then (a fresh machine's may be
+# stale); $(2) names the target in its messages.
+define apt_install
 	@missing=""; \
-	for p in $(DEB_PACKAGES); do \
+	for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		echo "deps: installing$$missing"; \
+		echo "$(2): installing$$missing"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	else \
-		echo "deps: all Debian packages present"; \
+		echo "$(2): all Debian packages present"; \
 	fi
+endef
+
+.PHONY: all deps test-deps go-version build extension tool install uninstall test vet demo bench fuzz clean pgsuite
+
+all: build
+
+# What building and running need (idempotent): Debian packages, a Go new
+# enough for go.mod, and the Go modules.
+deps: go-version
+	$(call apt_install,$(DEB_PACKAGES),deps)
 	$(GO) mod download
+
+# What only the tests need, on top of deps (idempotent).
+test-deps: deps
+	$(call apt_install,$(TEST_DEB_PACKAGES),test-deps)
+
+go-version:
+	@v=$$($(GO) env GOVERSION 2>/dev/null | sed 's/^go//'); \
+	if [ -z "$$v" ]; then \
+		echo "no Go found as '$(GO)': building pgseccomp needs Go >= $(GO_MIN) (Debian 12's golang-go is 1.19): install it from https://go.dev/dl/ and put its bin directory in PATH, or give GO=/path/to/go"; exit 1; \
+	fi; \
+	if ! printf '%s\n%s\n' "$(GO_MIN)" "$$v" | sort -V -C; then \
+		echo "Go $$v is too old: building pgseccomp needs Go >= $(GO_MIN) (go.mod); install it from https://go.dev/dl/, or give GO=/path/to/go"; exit 1; \
+	fi
 
 build: extension tool
 
@@ -47,9 +80,19 @@ extension:
 tool:
 	$(GO) build -o bin/pgseccomp ./cmd/pgseccomp
 
+# DESTDIR stages both into another root, as PGXS's install does.
 install: build
 	$(MAKE) -C extension PG_CONFIG=$(PG_CONFIG) install
-	install -m 0755 bin/pgseccomp $(PREFIX)/bin/pgseccomp
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 bin/pgseccomp $(DESTDIR)$(PREFIX)/bin/pgseccomp
+
+# Removes what install put in place: the extension's files in the server of
+# $(PG_CONFIG) (PGXS's uninstall) and the tool. Remove pgseccomp from
+# shared_preload_libraries and restart the server first: a server that
+# preloads it does not start without it.
+uninstall:
+	$(MAKE) -C extension PG_CONFIG=$(PG_CONFIG) uninstall
+	rm -f $(DESTDIR)$(PREFIX)/bin/pgseccomp
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -59,7 +102,7 @@ vet:
 # The tests start their own clusters with the installed extension.
 # Then a bounded run of each fuzz target that drives a live cluster; make
 # fuzz runs them for longer.
-test: deps install vet
+test: test-deps install vet
 	$(MAKE) -C extension/fuzz check
 	PG_CONFIG=$(PG_CONFIG) $(GO) test -count=1 -timeout 30m $(GOTESTFLAGS) ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzClientFilter$$' -fuzztime 20s -fuzzminimizetime 5s -parallel 1 ./tests/fuzz
@@ -75,7 +118,7 @@ test: deps install vet
 SHIPPED_PROFILE = profiles/postgresql-15-debian-12-x86_64.json
 PGSUITE_PROFILE ?= $(SHIPPED_PROFILE)
 PGSUITE_FLAGS ?= --suite all
-pgsuite: tool
+pgsuite: test-deps tool
 	@mkdir -p build
 	bin/pgseccomp profile conf $(PGSUITE_PROFILE) --enforce error > build/pgsuite-profile.conf
 	echo "shared_preload_libraries = 'pgseccomp'" >> build/pgsuite-profile.conf
@@ -89,6 +132,7 @@ demo: deps install
 bench: deps install
 	$(GO) run ./bench/syscalls
 	$(GO) run ./bench/confinement
+	$(GO) run ./bench/reload
 
 # Longer fuzzing than make test does: the C list parser with libFuzzer under
 # ASAN/UBSAN for FUZZ_SECONDS (default 300, see extension/fuzz), then each

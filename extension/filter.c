@@ -14,7 +14,11 @@
  *	- "kill" kills the whole process, never just the thread;
  *	- all threads of the process get the filter (TSYNC);
  *	- long lists become a binary tree of syscall numbers (libseccomp's
- *	  optimize level 2), so a lookup costs a few comparisons.
+ *	  optimize level 2), so a lookup costs a few comparisons; a filter
+ *	  with no rules keeps the default layout, because libseccomp before
+ *	  2.5.4 ignores the default action of a binary tree with no rules
+ *	  (every syscall would be allowed, or killed).  internal/filterprog
+ *	  does the same.
  *
  * There are two ways in.  load_layer() compiles and loads in one go with
  * libseccomp; it serves the global filter, set_client_filter() and parallel
@@ -65,6 +69,11 @@ layer_context(const FilterLayer *layer, bool set_nnp, int *rc,
 			  const char **failed_call)
 {
 	scmp_filter_ctx ctx;
+	int			nrules = 0;
+
+	for (int i = 0; i < layer->count; i++)
+		if (layer->rules[i].action != layer->default_action)
+			nrules++;
 
 	*failed_call = "seccomp_init";
 	ctx = seccomp_init(kernel_action(layer->default_action));
@@ -80,7 +89,8 @@ layer_context(const FilterLayer *layer, bool set_nnp, int *rc,
 		(*rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0 ||
 		(*rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 								SCMP_ACT_KILL_PROCESS)) < 0 ||
-		(*rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0 ||
+		(nrules > 0 &&
+		 (*rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0) ||
 		(pgseccomp_allow_ssb &&
 		 (*rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1)) < 0))
 		goto fail;

@@ -147,6 +147,13 @@ copy_layer(const FilterLayer *layer)
 	return copy;
 }
 
+bool
+layers_equal(const FilterLayer *a, const FilterLayer *b)
+{
+	return a->default_action == b->default_action && a->count == b->count &&
+		memcmp(a->rules, b->rules, a->count * sizeof(SyscallRule)) == 0;
+}
+
 /*
  * What a session layer must add on top of the global layer, for its
  * program: the kernel applies the stronger action of the two filters, and
@@ -320,6 +327,7 @@ build_session_plan(const FilterLayer *global, const LayerSettings *session,
 	SessionPlan *plan;
 	const char *no_role_values[NUM_SECCOMP_ACTIONS + 1] = {0};
 	List	   *roles = NIL;
+	HTAB	   *role_settings = NULL;
 	ListCell   *lc;
 	int			r = 0;
 
@@ -334,17 +342,15 @@ build_session_plan(const FilterLayer *global, const LayerSettings *session,
 											  errbuf, errbuf_size);
 	if (plan->default_layer == NULL ||
 		!split_session_roles(session_roles, &roles, errbuf, errbuf_size) ||
-		!check_stray_role_settings(roles, errbuf, errbuf_size))
+		(role_settings = read_role_settings(roles, errbuf, errbuf_size)) == NULL)
 		goto fail;
 
 	plan->roles = palloc0(Max(list_length(roles), 1) * sizeof(RoleLayer));
 	foreach(lc, roles)
 	{
 		const char *rolename = lfirst(lc);
-		const char *values[NUM_SECCOMP_ACTIONS + 1];
+		const char *const *values = role_settings_of(role_settings, rolename);
 
-		for (int i = 0; i <= ROLE_DEFAULT_INDEX; i++)
-			values[i] = role_setting_value(i, rolename);
 		plan->roles[r].rolename = pstrdup(rolename);
 		plan->roles[r].layer = build_session_layer(global, session,
 												   values, rolename,
@@ -354,6 +360,7 @@ build_session_plan(const FilterLayer *global, const LayerSettings *session,
 		r++;
 	}
 	plan->nroles = r;
+	hash_destroy(role_settings);
 
 	MemoryContextSwitchTo(oldcontext);
 	return plan;

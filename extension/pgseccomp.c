@@ -7,11 +7,13 @@
  * session layers (one for sessions in general, one per listed role), and
  * loads the global filter, which every child process inherits.  It also
  * compiles each session layer into a BPF program, so that a new backend
- * only has to hand the ready program to the kernel.  On reload it rebuilds
- * the session layers and their programs, or keeps the old ones and logs
- * why.  A client backend, right after authentication, installs the session
- * layer of the role it authenticated as; nothing it does later changes
- * that.  Its parallel workers load the same layers (workers.c).
+ * only has to hand the ready program to the kernel.  After a reload
+ * (reload.c says when) it rebuilds the session layers and their programs,
+ * or keeps the old ones and logs why.  A client backend, right after
+ * authentication, installs the session layer of the role it authenticated
+ * as (or is refused if a reload replaced its plan meanwhile); nothing it
+ * does later changes that.  Its parallel workers load the same layers
+ * (workers.c).
  *
  * The setting values belong to PostgreSQL's configuration system: this
  * file only reads them, and keeps its own copies of everything it derives.
@@ -20,7 +22,6 @@
  */
 #include "pgseccomp.h"
 
-#include <signal.h>
 #include <time.h>
 
 #include "fmgr.h"
@@ -28,35 +29,21 @@
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
-#include "utils/guc_tables.h"
+#include "common/hashfn.h"
 #include "utils/memutils.h"
 #include "utils/varlena.h"
 
 PG_MODULE_MAGIC;
-
-#if PG_VERSION_NUM < 150000 || PG_VERSION_NUM >= 160000
-#error "pgseccomp supports PostgreSQL 15 only"
-#endif
 
 void		_PG_init(void);
 
 /* The settings, owned by the configuration system: read, never written. */
 bool		pgseccomp_enabled = false;
 static char *global_list_values[NUM_SECCOMP_ACTIONS];
-static int	global_default_value = SECCOMP_ACTION_ALLOW;
+static char *global_default_value;
 static char *session_list_values[NUM_SECCOMP_ACTIONS];
-static int	session_default_value = SECCOMP_ACTION_ALLOW;
+static char *session_default_value;
 static char *session_roles_value;
-
-
-static const struct config_enum_entry action_options[] = {
-	{"allow", SECCOMP_ACTION_ALLOW, false},
-	{"log", SECCOMP_ACTION_LOG, false},
-	{"error", SECCOMP_ACTION_ERROR, false},
-	{"kill", SECCOMP_ACTION_KILL, false},
-	{NULL, 0, false}
-};
 
 /* What this process derived from the settings, and what it has loaded. */
 FilterLayer *global_layer = NULL;	/* loaded by the postmaster */
@@ -66,11 +53,30 @@ static SessionPlan *session_plan = NULL;	/* built by the postmaster */
 static const char *global_denies_loader = NULL; /* see _PG_init */
 
 static ClientAuthentication_hook_type prev_client_authentication_hook = NULL;
-static void (*prev_sighup_handler) (SIGNAL_ARGS) = NULL;
 
 
+
+static double
+elapsed_microseconds(const struct timespec *start)
+{
+	struct timespec end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	return (end.tv_sec - start->tv_sec) * 1e6 +
+		(end.tv_nsec - start->tv_nsec) / 1e3;
+}
 
 /* ---- the current values of the layers' settings ---- */
+
+/* A default action's value; the check hook let only valid ones through. */
+static SeccompAction
+default_action(const char *value)
+{
+	SeccompAction action = SECCOMP_ACTION_ALLOW;
+
+	(void) parse_action(value, &action);
+	return action;
+}
 
 static LayerSettings
 global_settings(void)
@@ -79,7 +85,7 @@ global_settings(void)
 
 	for (int a = 0; a < NUM_SECCOMP_ACTIONS; a++)
 		settings.lists[a] = global_list_values[a];
-	settings.default_action = (SeccompAction) global_default_value;
+	settings.default_action = default_action(global_default_value);
 	return settings;
 }
 
@@ -90,7 +96,7 @@ session_settings(void)
 
 	for (int a = 0; a < NUM_SECCOMP_ACTIONS; a++)
 		settings.lists[a] = session_list_values[a];
-	settings.default_action = (SeccompAction) session_default_value;
+	settings.default_action = default_action(session_default_value);
 	return settings;
 }
 
@@ -115,23 +121,135 @@ compile_planned_layer(const FilterLayer *layer, struct sock_fprog *program,
 	return rc == 0;
 }
 
-/* Compile every layer of the plan; false with the reason in errbuf. */
+/*
+ * A program already compiled for a layer, in this plan or in the one it
+ * replaces: roles with identical lists share one program, and a reload
+ * recompiles only the layers whose lists changed.
+ */
+typedef struct CompiledLayer
+{
+	uint32		hash;			/* of the layer; the key */
+	const FilterLayer *layer;
+	struct sock_fprog program;
+	char	   *worker_value;
+	bool		in_plan;		/* allocated in the new plan's context */
+} CompiledLayer;
+
+typedef struct CompileState
+{
+	HTAB	   *compiled;
+	int			ncompiled;
+	int			nreused;
+} CompileState;
+
+static uint32
+layer_hash(const FilterLayer *layer)
+{
+	return hash_bytes((const unsigned char *) layer,
+					  offsetof(FilterLayer, rules) +
+					  layer->count * sizeof(SyscallRule));
+}
+
+static void
+remember_layer(CompileState *state, const FilterLayer *layer,
+			   const struct sock_fprog *program, char *worker_value,
+			   bool in_plan)
+{
+	uint32		hash = layer_hash(layer);
+	CompiledLayer *entry = hash_search(state->compiled, &hash, HASH_ENTER, NULL);
+
+	entry->layer = layer;
+	entry->program = *program;
+	entry->worker_value = worker_value;
+	entry->in_plan = in_plan;
+}
+
+/*
+ * The program of one planned layer: reused if an identical layer has one,
+ * else compiled.  False with the reason in errbuf.
+ */
 static bool
-compile_session_plan(SessionPlan *plan, char *errbuf, size_t errbuf_size)
+plan_layer_program(CompileState *state, const FilterLayer *layer,
+				   struct sock_fprog *program, char **worker_value,
+				   const char *rolename, char *errbuf, size_t errbuf_size)
+{
+	uint32		hash = layer_hash(layer);
+	CompiledLayer *entry = hash_search(state->compiled, &hash, HASH_FIND, NULL);
+
+	if (entry != NULL && layers_equal(entry->layer, layer))
+	{
+		if (!entry->in_plan)
+		{
+			/* from the plan being replaced: copy it into this one */
+			Size		size = entry->program.len * sizeof(struct sock_filter);
+			struct sock_filter *filter = palloc(size);
+
+			memcpy(filter, entry->program.filter, size);
+			entry->program.filter = filter;
+			entry->worker_value = pstrdup(entry->worker_value);
+			entry->layer = layer;
+			entry->in_plan = true;
+		}
+		*program = entry->program;
+		*worker_value = entry->worker_value;
+		state->nreused++;
+		return true;
+	}
+	if (!compile_planned_layer(layer, program, worker_value, rolename,
+							   errbuf, errbuf_size))
+		return false;
+	remember_layer(state, layer, program, *worker_value, true);
+	state->ncompiled++;
+	return true;
+}
+
+/*
+ * Compile every layer of the plan, reusing the programs of previous (NULL
+ * at start) where a layer did not change; false with the reason in errbuf.
+ */
+static bool
+compile_session_plan(SessionPlan *plan, const SessionPlan *previous,
+					 char *errbuf, size_t errbuf_size)
 {
 	MemoryContext oldcontext = MemoryContextSwitchTo(plan->context);
+	CompileState state = {0};
+	HASHCTL		ctl;
+	struct timespec start;
 	bool		ok;
 
-	ok = compile_planned_layer(plan->default_layer, &plan->default_program,
-							   &plan->default_worker_value,
-							   NULL, errbuf, errbuf_size);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	ctl.keysize = sizeof(uint32);
+	ctl.entrysize = sizeof(CompiledLayer);
+	ctl.hcxt = plan->context;
+	state.compiled = hash_create("pgseccomp compiled layers", 64, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (previous != NULL)
+	{
+		remember_layer(&state, previous->default_layer,
+					   &previous->default_program,
+					   previous->default_worker_value, false);
+		for (int r = 0; r < previous->nroles; r++)
+			remember_layer(&state, previous->roles[r].layer,
+						   &previous->roles[r].program,
+						   previous->roles[r].worker_value, false);
+	}
+
+	ok = plan_layer_program(&state, plan->default_layer, &plan->default_program,
+							&plan->default_worker_value,
+							NULL, errbuf, errbuf_size);
 	for (int r = 0; ok && r < plan->nroles; r++)
-		ok = compile_planned_layer(plan->roles[r].layer,
-								   &plan->roles[r].program,
-								   &plan->roles[r].worker_value,
-								   plan->roles[r].rolename,
-								   errbuf, errbuf_size);
+		ok = plan_layer_program(&state, plan->roles[r].layer,
+								&plan->roles[r].program,
+								&plan->roles[r].worker_value,
+								plan->roles[r].rolename,
+								errbuf, errbuf_size);
+	hash_destroy(state.compiled);
 	MemoryContextSwitchTo(oldcontext);
+	if (ok)
+		ereport(DEBUG1,
+				(errmsg_internal("pgseccomp: compiled %d session filter programs and reused %d for %d listed roles in %.1f ms",
+								 state.ncompiled, state.nreused, plan->nroles,
+								 elapsed_microseconds(&start) / 1000.0)));
 	return ok;
 }
 
@@ -147,15 +265,6 @@ planned_session_layers(char *errbuf, size_t errbuf_size)
 
 /* ---- loading filters ---- */
 
-static double
-elapsed_microseconds(const struct timespec *start)
-{
-	struct timespec end;
-
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	return (end.tv_sec - start->tv_sec) * 1e6 +
-		(end.tv_nsec - start->tv_nsec) / 1e3;
-}
 
 /*
  * Install the session layer planned for the role, or refuse the connection.
@@ -196,6 +305,18 @@ load_session_layer(const char *rolename)
 						   global_denies_loader),
 				 errhint("Add it to %s and restart the server.",
 						 global_list_names[SECCOMP_ACTION_ALLOW])));
+
+	/*
+	 * The plan was inherited when this backend was forked; a reload may
+	 * have replaced it since.  Never load an outdated plan (SPEC 4).
+	 */
+	if (!reload_plan_is_current(session_plan->generation))
+		ereport(FATAL,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pgseccomp session filters changed while role \"%s\" was authenticating",
+						rolename),
+				 errdetail("The configuration was reloaded after this connection started, and this connection's copy of the session filters is out of date."),
+				 errhint("Reconnect.")));
 
 	/* Publish first: once loaded, nothing may fail. */
 	publish_worker_filters(worker_value);
@@ -272,66 +393,82 @@ pgseccomp_client_authentication(Port *port, int status)
 
 /* ---- reload: rebuild the session layers in the postmaster ---- */
 
-static void
-rebuild_session_plan(void)
+static bool
+same_plan(const SessionPlan *a, const SessionPlan *b)
 {
-	char		errbuf[ERRBUF_SIZE];
-	SessionPlan *plan = planned_session_layers(errbuf, sizeof(errbuf));
-
-	if (plan != NULL && !compile_session_plan(plan, errbuf, sizeof(errbuf)))
-	{
-		MemoryContextDelete(plan->context);
-		plan = NULL;
-	}
-	if (plan == NULL)
-	{
-		ereport(LOG,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("pgseccomp session settings not applied; new sessions keep the previous session filters"),
-				 errdetail_internal("%s", errbuf),
-				 errhint("Correct the setting and reload the configuration.")));
-		return;
-	}
-	MemoryContextDelete(session_plan->context);
-	session_plan = plan;
-	ereport(DEBUG1,
-			(errmsg_internal("pgseccomp: rebuilt the session filters for %d listed roles",
-							 plan->nroles)));
+	if (a->nroles != b->nroles || !layers_equal(a->default_layer, b->default_layer))
+		return false;
+	for (int r = 0; r < a->nroles; r++)
+		if (strcmp(a->roles[r].rolename, b->roles[r].rolename) != 0 ||
+			!layers_equal(a->roles[r].layer, b->roles[r].layer))
+			return false;
+	return true;
 }
 
 /*
- * PostgreSQL 15's postmaster reloads its configuration inside its SIGHUP
- * handler (with every other signal blocked), and has no hook for the end
- * of a reload.  So the postmaster's handler is wrapped: after it has
- * re-read the configuration, the session layers are rebuilt.  Children
- * install their own SIGHUP handlers and never run this.
+ * After a reload (reload.c): build and compile the session plan the new
+ * settings give, and put it in force; or, when any pgseccomp setting of the
+ * reload was rejected (rejected_detail), or the new plan cannot be built,
+ * keep the whole previous plan and say why.  A plan equal to the one in
+ * force changes nothing, not even its generation.
  */
-static void
-pgseccomp_postmaster_sighup(SIGNAL_ARGS)
+void
+reload_session_plan(const char *rejected_setting, const char *rejected_detail)
 {
-	int			save_errno = errno;
+	char		errbuf[ERRBUF_SIZE];
+	SessionPlan *plan = NULL;
+	struct timespec start;
 
-	prev_sighup_handler(postgres_signal_arg);
-	rebuild_session_plan();
-	errno = save_errno;
-}
-
-static void
-wrap_postmaster_sighup_handler(void)
-{
-	struct sigaction action;
-
-	if (sigaction(SIGHUP, NULL, &action) < 0 ||
-		(action.sa_flags & SA_SIGINFO) ||
-		action.sa_handler == SIG_DFL || action.sa_handler == SIG_IGN)
-		ereport(FATAL,
-				(errmsg("pgseccomp could not find the postmaster's SIGHUP handler"),
-				 errdetail("Without it, per-role session settings could not be re-read on reload.")));
-	prev_sighup_handler = action.sa_handler;
-	action.sa_handler = pgseccomp_postmaster_sighup;
-	if (sigaction(SIGHUP, &action, NULL) < 0)
-		ereport(FATAL,
-				(errmsg("pgseccomp could not install its SIGHUP handler: %m")));
+	if (session_plan == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (rejected_detail == NULL)
+	{
+		plan = planned_session_layers(errbuf, sizeof(errbuf));
+		if (plan != NULL && same_plan(plan, session_plan))
+		{
+			MemoryContextDelete(plan->context);
+			reload_publish(session_plan->generation, NULL, NULL);
+			ereport(DEBUG1,
+					(errmsg_internal("pgseccomp: the session filters did not change (checked in %.1f ms)",
+									 elapsed_microseconds(&start) / 1000.0)));
+			return;
+		}
+		if (plan != NULL &&
+			!compile_session_plan(plan, session_plan, errbuf, sizeof(errbuf)))
+		{
+			MemoryContextDelete(plan->context);
+			plan = NULL;
+		}
+		if (plan == NULL)
+			rejected_detail = errbuf;
+	}
+	if (plan == NULL)
+	{
+		if (rejected_setting != NULL && rejected_setting[0] != '\0')
+			ereport(LOG,
+					(errcode(ERRCODE_CONFIG_FILE_ERROR),
+					 errmsg("pgseccomp session settings not applied; new sessions keep the previous session filters"),
+					 errdetail_internal("The reload rejected %s. %s",
+										rejected_setting, rejected_detail),
+					 errhint("Correct the setting and reload the configuration.")));
+		else
+			ereport(LOG,
+					(errcode(ERRCODE_CONFIG_FILE_ERROR),
+					 errmsg("pgseccomp session settings not applied; new sessions keep the previous session filters"),
+					 errdetail_internal("%s", rejected_detail),
+					 errhint("Correct the setting and reload the configuration.")));
+		reload_publish(session_plan->generation, rejected_setting,
+					   rejected_detail);
+		return;
+	}
+	plan->generation = session_plan->generation + 1;
+	MemoryContextDelete(session_plan->context);
+	session_plan = plan;
+	reload_publish(plan->generation, NULL, NULL);
+	ereport(DEBUG1,
+			(errmsg_internal("pgseccomp: rebuilt the session filters for %d listed roles in %.1f ms",
+							 plan->nroles, elapsed_microseconds(&start) / 1000.0)));
 }
 
 
@@ -344,7 +481,7 @@ define_settings(void)
 							 "Turns seccomp confinement of PostgreSQL on or off.",
 							 "Off means no filter is ever loaded.",
 							 &pgseccomp_enabled, false,
-							 PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							 PGC_POSTMASTER, 0, check_postmaster_bool, NULL, NULL);
 
 	for (int a = 0; a < NUM_SECCOMP_ACTIONS; a++)
 		DefineCustomStringVariable(global_list_names[a],
@@ -353,13 +490,13 @@ define_settings(void)
 								   "A comma-separated list of syscall names.",
 								   &global_list_values[a], "",
 								   PGC_POSTMASTER, 0,
-								   check_global_list, NULL, NULL);
-	DefineCustomEnumVariable(GLOBAL_DEFAULT_NAME,
-							 "Action of the global filter for syscalls no global list names.",
-							 NULL,
-							 &global_default_value, SECCOMP_ACTION_ALLOW,
-							 action_options, PGC_POSTMASTER, 0,
-							 NULL, NULL, NULL);
+								   global_list_hooks[a], NULL, NULL);
+	DefineCustomStringVariable(GLOBAL_DEFAULT_NAME,
+							   "Action of the global filter for syscalls no global list names.",
+							   "allow, log, error or kill.",
+							   &global_default_value, "allow",
+							   PGC_POSTMASTER, 0,
+							   check_global_default, NULL, NULL);
 
 	for (int a = 0; a < NUM_SECCOMP_ACTIONS; a++)
 		DefineCustomStringVariable(session_list_names[a],
@@ -368,13 +505,13 @@ define_settings(void)
 								   "A comma-separated list of syscall names; \"*\" uses the global list.",
 								   &session_list_values[a], "*",
 								   PGC_SIGHUP, 0,
-								   check_session_list, NULL, NULL);
-	DefineCustomEnumVariable(SESSION_DEFAULT_NAME,
-							 "Action of the session filter for syscalls no session list names.",
-							 NULL,
-							 &session_default_value, SECCOMP_ACTION_ALLOW,
-							 action_options, PGC_SIGHUP, 0,
-							 NULL, NULL, NULL);
+								   session_list_hooks[a], NULL, NULL);
+	DefineCustomStringVariable(SESSION_DEFAULT_NAME,
+							   "Action of the session filter for syscalls no session list names.",
+							   "allow, log, error or kill.",
+							   &session_default_value, "allow",
+							   PGC_SIGHUP, 0,
+							   check_session_default, NULL, NULL);
 	DefineCustomStringVariable(SESSION_ROLES_NAME,
 							   "Roles with their own session settings (session_syscall_<action>.<role>).",
 							   NULL,
@@ -387,7 +524,7 @@ define_settings(void)
 							 "(spec_store_bypass_disable=seccomp, the default before Linux 5.16) "
 							 "forces the mitigation, and its cost, on every filtered process.",
 							 &pgseccomp_allow_ssb, false,
-							 PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							 PGC_POSTMASTER, 0, check_postmaster_bool, NULL, NULL);
 	DefineCustomStringVariable(WORKER_FILTERS_NAME,
 							   "The filters of a session, for its parallel workers (set by pgseccomp).",
 							   NULL,
@@ -451,8 +588,8 @@ check_configured_action(const char *name, const char *value)
 static void
 check_unknown_settings(void)
 {
-	struct config_generic **vars = get_guc_variables();
-	int			nvars = GetNumConfigOptions();
+	int			nvars;
+	struct config_generic **vars = guc_variables(&nvars);
 
 	for (int i = 0; i < nvars; i++)
 		if ((vars[i]->flags & GUC_CUSTOM_PLACEHOLDER) &&
@@ -462,6 +599,7 @@ check_unknown_settings(void)
 					 errmsg("unrecognized configuration parameter \"%s\"",
 							vars[i]->name),
 					 errhint("pgseccomp does not start with a setting it does not know; correct or remove it.")));
+	free_guc_variables(vars);
 }
 
 void
@@ -574,7 +712,7 @@ _PG_init(void)
 				 errhint("Check that the kernel supports seccomp filters and that no outer filter (a container runtime's profile, systemd's SystemCallFilter=) denies the seccomp or prctl syscalls.")));
 
 	/* Compiled under the global filter, as on every reload. */
-	if (!compile_session_plan(session_plan, errbuf, sizeof(errbuf)))
+	if (!compile_session_plan(session_plan, NULL, errbuf, sizeof(errbuf)))
 		ereport(FATAL,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not compile the pgseccomp session filters"),
@@ -584,8 +722,8 @@ _PG_init(void)
 	prev_client_authentication_hook = ClientAuthentication_hook;
 	ClientAuthentication_hook = pgseccomp_client_authentication;
 
-	if (IsPostmasterEnvironment && !IsUnderPostmaster)
-		wrap_postmaster_sighup_handler();
+	session_plan->generation = 1;
+	reload_watch_start(session_plan->generation);
 
 	ereport(LOG,
 			(errmsg("pgseccomp: loaded the global filter (default action \"%s\", %d syscalls listed)",

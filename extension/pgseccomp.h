@@ -18,7 +18,11 @@
 
 #include <linux/filter.h>
 
+#include "compat.h"
+
+#include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
+#include "utils/hsearch.h"
 #include "utils/guc.h"
 
 #include "syscall_list.h"
@@ -82,6 +86,7 @@ typedef struct RoleLayer
 typedef struct SessionPlan
 {
 	MemoryContext context;		/* holds the plan; delete to free it */
+	uint64		generation;		/* see reload.c */
 	FilterLayer *default_layer;
 	struct sock_fprog default_program;
 	char	   *default_worker_value;
@@ -116,12 +121,20 @@ extern const char *const role_setting_prefixes[NUM_SECCOMP_ACTIONS + 1];
 extern bool valid_role_setting_name(const char *rolename);
 extern bool split_session_roles(const char *value, List **roles,
 								char *errbuf, size_t errbuf_size);
-extern bool check_global_list(char **newval, void **extra, GucSource source);
-extern bool check_session_list(char **newval, void **extra, GucSource source);
+extern const GucStringCheckHook global_list_hooks[NUM_SECCOMP_ACTIONS];
+extern const GucStringCheckHook session_list_hooks[NUM_SECCOMP_ACTIONS];
+extern bool check_global_default(char **newval, void **extra, GucSource source);
+extern bool check_session_default(char **newval, void **extra, GucSource source);
+extern bool check_postmaster_bool(bool *newval, void **extra, GucSource source);
 extern bool check_session_roles(char **newval, void **extra, GucSource source);
-extern const char *role_setting_value(int index, const char *rolename);
-extern bool check_stray_role_settings(List *roles,
-									  char *errbuf, size_t errbuf_size);
+typedef struct RoleSettings
+{
+	char		role[NAMEDATALEN];	/* folded to lower case; the hash key */
+	const char *values[NUM_SECCOMP_ACTIONS + 1];	/* ROLE_DEFAULT_INDEX last */
+} RoleSettings;
+
+extern HTAB *read_role_settings(List *roles, char *errbuf, size_t errbuf_size);
+extern const char *const *role_settings_of(HTAB *table, const char *rolename);
 
 /* layers.c: assembling layers */
 extern FilterLayer *assemble_layer(SeccompAction default_action,
@@ -131,6 +144,7 @@ extern int *layer_list(const FilterLayer *layer, SeccompAction action,
 					   int *count);
 extern SeccompAction layer_action(const FilterLayer *layer, int syscall);
 extern FilterLayer *copy_layer(const FilterLayer *layer);
+extern bool layers_equal(const FilterLayer *a, const FilterLayer *b);
 extern FilterLayer *layer_over_global(const FilterLayer *session,
 									  const FilterLayer *global);
 extern FilterLayer *build_global_layer(const LayerSettings *global,
@@ -157,6 +171,28 @@ extern FilterLayer *global_layer;
 extern const FilterLayer *session_layer;
 extern FilterLayer *client_layer;
 extern void load_client_layer(FilterLayer *layer);
+extern void reload_session_plan(const char *rejected_setting,
+								const char *rejected_detail);
+
+/* reload.c: when the postmaster rebuilds the session plan, and what it tells */
+#define SETTING_NAME_SIZE (2 * NAMEDATALEN + 32)
+
+/* The outcome of the last reload, as seccomp_reload_status() shows it. */
+typedef struct ReloadStatus
+{
+	uint64		generation;		/* of the session plan in force */
+	TimestampTz plan_since;		/* when it came into force */
+	TimestampTz rejected_at;	/* 0: the last reload was applied */
+	char		rejected_setting[SETTING_NAME_SIZE];	/* "" if unknown */
+	char		rejected_detail[ERRBUF_SIZE];
+} ReloadStatus;
+
+extern void reload_watch_start(uint64 generation);
+extern void reload_note(const char *setting, const char *rejection);
+extern void reload_publish(uint64 generation, const char *rejected_setting,
+						   const char *rejected_detail);
+extern bool reload_plan_is_current(uint64 generation);
+extern bool reload_read_status(ReloadStatus *out);
 
 /* workers.c: parallel workers get their leader's layers */
 extern char *worker_filters_value;

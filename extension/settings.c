@@ -78,15 +78,21 @@ valid_role_setting_name(const char *rolename)
 	return true;
 }
 
-/* ---- check hooks: reject a bad value, naming the offending word ---- */
+/*
+ * ---- check hooks: reject a bad value, naming the offending word ----
+ *
+ * Every hook also tells reload.c what it saw, so that a reload with any
+ * rejected pgseccomp setting keeps the whole previous session plan.
+ */
 
 static bool
-check_list(char **newval, bool allow_inherit)
+check_list(const char *name, const char *value, bool allow_inherit)
 {
 	char		errbuf[ERRBUF_SIZE];
-	SyscallList *list = parse_syscall_list(*newval, allow_inherit,
+	SyscallList *list = parse_syscall_list(value, allow_inherit,
 										   errbuf, sizeof(errbuf));
 
+	reload_note(name, list == NULL ? errbuf : NULL);
 	if (list == NULL)
 	{
 		GUC_check_errdetail("%s", errbuf);
@@ -96,16 +102,69 @@ check_list(char **newval, bool allow_inherit)
 	return true;
 }
 
-bool
-check_global_list(char **newval, void **extra, GucSource source)
+#define LIST_HOOK(fn, names, a, allow_inherit) \
+static bool \
+fn(char **newval, void **extra, GucSource source) \
+{ \
+	return check_list(names[a], *newval, allow_inherit); \
+}
+
+LIST_HOOK(check_global_allow, global_list_names, SECCOMP_ACTION_ALLOW, false)
+LIST_HOOK(check_global_log, global_list_names, SECCOMP_ACTION_LOG, false)
+LIST_HOOK(check_global_error, global_list_names, SECCOMP_ACTION_ERROR, false)
+LIST_HOOK(check_global_kill, global_list_names, SECCOMP_ACTION_KILL, false)
+LIST_HOOK(check_session_allow, session_list_names, SECCOMP_ACTION_ALLOW, true)
+LIST_HOOK(check_session_log, session_list_names, SECCOMP_ACTION_LOG, true)
+LIST_HOOK(check_session_error, session_list_names, SECCOMP_ACTION_ERROR, true)
+LIST_HOOK(check_session_kill, session_list_names, SECCOMP_ACTION_KILL, true)
+
+const GucStringCheckHook global_list_hooks[NUM_SECCOMP_ACTIONS] = {
+	check_global_allow, check_global_log, check_global_error, check_global_kill
+};
+const GucStringCheckHook session_list_hooks[NUM_SECCOMP_ACTIONS] = {
+	check_session_allow, check_session_log, check_session_error, check_session_kill
+};
+
+/*
+ * The default actions are strings, not enums: PostgreSQL rejects a bad
+ * enum value before any hook runs, and a reload must know of it.
+ */
+static bool
+check_action(const char *name, const char *value)
 {
-	return check_list(newval, false);
+	SeccompAction action;
+	char		errbuf[ERRBUF_SIZE];
+
+	if (parse_action(value, &action))
+	{
+		reload_note(name, NULL);
+		return true;
+	}
+	snprintf(errbuf, sizeof(errbuf),
+			 "Unknown action \"%s\": use allow, log, error or kill.", value);
+	reload_note(name, errbuf);
+	GUC_check_errdetail("Use allow, log, error or kill.");
+	return false;
 }
 
 bool
-check_session_list(char **newval, void **extra, GucSource source)
+check_global_default(char **newval, void **extra, GucSource source)
 {
-	return check_list(newval, true);
+	return check_action(GLOBAL_DEFAULT_NAME, *newval);
+}
+
+bool
+check_session_default(char **newval, void **extra, GucSource source)
+{
+	return check_action(SESSION_DEFAULT_NAME, *newval);
+}
+
+/* The on/off settings need no check; they only tell reload.c. */
+bool
+check_postmaster_bool(bool *newval, void **extra, GucSource source)
+{
+	reload_note(NULL, NULL);
+	return true;
 }
 
 /*
@@ -150,61 +209,75 @@ check_session_roles(char **newval, void **extra, GucSource source)
 
 	if (!split_session_roles(*newval, &roles, errbuf, sizeof(errbuf)))
 	{
+		reload_note(SESSION_ROLES_NAME, errbuf);
 		GUC_check_errdetail("%s", errbuf);
 		return false;
 	}
+	reload_note(SESSION_ROLES_NAME, NULL);
 	list_free(roles);
 	return true;
 }
 
 
-/*
- * The value of a per-role setting, or NULL when the configuration does not
- * set it.  (A line removed from the file leaves its placeholder behind, with
- * its source reset to the default.)
- */
-const char *
-role_setting_value(int index, const char *rolename)
+/* Role names and per-role setting names compare as PostgreSQL's do. */
+static void
+fold_name(char *dst, const char *src, size_t size)
 {
-	struct config_generic **vars = get_guc_variables();
-	int			nvars = GetNumConfigOptions();
-	char	   *name = psprintf("%s.%s", role_setting_prefixes[index], rolename);
-	const char *value = NULL;
+	size_t		i;
 
-	for (int i = 0; i < nvars; i++)
-	{
-		struct config_generic *gen = vars[i];
-
-		if (pg_strcasecmp(gen->name, name) != 0)
-			continue;
-		if ((gen->flags & GUC_CUSTOM_PLACEHOLDER) &&
-			gen->vartype == PGC_STRING &&
-			gen->source != PGC_S_DEFAULT)
-			value = *((struct config_string *) gen)->variable;
-		break;
-	}
-	pfree(name);
-	return value;
+	for (i = 0; i + 1 < size && src[i] != '\0'; i++)
+		dst[i] = pg_tolower((unsigned char) src[i]);
+	dst[i] = '\0';
 }
 
 /*
+ * The per-role settings of the listed roles, in a hash table (in the
+ * current memory context) from the folded role name to a RoleSettings; a
+ * value is NULL when the configuration does not set it.  (A line removed
+ * from the file leaves its placeholder behind, with its source reset to the
+ * default.)  One pass over the settings, so that a reload with many roles
+ * stays cheap.
+ *
  * A per-role setting that nothing reads is a restriction the DBA believes
  * in but does not have: a misspelt action, or a role missing from
- * session_roles.  Refuse it.
+ * session_roles.  Then NULL is returned, with the reason in errbuf.
  */
-bool
-check_stray_role_settings(List *roles, char *errbuf, size_t errbuf_size)
+HTAB *
+read_role_settings(List *roles, char *errbuf, size_t errbuf_size)
 {
-	struct config_generic **vars = get_guc_variables();
-	int			nvars = GetNumConfigOptions();
+	HASHCTL		ctl;
+	HTAB	   *table;
+	ListCell   *lc;
+	int			nvars;
+	struct config_generic **vars;
+	bool		ok = true;
 
-	for (int i = 0; i < nvars; i++)
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(RoleSettings);
+	ctl.hcxt = CurrentMemoryContext;
+	table = hash_create("pgseccomp per-role settings",
+						Max(list_length(roles), 16), &ctl,
+						HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	foreach(lc, roles)
+	{
+		char		key[NAMEDATALEN];
+		bool		found;
+		RoleSettings *entry;
+
+		fold_name(key, lfirst(lc), sizeof(key));
+		entry = hash_search(table, key, HASH_ENTER, &found);
+		if (!found)
+			memset(entry->values, 0, sizeof(entry->values));
+	}
+
+	vars = guc_variables(&nvars);
+	for (int i = 0; i < nvars && ok; i++)
 	{
 		struct config_generic *gen = vars[i];
 		const char *dot;
-		bool		known_prefix = false;
-		bool		listed_role = false;
-		ListCell   *lc;
+		int			index = -1;
+		char		key[NAMEDATALEN];
+		RoleSettings *entry;
 
 		if (!(gen->flags & GUC_CUSTOM_PLACEHOLDER) ||
 			gen->source == PGC_S_DEFAULT ||
@@ -217,24 +290,47 @@ check_stray_role_settings(List *roles, char *errbuf, size_t errbuf_size)
 			if (strlen(role_setting_prefixes[p]) == dot - gen->name &&
 				pg_strncasecmp(gen->name, role_setting_prefixes[p],
 							   dot - gen->name) == 0)
-				known_prefix = true;
-		if (!known_prefix)
+				index = p;
+		if (index < 0)
 		{
 			snprintf(errbuf, errbuf_size,
 					 "\"%s\" is not a per-role setting: per-role settings are session_syscall_allow, _log, _error, _kill or _default, followed by \".\" and the role name.",
 					 gen->name);
-			return false;
+			ok = false;
+			break;
 		}
-		foreach(lc, roles)
-			if (pg_strcasecmp(lfirst(lc), dot + 1) == 0)
-				listed_role = true;
-		if (!listed_role)
+		fold_name(key, dot + 1, sizeof(key));
+		entry = strlen(dot + 1) < NAMEDATALEN ?
+			hash_search(table, key, HASH_FIND, NULL) : NULL;
+		if (entry == NULL)
 		{
 			snprintf(errbuf, errbuf_size,
 					 "\"%s\" is set, but role \"%s\" is not listed in %s, so it would have no effect.",
 					 gen->name, dot + 1, SESSION_ROLES_NAME);
-			return false;
+			ok = false;
+			break;
 		}
+		/* GetConfigOption, not the struct: its layout differs by major */
+		entry->values[index] = GetConfigOption(gen->name, true, false);
 	}
-	return true;
+	free_guc_variables(vars);
+	if (!ok)
+	{
+		hash_destroy(table);
+		return NULL;
+	}
+	return table;
+}
+
+/* The per-role values of a listed role. */
+const char *const *
+role_settings_of(HTAB *table, const char *rolename)
+{
+	char		key[NAMEDATALEN];
+	RoleSettings *entry;
+
+	fold_name(key, rolename, sizeof(key));
+	entry = hash_search(table, key, HASH_FIND, NULL);
+	Assert(entry != NULL);
+	return entry->values;
 }

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * sqlfuncs.c
- *		seccomp_filter() and set_client_filter().
+ *		seccomp_filter(), set_client_filter() and seccomp_reload_status().
  *
  * Both describe or extend what this process has actually loaded, never
  * today's settings: a reload does not change a running session's filters.
@@ -10,12 +10,16 @@
  */
 #include "pgseccomp.h"
 
+#include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"	/* not included by funcapi.h from 19 on */
 
 PG_FUNCTION_INFO_V1(seccomp_filter);
 PG_FUNCTION_INFO_V1(set_client_filter);
+PG_FUNCTION_INFO_V1(seccomp_reload_status);
 
 #define DEFAULT_ROW_NAME "<default>"
 
@@ -250,4 +254,36 @@ set_client_filter(PG_FUNCTION_ARGS)
 
 	load_client_layer(layer);
 	PG_RETURN_TEXT_P(cstring_to_text("OK"));
+}
+
+/*
+ * seccomp_reload_status(): the session plan in force, since when, and the
+ * last reload pgseccomp rejected, from shared memory (reload.c).
+ */
+Datum
+seccomp_reload_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	ReloadStatus status;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	require_enabled();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if (!reload_read_status(&status))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pgseccomp has no shared memory in this process")));
+
+	values[0] = Int64GetDatum((int64) status.generation);
+	values[1] = TimestampTzGetDatum(status.plan_since);
+	values[2] = TimestampTzGetDatum(status.rejected_at);
+	values[3] = CStringGetTextDatum(status.rejected_setting);
+	values[4] = CStringGetTextDatum(status.rejected_detail);
+	if (status.rejected_at == 0)
+		nulls[2] = nulls[3] = nulls[4] = true;
+	else if (status.rejected_setting[0] == '\0')
+		nulls[3] = true;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

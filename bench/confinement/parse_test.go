@@ -349,19 +349,6 @@ func TestParseOptions(t *testing.T) {
 	}
 }
 
-func TestGlobalAllowListCoversSessions(t *testing.T) {
-	global := globalAllowList()
-	for _, s := range slices.Concat(postmasterOnlySyscalls, strings.Split(confinedSettings(1)["pgseccomp.session_syscall_allow"], ",")) {
-		s = strings.Trim(s, "'")
-		if !slices.Contains(global, s) {
-			t.Errorf("%s is allowed to sessions but not in the global allow-list", s)
-		}
-	}
-	if !slices.IsSorted(global) || len(slices.Compact(slices.Clone(global))) != len(global) {
-		t.Error("the global allow-list is not sorted and unique")
-	}
-}
-
 func FuzzParsePgbench(f *testing.F) {
 	for _, name := range []string{"pgbench-select-only.txt", "pgbench-select-only-connect.txt", "pgbench-failed.txt", "pgbench-aborted.txt"} {
 		f.Add(readFixture(f, name))

@@ -3,28 +3,11 @@ package main
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/demo"
 )
-
-// postmasterOnlySyscalls are what the postmaster needs beyond what client
-// backends make (demo.HandDerivedSessionAllowList): it binds and listens on its sockets
-// and forks every child. Found by running this benchmark's workload with the
-// global default at "log" and reading the kernel's audit records; nothing
-// else was logged.
-var postmasterOnlySyscalls = []string{"bind", "listen", "clone", "clone3"}
-
-// globalAllowList is the confined cluster's global allow-list: every
-// syscall any of its processes makes, so that the global default can be
-// "error".
-func globalAllowList() []string {
-	list := slices.Concat(demo.HandDerivedSessionAllowList, postmasterOnlySyscalls)
-	slices.Sort(list)
-	return slices.Compact(list)
-}
 
 // sharedBuffersMB sizes shared_buffers so that the pgbench tables and
 // indexes (about 16 MB per scale unit) fit: select-only then measures CPU
@@ -62,7 +45,7 @@ func confinedSettings(scale int) map[string]string {
 		"shared_preload_libraries":          cluster.QuoteValue("pgseccomp"),
 		"pgseccomp.enabled":                 "on",
 		"pgseccomp.global_syscall_default":  cluster.QuoteValue("error"),
-		"pgseccomp.global_syscall_allow":    cluster.QuoteValue(strings.Join(globalAllowList(), ",")),
+		"pgseccomp.global_syscall_allow":    cluster.QuoteValue(strings.Join(demo.HandDerivedGlobalAllowList(), ",")),
 		"pgseccomp.session_syscall_default": cluster.QuoteValue("error"),
 		"pgseccomp.session_syscall_allow":   cluster.QuoteValue(demo.HandDerivedSessionAllowSetting()),
 	})

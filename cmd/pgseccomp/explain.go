@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -17,7 +16,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
-const explainUsage = `Usage: pgseccomp explain [--config FILE] [--pgdata DIR] [--profile FILE] [--role ROLE ...]
+const explainUsage = `Usage: pgseccomp explain [--config FILE] [--cluster VER/NAME | --pgdata DIR] [--profile FILE] [--role ROLE ...]
                          [--client-filter ARGS] [--context global|session|both]
                          [--arch ARCH] [--why] [--bpf] [--json]
 
@@ -39,9 +38,7 @@ Which configuration:
                   postgresql.conf); postgresql.auto.conf is read from --pgdata,
                   else from the file's data_directory setting, else from the
                   file's own directory
-  --pgdata DIR    the cluster's data directory: reads DIR/postgresql.conf
-                  (unless --config) and DIR/postgresql.auto.conf
-  --profile FILE  a pgseccomp profile instead (--config FILE reads one too,
+` + clusterFlagsHelp + `  --profile FILE  a pgseccomp profile instead (--config FILE reads one too,
                   recognized by its JSON); problems are located in it, e.g.
                   "pg15.json: session.allow"
   (neither)       $PGDATA, as --pgdata
@@ -145,13 +142,13 @@ func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 // --profile, shared by the commands that read a postgresql.conf.
 type configFlags struct {
 	file    string
-	pgdata  string
+	cluster clusterFlags
 	profile string
 }
 
 func (c *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.file, "config", "", "postgresql.conf (or profile) to read")
-	fs.StringVar(&c.pgdata, "pgdata", "", "the cluster's data directory")
+	c.cluster.register(fs)
 	fs.StringVar(&c.profile, "profile", "", "pgseccomp profile to read")
 }
 
@@ -167,40 +164,39 @@ type loadedConfig struct {
 // is an input error (exit status 2) and says what to do.
 func (c *configFlags) load() (*configInput, error) {
 	if c.profile != "" {
-		if c.file != "" || c.pgdata != "" {
-			return nil, errors.New("--profile reads a profile instead of a configuration: give it without --config and --pgdata")
+		if c.file != "" || c.cluster.given() {
+			return nil, errors.New("--profile reads a profile instead of a configuration: give it without --config, --cluster and --pgdata")
 		}
 		return readProfileInput(c.profile)
 	}
 	if c.file != "" {
 		in, isProfile, err := sniffProfile(c.file)
 		switch {
-		case isProfile && c.pgdata != "":
-			return nil, fmt.Errorf("%s is a pgseccomp profile, which has no data directory: give it without --pgdata", c.file)
+		case isProfile && c.cluster.given():
+			return nil, fmt.Errorf("%s is a pgseccomp profile, which has no data directory: give it without --cluster and --pgdata", c.file)
 		case isProfile:
 			return in, err
 		}
 	}
-	file, pgdata := c.file, c.pgdata
-	if file == "" && pgdata == "" {
-		pgdata = os.Getenv("PGDATA")
-		if pgdata == "" {
-			return nil, errors.New("no configuration given: use --config FILE or --pgdata DIR (or set $PGDATA)")
+	file, dataDir := c.file, ""
+	flags := c.cluster
+	if file == "" && !flags.given() {
+		flags.pgdata = os.Getenv("PGDATA")
+		if flags.pgdata == "" {
+			return nil, errors.New("no configuration given: use --config FILE, --cluster VERSION/NAME or --pgdata DIR (or set $PGDATA)")
 		}
 	}
-	if pgdata != "" {
-		fi, err := os.Stat(pgdata)
+	if flags.given() {
+		e, err := flags.find()
 		if err != nil {
-			return nil, fmt.Errorf("data directory %s: %v; give the cluster's data directory", pgdata, unwrapPath(err))
+			return nil, err
 		}
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("--pgdata %s is not a directory; give the cluster's data directory, or the file with --config", pgdata)
+		dataDir = e.DataDir
+		if file == "" {
+			file = e.ConfigFile
 		}
 	}
-	if file == "" {
-		file = filepath.Join(pgdata, "postgresql.conf")
-	}
-	f, err := pgconf.LoadOptions(file, pgconf.Options{DataDir: pgdata})
+	f, err := pgconf.LoadOptions(file, pgconf.Options{DataDir: dataDir})
 	if err != nil {
 		return nil, fmt.Errorf("%v\nPostgreSQL would not start with this configuration either; correct it and run again", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pgseccomp/pgseccomp/internal/export"
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
@@ -48,8 +49,7 @@ printed to stderr as notes (the kubernetes format has them in its header).
 Which configuration:
   --config FILE    the postgresql.conf to read (includes and
                    postgresql.auto.conf are followed as the server does)
-  --pgdata DIR     the data directory: DIR/postgresql.conf, unless --config
-  --profile FILE   a pgseccomp profile ('pgseccomp record' writes them), its
+` + clusterFlagsHelp + `  --profile FILE   a pgseccomp profile ('pgseccomp record' writes them), its
                    global layer; --config FILE reads one too
   (neither)        $PGDATA, as --pgdata
 
@@ -202,8 +202,11 @@ func configShown(c configFlags) string {
 		return "profile " + c.profile
 	case c.file != "":
 		return c.file
-	case c.pgdata != "":
-		return filepath.Join(c.pgdata, "postgresql.conf")
+	case c.cluster.given():
+		if e, err := c.cluster.find(); err == nil {
+			return e.ConfigFile
+		}
+		return c.cluster.name + c.cluster.pgdata
 	default:
 		return filepath.Join(os.Getenv("PGDATA"), "postgresql.conf")
 	}
@@ -263,11 +266,11 @@ func writeOutput(cmd, path string, data []byte) int {
 	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return usageError(cmd, "--output %s: cannot create its directory: %v", path, unwrapPath(err))
+		return usageError(cmd, "--output %s: cannot create its directory: %v", path, pgconf.UnwrapPathError(err))
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
-		return usageError(cmd, "--output %s: %v; check the directory's permissions, or write to stdout", path, unwrapPath(err))
+		return usageError(cmd, "--output %s: %v; check the directory's permissions, or write to stdout", path, pgconf.UnwrapPathError(err))
 	}
 	_, werr := tmp.Write(data)
 	cerr := tmp.Close()
@@ -282,7 +285,7 @@ func writeOutput(cmd, path string, data []byte) int {
 	}
 	if werr != nil {
 		os.Remove(tmp.Name())
-		return usageError(cmd, "--output %s: %v", path, unwrapPath(werr))
+		return usageError(cmd, "--output %s: %v", path, pgconf.UnwrapPathError(werr))
 	}
 	return 0
 }

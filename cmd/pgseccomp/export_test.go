@@ -75,7 +75,7 @@ func TestExportUsageErrors(t *testing.T) {
 		{[]string{"export", "--format", "oci", "--name", "x", "--config", exportConf}, []string{"--name and --namespace are for --format kubernetes"}},
 		{[]string{"export", "--format", "oci", "--arch", "x86_64,sparc", "--config", exportConf}, []string{`--arch "x86_64,sparc"`, "sparc"}},
 		{[]string{"export", "--format", "oci", "--arch", "x86_64,amd64", "--config", exportConf}, []string{"listed twice"}},
-		{[]string{"export", "--format", "oci"}, []string{"no configuration given", "--config FILE or --pgdata DIR"}},
+		{[]string{"export", "--format", "oci"}, []string{"no configuration given", "--config FILE, --cluster VERSION/NAME or --pgdata DIR"}},
 		{[]string{"export", "--format", "oci", "--config", "testdata/export/missing.conf"}, []string{"missing.conf"}},
 		{[]string{"export", "--format", "oci", "--config", "testdata/export/broken.conf"}, []string{"broken.conf:1"}},
 		{[]string{"export", "--format", "kubernetes", "--name", "Bad_Name", "--config", exportConf}, []string{`--name "Bad_Name"`}},
@@ -85,7 +85,7 @@ func TestExportUsageErrors(t *testing.T) {
 		{[]string{"systemd", "--config", exportConf, "--unit", "postgresql"}, []string{`--unit: "postgresql" is not a systemd service name`}},
 		{[]string{"systemd", "--config", exportConf, "--helpers", "debian"}, []string{`--helpers "debian"`, "pg_ctlcluster", "none"}},
 		{[]string{"systemd", "--config", exportConf, "--arch", "vax"}, []string{"--arch", "vax"}},
-		{[]string{"systemd", "--pgdata", "testdata/export/nonexistent"}, []string{"data directory testdata/export/nonexistent"}},
+		{[]string{"systemd", "--pgdata", "testdata/export/nonexistent"}, []string{"testdata/export/nonexistent: no such file or directory"}},
 		{[]string{"systemd", "now"}, []string{`unexpected argument "now"`}},
 		{[]string{"systemd", "--config", exportConf, "--output", "/proc/version/x.conf"}, []string{"--output /proc/version/x.conf"}},
 	} {

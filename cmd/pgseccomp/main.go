@@ -46,7 +46,10 @@ var commands = []command{
 	{"systemd", "write a systemd drop-in that confines the PostgreSQL service", runSystemd},
 	{"export", "write an OCI, Docker or Kubernetes seccomp profile", runExport},
 	{"profile", "show, merge, compare pgseccomp profiles, or turn one into a conf.d file", runProfile},
+	{"watch", "print every seccomp violation of a cluster, attributed to its session and statement", runWatch},
 	{"record", "record the syscalls PostgreSQL makes and write a proven allow-list profile", runRecord},
+	{"install", "put a profile in force on an existing cluster (conf.d snippet, shared_preload_libraries)", runInstall},
+	{"uninstall", "remove what install wrote", runUninstall},
 }
 
 func main() {

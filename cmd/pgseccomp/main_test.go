@@ -55,9 +55,10 @@ func TestUnknownCommand(t *testing.T) {
 	}
 }
 
+// TestCommandHelp: every command in the table prints its usage line and
+// examples for --help, -h and "help <command>", and exits 0.
 func TestCommandHelp(t *testing.T) {
-	for _, name := range []string{"status"} {
-		c := lookup(name)
+	for _, c := range commands {
 		for _, args := range [][]string{{c.name, "--help"}, {c.name, "-h"}, {"help", c.name}} {
 			code, out, errOut := runCLI(t, args...)
 			if code != 0 || errOut != "" {
@@ -70,9 +71,17 @@ func TestCommandHelp(t *testing.T) {
 	}
 }
 
+// TestBadFlag: every command refuses an unknown flag with exit 2, names
+// it, and points to its --help, writing nothing to stdout.
 func TestBadFlag(t *testing.T) {
-	code, out, errOut := runCLI(t, "status", "--frobnicate")
-	if code != 2 || out != "" || !strings.Contains(errOut, "frobnicate") || !strings.Contains(errOut, "pgseccomp status --help") {
-		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	for _, c := range commands {
+		args := []string{c.name, "--frobnicate"}
+		if c.name == "profile" {
+			args = []string{c.name, "show", "--frobnicate"}
+		}
+		code, out, errOut := runCLI(t, args...)
+		if code != 2 || out != "" || !strings.Contains(errOut, "frobnicate") || !strings.Contains(errOut, "pgseccomp "+c.name) || !strings.Contains(errOut, "--help") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
 	}
 }

@@ -15,12 +15,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/record"
 )
 
-const recordUsage = `Usage: pgseccomp record [--workload CMD ...] [--builtin] [--per-role]
+const recordUsage = `Usage: pgseccomp record [--cluster VER/NAME | --pgdata DIR [--in-place [--yes]]]
+                        [--workload CMD ...] [--builtin] [--per-role]
                         [--enforce log|error|kill] [--out DIR] [flags]
 
 Record the syscalls PostgreSQL makes, and write an allow-list profile that
@@ -82,21 +84,27 @@ Output:
                    so: operations submitted through a ring are not seen by
                    seccomp, so a session with a ring gets around its lists
 
-An existing cluster:
-  --pgdata DIR     record this cluster instead (the directory pg_ctl -D
-                   takes: the data directory, or /etc/postgresql/15/main on
-                   Debian), with its own data, extensions and settings. Its
-                   files are never changed: every recording setting goes on
-                   the server's command line, which also makes it listen
-                   only on a private socket with a temporary pg_hba.conf, so
-                   no client of the real server connects meanwhile. The
-                   built-in workload works in databases and roles of its
-                   own (prefixed pgseccomp_), skips its destructive steps
-                   (crash, PANIC) and what the cluster's settings rule out.
-  --restart        the server is running: stop it for the recording and
-                   start it again afterwards (without it, record refuses)
-  --server-log F   where the server started again writes its log (default
-                   DATA/pgseccomp-record-restart.log)
+An existing cluster (recorded on a copy; it keeps serving):
+` + clusterFlagsHelp + `                      record this cluster: a copy of it is made in a
+                      temporary directory (pg_basebackup from the running
+                      server, over its Unix socket as its OS user; a file
+                      copy when it is stopped) and recorded with the
+                      cluster's own configuration (postgresql.conf, conf.d,
+                      pg_hba.conf, pg_ident.conf, SSL files, preloaded
+                      libraries), listening on 127.0.0.1 at a private port.
+                      Nothing is created in the cluster. Workloads get
+                      PGHOST (the copy's socket), PGPORT, PGUSER (a
+                      superuser made in the copy) and PGSECCOMP_TCP_HOST
+                      (127.0.0.1, for host and hostssl logins); the roles,
+                      passwords and data of the cluster are there
+  --in-place          record the cluster itself instead: ITS SERVER IS
+                      STOPPED FOR THE WHOLE RECORDING (minutes; no client
+                      can connect) and started again afterwards the way it
+                      is managed (pg_ctlcluster, systemctl or pg_ctl). Asks
+                      first, unless --yes
+  --yes               do not ask
+  --server-log F      --in-place, a cluster pg_ctl manages: where the server
+                      started again logs (default: the work directory)
 
 Other flags:
   --bindir DIR     the PostgreSQL bin directory (default: pg_config --bindir)
@@ -124,13 +132,12 @@ Examples:
   # per-role lists, and a snippet that only logs at first
   sudo pgseccomp record --per-role --enforce log --out /tmp/profile
 
-  # an existing cluster, stopped and started again around the recording
-  sudo pgseccomp record --pgdata /etc/postgresql/15/main --restart \
-      --server-log /var/log/postgresql/postgresql-15-main.log
+  # Debian's 15/main, on a copy, with the application's own tests too
+  sudo pgseccomp record --cluster 15/main --builtin \
+      --workload 'PGHOST=$PGSECCOMP_TCP_HOST make -C ~/app integration-test'
 
-  # install it
-  sudo cp pgseccomp.conf /etc/postgresql/15/main/conf.d/
-  pgseccomp explain --profile pgseccomp-profile.json
+  # install it (log defaults first), restart as the command says
+  sudo pgseccomp install --cluster 15/main --profile pgseccomp-profile.json
 `
 
 func runRecord(args []string) int {
@@ -145,8 +152,9 @@ func runRecord(args []string) int {
 		confOut    string
 		binDir     string
 		maxPasses  int
-		pgdata     string
-		restart    bool
+		cf         clusterFlags
+		inPlace    bool
+		yes        bool
 		serverLog  string
 	)
 	fs.Var(&workloads, "workload", "a workload shell command (repeatable)")
@@ -160,9 +168,10 @@ func runRecord(args []string) int {
 	fs.StringVar(&confOut, "conf", "", "where to write the conf.d snippet")
 	fs.StringVar(&binDir, "bindir", "", "PostgreSQL bin directory")
 	fs.IntVar(&maxPasses, "max-passes", 6, "passes per layer before giving up")
-	fs.StringVar(&pgdata, "pgdata", "", "record an existing cluster (the directory pg_ctl -D takes)")
-	fs.BoolVar(&restart, "restart", false, "with --pgdata: stop a running server for the recording and start it again afterwards")
-	fs.StringVar(&serverLog, "server-log", "", "with --restart: the log file of the server started again")
+	cf.register(fs)
+	fs.BoolVar(&inPlace, "in-place", false, "record the cluster itself, stopping its server for the recording (an outage)")
+	fs.BoolVar(&yes, "yes", false, "with --in-place: do not ask")
+	fs.StringVar(&serverLog, "server-log", "", "with --in-place: the log file of the server started again")
 	if code, ok := parseFlags(fs, args, recordUsage); !ok {
 		return code
 	}
@@ -198,12 +207,27 @@ func runRecord(args []string) int {
 		return 2
 	}
 
+	var existing *cluster.Existing
+	if cf.given() {
+		if existing, err = cf.find(); err != nil {
+			return usageError("record", "%v", err)
+		}
+	}
+	if inPlace {
+		if existing == nil {
+			return usageError("record", "--in-place records an existing cluster: give --cluster or --pgdata")
+		}
+		if code, ok := confirmInPlace(existing, yes); !ok {
+			return code
+		}
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := record.Run(ctx, record.Options{
 		BinDir: binDir, Workloads: workloads, BuiltIn: builtin, PerRole: perRole, KeepIOUring: keepIOUring,
 		MaxPasses: maxPasses, Progress: stderr, Terminal: writesToTerminal(stderr),
-		PGData: pgdata, Restart: restart, ServerLog: serverLog,
+		Existing: existing, InPlace: inPlace, ServerLog: serverLog,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "pgseccomp record: %v\n", err)
@@ -230,8 +254,12 @@ func runRecord(args []string) int {
 	for _, ps := range p.Provenance.Passes {
 		phases = append(phases, ps.Phase)
 	}
-	fmt.Fprintf(stdout, "recorded in %s: %d passes (%s), 0 records lost\n",
-		res.Elapsed.Round(1e9), len(phases), strings.Join(phases, ", "))
+	var records uint64
+	for _, ps := range p.Provenance.Passes {
+		records += ps.Records
+	}
+	fmt.Fprintf(stdout, "recorded in %s: %d passes (%s), %d audit records of the server read; kernel audit lost counter %d before and %d after, capture socket never overflowed\n",
+		res.Elapsed.Round(1e9), len(phases), strings.Join(phases, ", "), records, res.LostBefore, res.LostAfter)
 	fmt.Fprintf(stdout, "global layer: %d syscalls; session layer: %d syscalls", len(p.Global.Allow), len(p.Session.Allow))
 	if len(p.Roles) > 0 {
 		fmt.Fprintf(stdout, "; %d roles with their own lists", len(p.Roles))
@@ -253,6 +281,26 @@ func runRecord(args []string) int {
 	}
 	fmt.Fprintf(stdout, "profile: %s\nconf.d snippet (%s defaults): %s\n", profileOut, action, confOut)
 	return 0
+}
+
+// confirmInPlace asks before an in-place recording stops a server.
+func confirmInPlace(e *cluster.Existing, yes bool) (int, bool) {
+	pid, running := e.Running()
+	if !running || yes {
+		return 0, true
+	}
+	warning := fmt.Sprintf("--in-place stops the server of %s (pid %d) for the whole recording, minutes during which no client can connect, and starts it again afterwards", e, pid)
+	if !writesToTerminal(os.Stdin) {
+		return usageError("record", "%s: add --yes to do that without a terminal to ask on, or leave out --in-place to record on a copy while it keeps serving", warning), false
+	}
+	fmt.Fprintf(stderr, "%s.\nRecord on a copy instead (leave out --in-place) to avoid the outage. Stop it now? [y/N] ", warning)
+	var answer string
+	fmt.Fscanln(os.Stdin, &answer)
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		fmt.Fprintln(stderr, "pgseccomp record: not stopped; nothing done")
+		return 1, false
+	}
+	return 0, true
 }
 
 // flagSet reports whether the command line set the named flag.

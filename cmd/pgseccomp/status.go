@@ -12,12 +12,14 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 	"unicode"
 
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/procs"
 )
 
-const statusUsage = `Usage: pgseccomp status [--pgdata DIR | --pid PID] [--json] [--title]
+const statusUsage = `Usage: pgseccomp status [--cluster VER/NAME | --pgdata DIR | --pid PID] [--json] [--title]
 
 Show how each PostgreSQL process is confined by seccomp, as the kernel reports
 it in /proc/PID/status: the seccomp mode (0 disabled, 1 strict, 2 filter), the
@@ -30,9 +32,7 @@ backend, walsender, ...), role and database. A summary line per cluster
 follows the table.
 
 Which processes:
-  --pgdata DIR  the cluster whose data directory is DIR: the postmaster named
-                in DIR/postmaster.pid and all its descendants
-  --pid PID     only process PID, described with the cluster it belongs to
+` + clusterFlagsHelp + `  --pid PID     only process PID, described with the cluster it belongs to
   (neither)     every PostgreSQL cluster on this machine
 
 Output:
@@ -49,7 +49,11 @@ Exit status:
   0  nothing wrong found
   1  a cluster that has pgseccomp loaded has a process that is unconfined:
      its seccomp mode is not 2 (filter) or no_new_privs is not set; stderr
-     names the unconfined PIDs
+     names the unconfined PIDs. Or its postmaster rejected the last reload
+     and keeps session filters older than its configuration; stderr says
+     since when, the setting and the word (from the file
+     pg_stat_tmp/pgseccomp.status in the data directory, which the
+     postmaster writes)
   2  bad flags, or --pgdata/--pid name no running server or process
 
 Run it as root or as the server's OS user: other users cannot read which
@@ -95,7 +99,7 @@ type statusJSON struct {
 
 // statusOptions are the flags of the status command.
 type statusOptions struct {
-	pgdata    string
+	cluster   clusterFlags
 	pid       int
 	json      bool
 	withTitle bool
@@ -105,7 +109,7 @@ type statusOptions struct {
 func newStatusFlags() (*flag.FlagSet, *statusOptions) {
 	o := &statusOptions{}
 	flags := newFlagSet("status")
-	flags.StringVar(&o.pgdata, "pgdata", "", "data directory of the cluster to show")
+	o.cluster.register(flags)
 	flags.IntVar(&o.pid, "pid", 0, "show only this process")
 	flags.BoolVar(&o.json, "json", false, "print JSON")
 	flags.BoolVar(&o.withTitle, "title", false, "add a TITLE column")
@@ -123,9 +127,11 @@ func runStatus(args []string) int {
 	switch {
 	case flags.NArg() > 0:
 		return usageError("status", "unexpected argument %q; status takes only flags (see 'pgseccomp status --help')", flags.Arg(0))
-	case set["pgdata"] && set["pid"]:
-		return usageError("status", "--pgdata and --pid cannot be used together; give one of them, or neither for every cluster")
-	case set["pgdata"] && o.pgdata == "":
+	case (set["pgdata"] || set["cluster"]) && set["pid"]:
+		return usageError("status", "--pgdata and --pid (or --cluster and --pid) cannot be used together; give one of them, or neither for every cluster")
+	case set["pgdata"] && set["cluster"]:
+		return usageError("status", "--cluster and --pgdata name the same thing: give one of them")
+	case set["pgdata"] && o.cluster.pgdata == "":
 		return usageError("status", "--pgdata is empty; give the cluster's data directory (is $PGDATA set?)")
 	case set["pid"] && o.pid <= 0:
 		return usageError("status", "--pid %d is not a process ID; give a positive PID", o.pid)
@@ -162,15 +168,70 @@ func runStatus(args []string) int {
 		writeStatusTable(stdout, clusters, o.withTitle)
 	}
 
-	return reportUnconfined(clusters)
+	exit := reportUnconfined(clusters)
+	if reportRejectedReloads(clusters) {
+		exit = 1
+	}
+	return exit
 }
 
-// selectClusters returns what --pgdata, --pid or neither select. A non-zero
+// reportRejectedReloads names on stderr each cluster whose postmaster
+// rejected its last reload (it keeps the session filters of before, older
+// than its configuration), and reports whether there was any.
+func reportRejectedReloads(clusters []procs.ServerProcesses) bool {
+	found := false
+	for _, c := range clusters {
+		if !c.PgseccompLoaded || c.DataDir == "" {
+			continue
+		}
+		s, err := procs.ReadReloadState(c.DataDir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue // pgseccomp off, or an extension before 1.1
+		case err != nil:
+			fmt.Fprintf(stderr, "pgseccomp status: warning: cannot tell whether %s runs filters older than its configuration: %v\n", clusterLabel(c), err)
+			continue
+		case s.PID != c.PostmasterPID:
+			fmt.Fprintf(stderr, "pgseccomp status: warning: %s was written by process %d, not by the postmaster %d of %s; ignoring it\n",
+				filepath.Join(c.DataDir, procs.ReloadStateFile), s.PID, c.PostmasterPID, clusterLabel(c))
+			continue
+		case !s.Rejected():
+			continue
+		}
+		why := s.RejectedDetail // a per-role setting has no name of its own here; the detail names it
+		if s.RejectedSetting != "" {
+			why = "setting " + s.RejectedSetting + ": " + why
+		}
+		fmt.Fprintf(stderr, "pgseccomp status: %s runs session filters older than its configuration since %s: the reload was rejected, %s New sessions get the session filters in force since %s; correct the setting and reload.\n",
+			clusterLabel(c), s.RejectedAt.Local().Format(time.DateTime+" MST"), why,
+			s.PlanSince.Local().Format(time.DateTime+" MST"))
+		found = true
+	}
+	return found
+}
+
+// selectClusters returns what --cluster, --pgdata, --pid or neither select. A non-zero
 // code means an input error has been reported.
 func selectClusters(r procs.Reader, o *statusOptions, set map[string]bool) ([]procs.ServerProcesses, []error, int) {
 	switch {
+	case set["cluster"]:
+		e, err := o.cluster.find()
+		if err != nil {
+			return nil, nil, usageError("status", "%v", err)
+		}
+		c, warnings, code := clusterForPGDATA(r, e.DataDir)
+		if code != 0 {
+			return nil, nil, code
+		}
+		return []procs.ServerProcesses{c}, warnings, 0
 	case set["pgdata"]:
-		c, warnings, code := clusterForPGDATA(r, o.pgdata)
+		dataDir := o.cluster.pgdata
+		// A configuration directory (Debian's /etc/postgresql/15/main)
+		// names its data directory; anything else is taken as one.
+		if e, err := o.cluster.find(); err == nil {
+			dataDir = e.DataDir
+		}
+		c, warnings, code := clusterForPGDATA(r, dataDir)
 		if code != 0 {
 			return nil, nil, code
 		}
@@ -223,7 +284,7 @@ func clusterForPGDATA(r procs.Reader, pgdata string) (procs.ServerProcesses, []e
 		pgdata = abs
 	}
 	if fi, err := os.Stat(pgdata); err != nil {
-		return procs.ServerProcesses{}, nil, usageError("status", "data directory %s: %v; give the directory the cluster was initialized in (initdb -D)", pgdata, unwrapPath(err))
+		return procs.ServerProcesses{}, nil, usageError("status", "data directory %s: %v; give the directory the cluster was initialized in (initdb -D)", pgdata, pgconf.UnwrapPathError(err))
 	} else if !fi.IsDir() {
 		return procs.ServerProcesses{}, nil, usageError("status", "--pgdata %s is not a directory; give the cluster's data directory", pgdata)
 	}
@@ -253,16 +314,6 @@ func clusterForPGDATA(r procs.Reader, pgdata string) (procs.ServerProcesses, []e
 		c.DataDir = pgdata
 	}
 	return c, warnings, 0
-}
-
-// unwrapPath drops the operation and path of a *fs.PathError, for messages
-// that name the path already.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // samePath reports whether a and b name the same directory.

@@ -59,3 +59,46 @@ func TestStatusLiveCluster(t *testing.T) {
 		t.Errorf("status table exited %d:\n%s", code, out)
 	}
 }
+
+// TestStatusRejectedReload: after a reload pgseccomp rejected, status says
+// since when the server runs session filters older than its configuration,
+// the setting and the word, and exits 1; after a valid reload, 0 again.
+func TestStatusRejectedReload(t *testing.T) {
+	good := map[string]string{
+		"shared_preload_libraries":        "'pgseccomp'",
+		"pgseccomp.enabled":               "on",
+		"pgseccomp.session_syscall_error": "'chroot'",
+	}
+	c := clustertest.New(t, cluster.Options{Settings: good})
+	reload := func(settings map[string]string) {
+		t.Helper()
+		if err := c.SetSettings(settings); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Reload(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	bad := map[string]string{}
+	for k, v := range good {
+		bad[k] = v
+	}
+	bad["pgseccomp.session_syscall_error"] = "'chroot,getpriorty'"
+	reload(bad)
+	code, _, errOut := runCLI(t, "status", "--pgdata", c.DataDir)
+	for _, want := range []string{"runs session filters older than its configuration since",
+		"setting pgseccomp.session_syscall_error", `Unknown syscall "getpriorty".`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("status after a rejected reload: stderr does not say %q:\n%s", want, errOut)
+		}
+	}
+	if code != 1 {
+		t.Errorf("status after a rejected reload exited %d, want 1", code)
+	}
+
+	reload(good)
+	if code, _, errOut := runCLI(t, "status", "--pgdata", c.DataDir); code != 0 || errOut != "" {
+		t.Errorf("status after a valid reload exited %d:\n%s", code, errOut)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pgseccomp/pgseccomp/internal/audit"
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
@@ -241,7 +242,7 @@ func runSyscalls(args []string) int {
 		st, err := sum.Tally(in.r, in.name, &o.filter)
 		stats.Add(st)
 		if err != nil {
-			return usageError("syscalls", "reading %s: %v", in.label(), unwrapPath(err))
+			return usageError("syscalls", "reading %s: %v", in.label(), pgconf.UnwrapPathError(err))
 		}
 	}
 
@@ -312,7 +313,7 @@ func openInputs(files []string) ([]input, int) {
 			case errors.Is(err, fs.ErrPermission):
 				hint = "; audit logs are readable by root (or the adm group) only: run as root"
 			}
-			return nil, usageError("syscalls", "cannot read %s: %v%s", name, unwrapPath(err), hint)
+			return nil, usageError("syscalls", "cannot read %s: %v%s", name, pgconf.UnwrapPathError(err), hint)
 		}
 		inputs = append(inputs, input{name: name, r: f, close: func() { f.Close() }})
 	}

@@ -36,8 +36,7 @@ allow-list with an error default), the drop-in is looser and says so.
 Which configuration:
   --config FILE     the postgresql.conf to read (includes and
                     postgresql.auto.conf are followed as the server does)
-  --pgdata DIR      the data directory: DIR/postgresql.conf, unless --config
-  --profile FILE    a pgseccomp profile ('pgseccomp record' writes them), its
+` + clusterFlagsHelp + `  --profile FILE    a pgseccomp profile ('pgseccomp record' writes them), its
                     global layer; --config FILE reads one too
   (neither)         $PGDATA, as --pgdata
 

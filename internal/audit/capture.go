@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	libaudit "github.com/elastic/go-libaudit/v2"
 	"golang.org/x/sys/unix"
@@ -38,6 +39,8 @@ var ErrOverflow = errors.New("the audit capture socket's buffer overflowed and t
 // [KernelStatus] before and after.
 type Capture struct {
 	fd int
+
+	overflows atomic.Uint64 // times the socket reported ENOBUFS
 
 	closeOnce sync.Once
 	wake      [2]int // pipe: a write ends Run
@@ -110,6 +113,7 @@ func (c *Capture) drain(buf []byte, line *[]byte, rec *Record, handle func(*Reco
 			continue
 		case errors.Is(err, unix.ENOBUFS):
 			overflow = ErrOverflow
+			c.overflows.Add(1)
 			continue
 		case err != nil:
 			return fmt.Errorf("read the audit multicast socket: %w", err)
@@ -144,6 +148,11 @@ func (c *Capture) drain(buf []byte, line *[]byte, rec *Record, handle func(*Reco
 		handle(rec)
 	}
 }
+
+// Overflows returns how many times so far the socket's buffer overflowed
+// (each time the kernel dropped one or more records for this reader), for
+// a reader that must say so while it runs rather than when Run returns.
+func (c *Capture) Overflows() uint64 { return c.overflows.Load() }
 
 // Stop ends Run (after it has read what is queued) and closes the socket
 // when Run has returned; call it once Run's caller is done waiting, or

@@ -16,6 +16,7 @@ import (
 	"github.com/elastic/go-libaudit/v2"
 	seccomp "github.com/seccomp/libseccomp-golang"
 
+	"github.com/pgseccomp/pgseccomp/internal/abiprobe"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
@@ -28,6 +29,10 @@ const helperEnv = "PGSECCOMP_AUDIT_HELPER"
 // helper executes (after its own syscalls) for the i386, x32, trap and kill
 // records.
 const helperExerciserEnv = "PGSECCOMP_AUDIT_EXERCISER"
+
+// helperNoI386Env, set to 1, makes the exerciser leave out its i386
+// syscall, for a kernel that does not run i386 syscalls at all.
+const helperNoI386Env = "PGSECCOMP_AUDIT_NO_I386"
 
 // TestHelperProcess is not a test: it is the helper process, and does
 // nothing unless the live test started it.
@@ -102,7 +107,11 @@ func helperMain() error {
 		return fmt.Errorf("getsid returned errno %v, want ENOSYS (trace without a tracer)", errno)
 	}
 	if exe := os.Getenv(helperExerciserEnv); exe != "" {
-		return syscall.Exec(exe, []string{exe}, os.Environ())
+		argv := []string{exe}
+		if os.Getenv(helperNoI386Env) == "1" {
+			argv = append(argv, "no-i386")
+		}
+		return syscall.Exec(exe, argv, os.Environ())
 	}
 	return nil
 }
@@ -141,13 +150,23 @@ func TestLiveKernelRecords(t *testing.T) {
 		{native, "getsid", ActionTrace},
 	}
 	exerciser := ""
+	noI386 := false
 	if runtime.GOARCH == "amd64" {
 		exerciser = buildExerciser(t)
 		want = append(want,
 			wantRecord{native, "getpriority", ActionTrap},
 			wantRecord{native, "setpgid", ActionKillProcess},
-			wantRecord{syscalls.I386, "getpid", ActionLog},
 			wantRecord{syscalls.X32, "getpid", ActionLog})
+		runs, reason, err := abiprobe.I386()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runs {
+			want = append(want, wantRecord{syscalls.I386, "getpid", ActionLog})
+		} else {
+			noI386 = true
+			t.Logf("no i386 record expected: %s", reason)
+		}
 	}
 
 	kmsg := openKmsg(t)
@@ -167,7 +186,7 @@ func TestLiveKernelRecords(t *testing.T) {
 		if attempt > 1 {
 			time.Sleep(5 * time.Second) // let the rate limit's window pass
 		}
-		pid := runHelper(t, exerciser)
+		pid := runHelper(t, exerciser, noI386)
 		for _, line := range kmsg.readFor(2*time.Second, func(l []byte) bool { return bytes.Contains(l, []byte(" pid="+strconv.Itoa(pid)+" ")) }) {
 			var r Record
 			found, err := ParseLine(line, &r)
@@ -265,12 +284,16 @@ func buildExerciser(t *testing.T) string {
 	return bin
 }
 
-// runHelper runs the helper (and the exerciser, if given) and returns its
-// PID. The exerciser ends killed by SIGSYS; the helper alone exits 0.
-func runHelper(t *testing.T, exerciser string) int {
+// runHelper runs the helper (and the exerciser, if given, without its
+// i386 syscall if noI386) and returns its PID. The exerciser ends killed
+// by SIGSYS; the helper alone exits 0.
+func runHelper(t *testing.T, exerciser string, noI386 bool) int {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(os.Environ(), helperEnv+"=1", helperExerciserEnv+"="+exerciser)
+	if noI386 {
+		cmd.Env = append(cmd.Env, helperNoI386Env+"=1")
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/pgseccomp/pgseccomp/internal/osuser"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 )
 
@@ -71,8 +72,8 @@ func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	c := &Cluster{
-		BinDir: binDir, OSUser: owner.name, acct: owner, logf: logf,
-		settings: map[string]string{}, attached: true, configDir: configDir,
+		BinDir: binDir, OSUser: owner.Name, acct: owner, logf: logf,
+		settings: map[string]string{}, attached: true, cmdline: true, configDir: configDir,
 	}
 	if err := os.MkdirAll(opts.WorkDir, 0o711); err != nil {
 		return nil, fmt.Errorf("cluster: create %s: %w", opts.WorkDir, err)
@@ -112,11 +113,11 @@ func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	for _, p := range []string{c.SocketDir, c.hbaFile, c.LogFile} {
-		if err := c.acct.chown(p); err != nil {
+		if err := c.acct.Chown(p); err != nil {
 			return nil, err
 		}
 	}
-	if err := c.acct.checkTraverse(c.BaseDir); err != nil {
+	if err := c.checkBaseDir(c.BaseDir); err != nil {
 		return nil, err
 	}
 	c.wasRunning = c.running()
@@ -133,14 +134,6 @@ func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
 // Attached reports whether c is an existing cluster (Attach), and whether
 // its server was running when attached.
 func (c *Cluster) Attached() (attached, wasRunning bool) { return c.attached, c.wasRunning }
-
-// SharedPreloadLibraries is the attached cluster's own value.
-func (c *Cluster) SharedPreloadLibraries() string {
-	if len(c.own) < 3 {
-		return ""
-	}
-	return c.own[2]
-}
 
 // StartAsConfigured starts an attached cluster's server as its own
 // configuration says, with its log written to logFile: how a recording
@@ -159,14 +152,20 @@ func (c *Cluster) attachedStartArgs() []string {
 	c.mu.Lock()
 	settings := maps.Clone(c.settings)
 	c.mu.Unlock()
-	settings["listen_addresses"] = "''"
-	settings["unix_socket_directories"] = QuoteValue(c.SocketDir)
-	settings["hba_file"] = QuoteValue(c.hbaFile)
+	dir := c.configDir
+	if c.copy != nil {
+		c.copyStartSettings(settings)
+		dir = c.DataDir
+	} else {
+		settings["listen_addresses"] = "''"
+		settings["unix_socket_directories"] = QuoteValue(c.SocketDir)
+		settings["hba_file"] = QuoteValue(c.hbaFile)
+	}
 	var opts []string
 	for _, name := range slices.Sorted(maps.Keys(settings)) {
 		opts = append(opts, "-c", shellQuote(name+"="+pgconf.Unquote(settings[name])))
 	}
-	return []string{"-D", c.configDir, "-w", "-t", strconv.Itoa(startTimeoutSeconds), "-l", c.LogFile,
+	return []string{"-D", dir, "-w", "-t", strconv.Itoa(startTimeoutSeconds), "-l", c.LogFile,
 		"-o", strings.Join(opts, " "), "start"}
 }
 
@@ -176,10 +175,10 @@ func shellQuote(s string) string {
 }
 
 // lookupAccountID resolves the owner of a cluster's files.
-func lookupAccountID(uid uint32) (account, error) {
+func lookupAccountID(uid uint32) (osuser.Account, error) {
 	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
 	if err != nil {
-		return account{}, fmt.Errorf("look up the owner (uid %d) of the cluster's files: %w", uid, err)
+		return osuser.Account{}, fmt.Errorf("look up the owner (uid %d) of the cluster's files: %w", uid, err)
 	}
 	return lookupAccount(u.Username)
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -70,3 +71,34 @@ func (s *auditSession) do(f func()) {
 
 // close ends the thread.
 func (s *auditSession) close() { close(s.work) }
+
+// AuditSession is an audit session of its own for programs this process
+// starts, such as pg_ctlcluster starting an existing cluster's server:
+// their seccomp records carry its ID (ses=), so they can be told from
+// every other process's on the machine. Needs root.
+type AuditSession struct{ s *auditSession }
+
+// NewAuditSession starts one; Close ends it.
+func NewAuditSession() (*AuditSession, error) {
+	s, err := newAuditSession()
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	return &AuditSession{s: s}, nil
+}
+
+// ID is the session id, ses= in audit records.
+func (a *AuditSession) ID() uint32 { return a.s.id }
+
+// Run runs cmd (started from the session's thread, so that it and its
+// children carry the session) and waits for it.
+func (a *AuditSession) Run(cmd *exec.Cmd) (err error) {
+	a.s.do(func() { err = cmd.Start() })
+	if err != nil {
+		return err
+	}
+	return cmd.Wait()
+}
+
+// Close ends the session's thread; programs started in it keep the session.
+func (a *AuditSession) Close() { a.s.close() }

@@ -34,6 +34,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pgseccomp/pgseccomp/internal/osuser"
 	"github.com/pgseccomp/pgseccomp/internal/procs"
 )
 
@@ -110,7 +111,7 @@ type Cluster struct {
 	LogFile   string // BaseDir/server.log, the server's stderr (pg_ctl -l)
 	OSUser    string // the OS user that runs the server; also the bootstrap superuser
 
-	acct       account
+	acct       osuser.Account
 	logf       func(format string, args ...any)
 	ownBaseDir bool // New created BaseDir, so Remove deletes it
 	autoPort   bool // Port was picked by New and may be re-picked
@@ -121,7 +122,11 @@ type Cluster struct {
 
 	audit *auditSession // nil unless Options.AuditSession
 
-	// An existing cluster (Attach): settings go on the command line.
+	// An existing cluster (Attach), or a copy of one (Copy): settings go
+	// on the command line (cmdline).
+	cmdline    bool
+	copy       *copyConf // a copy: what it reads of the original
+	superuser  string    // the role connections use by default; "" means OSUser
 	attached   bool
 	configDir  string   // what pg_ctl -D takes
 	own        []string // its data_directory, port, shared_preload_libraries
@@ -169,7 +174,7 @@ func New(ctx context.Context, opts Options) (c *Cluster, err error) {
 	c = &Cluster{
 		BinDir:   binDir,
 		Port:     opts.Port,
-		OSUser:   acct.name,
+		OSUser:   acct.Name,
 		acct:     acct,
 		logf:     logf,
 		settings: settings,
@@ -259,19 +264,19 @@ func (c *Cluster) makeDirs(baseDir string) error {
 	if n := len(c.SocketDir) + len("/.s.PGSQL.65535.lock"); n > maxSocketPathLen {
 		return fail(fmt.Errorf("socket path under %s would be %d bytes, more than the %d Linux allows: choose a shorter Options.BaseDir", c.SocketDir, n, maxSocketPathLen))
 	}
-	if c.acct.switchUser && c.ownBaseDir {
-		if err := c.acct.chown(c.BaseDir); err != nil {
+	if c.acct.Switch && c.ownBaseDir {
+		if err := c.acct.Chown(c.BaseDir); err != nil {
 			return fail(err)
 		}
 	}
-	if err := c.acct.checkTraverse(c.BaseDir); err != nil {
+	if err := c.checkBaseDir(c.BaseDir); err != nil {
 		return fail(err)
 	}
 	for _, d := range []string{c.DataDir, c.SocketDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			return fail(fmt.Errorf("create directory: %w", err))
 		}
-		if err := c.acct.chown(d); err != nil {
+		if err := c.acct.Chown(d); err != nil {
 			c.removeFiles()
 			return err
 		}
@@ -281,7 +286,7 @@ func (c *Cluster) makeDirs(baseDir string) error {
 		err = f.Close()
 	}
 	if err == nil {
-		err = c.acct.chown(c.LogFile)
+		err = c.acct.Chown(c.LogFile)
 	}
 	if err != nil {
 		c.removeFiles()
@@ -348,7 +353,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 // is one, so that the server inherits the session.
 func (c *Cluster) startServer(ctx context.Context) (out string, err error) {
 	start := func() {
-		if c.attached {
+		if c.cmdline {
 			out, err = c.run(ctx, "pg_ctl", c.attachedStartArgs()...)
 			return
 		}
@@ -494,7 +499,7 @@ func (c *Cluster) Remove() error {
 		}
 	}
 	c.closeAudit()
-	if c.attached {
+	if c.attached && c.copy == nil {
 		return errors.Join(errs...) // never the cluster's files
 	}
 	_, statErr := os.Stat(c.DataDir)

@@ -37,7 +37,7 @@ func (c *Cluster) SetSettings(settings map[string]string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.attached { // they go on the server's command line at Start
+	if c.cmdline { // they go on the server's command line at Start
 		c.settings = s
 		return nil
 	}
@@ -161,7 +161,7 @@ func (c *Cluster) writeConfFile(name, content string) error {
 		err = os.Chmod(tmp, 0o600)
 	}
 	if err == nil {
-		err = c.acct.chown(tmp)
+		err = c.acct.Chown(tmp)
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)

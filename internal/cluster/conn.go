@@ -23,7 +23,7 @@ func (c *Cluster) TCPConnString(user, database string) string {
 
 func (c *Cluster) connString(host, user, database string) string {
 	if user == "" {
-		user = c.OSUser
+		user = c.Superuser()
 	}
 	if database == "" {
 		database = "postgres"
@@ -57,4 +57,26 @@ func (c *Cluster) Connect(ctx context.Context, user, database string) (*pgx.Conn
 			dsn, err, connectErrLogLines, c.LogFile, c.LogTail(connectErrLogLines))
 	}
 	return conn, nil
+}
+
+// Superuser is the role connections use when they name none: OSUser, the
+// bootstrap superuser, except in a copy (CopyRole).
+func (c *Cluster) Superuser() string {
+	if c.superuser != "" {
+		return c.superuser
+	}
+	return c.OSUser
+}
+
+// TCPHost is the address the server listens on for TCP connections
+// (host and hostssl lines of pg_hba.conf): 127.0.0.1, or "" for an
+// existing cluster recorded in place, which listens on no TCP address.
+func (c *Cluster) TCPHost() string {
+	switch {
+	case c.copy != nil:
+		return c.copy.listen
+	case c.attached:
+		return ""
+	}
+	return "127.0.0.1"
 }

@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/pgseccomp/pgseccomp/internal/osuser"
 )
 
 // ErrNoInitdb is wrapped by the error of FindBinDir (and so of New) when no
@@ -74,119 +73,26 @@ func checkBinDir(dir string) error {
 	return nil
 }
 
-// account is the OS user that runs initdb, pg_ctl and the server.
-type account struct {
-	name       string
-	uid, gid   uint32
-	groups     []uint32
-	home       string
-	switchUser bool // differs from this process's user: needs a credential switch
-}
-
 // lookupAccount resolves Options.OSUser.
-func lookupAccount(name string) (account, error) {
-	self := os.Getuid()
-	var u *user.User
-	var err error
-	switch {
-	case name != "":
-		u, err = user.Lookup(name)
-	case self == 0:
-		name = "postgres"
-		u, err = user.Lookup(name)
-	default:
-		u, err = user.LookupId(strconv.Itoa(self))
-	}
-	if err != nil {
-		return account{}, fmt.Errorf("look up OS user %q to run PostgreSQL as: %w; create it (e.g. useradd --system postgres) or set Options.OSUser", name, err)
-	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err := errors.Join(err1, err2); err != nil {
-		return account{}, fmt.Errorf("OS user %q has a non-numeric uid or gid: %w", u.Username, err)
-	}
-	if uid == 0 {
-		return account{}, fmt.Errorf("cannot run PostgreSQL as OS user %q: it has uid 0, and PostgreSQL refuses to run as root; set Options.OSUser to an unprivileged user such as postgres", u.Username)
-	}
-	a := account{name: u.Username, uid: uint32(uid), gid: uint32(gid), home: u.HomeDir}
-	if int(a.uid) == self {
-		return a, nil
-	}
-	if self != 0 {
-		return account{}, fmt.Errorf("cannot run PostgreSQL as OS user %q: this process runs as uid %d, and only root can switch users; leave Options.OSUser empty to use the current user", u.Username, self)
-	}
-	a.switchUser = true
-	gids, err := u.GroupIds()
-	if err != nil {
-		return account{}, fmt.Errorf("look up the groups of OS user %q: %w", u.Username, err)
-	}
-	for _, g := range gids {
-		n, err := strconv.ParseUint(g, 10, 32)
-		if err != nil {
-			return account{}, fmt.Errorf("OS user %q is in group %q, which is not numeric: %w", u.Username, g, err)
-		}
-		a.groups = append(a.groups, uint32(n))
-	}
-	return a, nil
-}
-
-// chown gives path to the account, if this process is someone else.
-func (a account) chown(path string) error {
-	if !a.switchUser {
-		return nil
-	}
-	if err := os.Lchown(path, int(a.uid), int(a.gid)); err != nil {
-		return fmt.Errorf("give %s to OS user %q: %w", path, a.name, err)
-	}
-	return nil
+func lookupAccount(name string) (osuser.Account, error) {
+	return osuser.Lookup(name, "run PostgreSQL as", "set Options.OSUser")
 }
 
 // Chown gives path to the cluster's OS user (when that is another user than
 // this process's), e.g. a directory for a tablespace.
 func (c *Cluster) Chown(path string) error {
-	return c.acct.chown(path)
+	return c.acct.Chown(path)
 }
 
-// checkTraverse checks, from the permission bits, that the account can reach
-// dir: it needs search (x) permission on dir and every directory above it.
-func (a account) checkTraverse(dir string) error {
-	if !a.switchUser {
-		return nil // our own process created or was given it
-	}
-	for p := dir; ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return fmt.Errorf("check that OS user %q can reach %s: %w", a.name, dir, err)
-		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if !ok {
-			return nil // cannot tell; let initdb report it
-		}
-		perm := fi.Mode().Perm()
-		var can bool
-		switch {
-		case st.Uid == a.uid:
-			can = perm&0o100 != 0
-		case st.Gid == a.gid || slices.Contains(a.groups, st.Gid):
-			can = perm&0o010 != 0
-		default:
-			can = perm&0o001 != 0
-		}
-		if !can {
-			return fmt.Errorf("OS user %q cannot reach %s: %s is mode %v, owner uid %d, group gid %d; "+
-				"choose an Options.BaseDir under a directory that user can search (or leave it empty to use %s), or chmod o+x %s",
-				a.name, dir, p, perm, st.Uid, st.Gid, os.TempDir(), p)
-		}
-		if parent := filepath.Dir(p); parent == p {
-			return nil
-		}
-	}
+// checkBaseDir checks that the cluster's OS user can reach dir.
+func (c *Cluster) checkBaseDir(dir string) error {
+	return c.acct.CheckTraverse(dir, fmt.Sprintf("choose an Options.BaseDir under a directory that user can search (or leave it empty to use %s)", os.TempDir()))
 }
 
 // Env returns the environment for running clients (psql, pgbench, workloads)
 // against the cluster: this process's environment without its libpq
 // variables (PG followed by a capital letter, e.g. PGPASSWORD, PGOPTIONS),
-// plus PGHOST=SocketDir, PGPORT, PGUSER=OSUser, PGDATABASE=postgres,
+// plus PGHOST=SocketDir, PGPORT, PGUSER=Superuser(), PGDATABASE=postgres,
 // PGSSLMODE=disable, and PATH with BinDir first. Assign it to exec.Cmd.Env.
 func (c *Cluster) Env() []string {
 	path := "/usr/local/bin:/usr/bin:/bin"
@@ -204,7 +110,7 @@ func (c *Cluster) Env() []string {
 	return append(env,
 		"PGHOST="+c.SocketDir,
 		"PGPORT="+strconv.Itoa(c.Port),
-		"PGUSER="+c.OSUser,
+		"PGUSER="+c.Superuser(),
 		"PGDATABASE=postgres",
 		"PGSSLMODE=disable",
 		"PATH="+c.BinDir+string(os.PathListSeparator)+path,
@@ -226,18 +132,7 @@ func (c *Cluster) Command(ctx context.Context, name string, args ...string) *exe
 	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Env = c.Env()
 	cmd.Dir = c.BaseDir
-	if c.acct.switchUser {
-		home := c.acct.home
-		if fi, err := os.Stat(home); home == "" || err != nil || !fi.IsDir() {
-			home = c.BaseDir
-		}
-		cmd.Env = append(cmd.Env, "HOME="+home, "USER="+c.OSUser, "LOGNAME="+c.OSUser)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{
-			Uid:    c.acct.uid,
-			Gid:    c.acct.gid,
-			Groups: c.acct.groups,
-		}}
-	}
+	c.acct.RunAs(cmd, c.BaseDir)
 	return cmd
 }
 

@@ -1,12 +1,18 @@
 package demo
 
-import "strings"
+import (
+	"slices"
+	"strings"
 
-// HandDerivedSessionAllowList is a hand-derived session allow-list for PostgreSQL 15
-// on Debian 12 x86_64: the syscalls strace saw client backends make under
+	"github.com/pgseccomp/pgseccomp/internal/policy"
+)
+
+// HandDerivedSessionAllowList is a hand-derived session allow-list for
+// PostgreSQL 15 on Debian 12 x86_64: the syscalls strace saw client backends make under
 // a mixed workload (pgbench, DDL, COPY, sorts that spill, CLUSTER, REINDEX,
 // tablespaces, parallel query, LISTEN/NOTIFY, large objects, checkpoints),
-// plus their failure paths (abort needs rt_sigaction, gettid and tgkill).
+// plus what policy.Needs says sessions need (failure paths such as WAL
+// segment creation and abort(); TestSessionAllowListCoversNeeds checks it).
 // It deliberately leaves out readlink, which the demo denies, and clone and
 // execve, which a backend needs only to run programs.
 //
@@ -37,5 +43,23 @@ var HandDerivedSessionAllowList = []string{
 	"uname", "unlink", "unlinkat", "wait4", "write", "writev",
 }
 
-// HandDerivedSessionAllowSetting is HandDerivedSessionAllowList as a setting value.
-func HandDerivedSessionAllowSetting() string { return strings.Join(HandDerivedSessionAllowList, ",") }
+// HandDerivedSessionAllowSetting is HandDerivedSessionAllowList as a
+// setting value.
+func HandDerivedSessionAllowSetting() string {
+	return strings.Join(HandDerivedSessionAllowList, ",")
+}
+
+// globalOnly are syscalls server processes other than client backends
+// were seen making beyond policy.PostmasterOnly, by the bench's workload
+// with the global default at log: clone3, clone's twin (policy.Twins),
+// with which glibc 2.34 and later start threads and posix_spawn children.
+var globalOnly = []string{"clone3"}
+
+// HandDerivedGlobalAllowList is HandDerivedSessionAllowList plus what only
+// the postmaster makes (policy.PostmasterOnly) and globalOnly: a global
+// allow-list for the same server, sorted.
+func HandDerivedGlobalAllowList() []string {
+	list := slices.Concat(HandDerivedSessionAllowList, policy.PostmasterOnly(), globalOnly)
+	slices.Sort(list)
+	return slices.Compact(list)
+}

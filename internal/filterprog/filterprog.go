@@ -1,6 +1,8 @@
 // Package filterprog compiles a layer of the pgseccomp model into the BPF
 // program the extension loads for it, with libseccomp and the attributes
-// extension/filter.c sets: the binary-tree layout (optimize level 2), every
+// extension/filter.c sets: the binary-tree layout (optimize level 2) for a
+// layer with rules (libseccomp before 2.5.4 ignores the default action of a
+// binary tree with no rules, so an empty layer keeps the default layout), every
 // other architecture killed, errors as EACCES, kill as kill-process. The
 // tool uses it to show what each layer costs the kernel (explain --bpf), and
 // the tests run the programs in a BPF virtual machine.
@@ -68,7 +70,7 @@ func Compile(l *policy.Layer) ([]bpf.RawInstruction, error) {
 	}
 	defer f.Release()
 
-	if err := configure(f, l); err != nil {
+	if err := configure(f, l, hasRules(l)); err != nil {
 		return nil, fmt.Errorf("compile %s layer for %s: %w", l.Origin, l.Arch, err)
 	}
 	native, err := seccomp.GetNativeArch()
@@ -97,14 +99,27 @@ func Compile(l *policy.Layer) ([]bpf.RawInstruction, error) {
 	return export(f)
 }
 
+// hasRules says whether any rule of l differs from its default: only then
+// does the program get the binary-tree layout, as in extension/filter.c.
+func hasRules(l *policy.Layer) bool {
+	for _, action := range l.Rules {
+		if action != l.Default {
+			return true
+		}
+	}
+	return false
+}
+
 // configure gives f the extension's attributes and the layer's
 // architecture as its only one.
-func configure(f *seccomp.ScmpFilter, l *policy.Layer) error {
+func configure(f *seccomp.ScmpFilter, l *policy.Layer, tree bool) error {
 	if err := f.SetBadArchAction(seccomp.ActKillProcess); err != nil {
 		return err
 	}
-	if err := f.SetOptimize(2); err != nil {
-		return err
+	if tree {
+		if err := f.SetOptimize(2); err != nil {
+			return err
+		}
 	}
 	native, err := seccomp.GetNativeArch()
 	if err != nil {

@@ -52,6 +52,14 @@ func TestProgramsDoWhatTheLayersSay(t *testing.T) {
 			"pgseccomp.global_syscall_error":   "mount,umount2",
 			"pgseccomp.global_syscall_kill":    "kexec_load",
 		}},
+		// No rule at all: the layout libseccomp before 2.5.4 got wrong.
+		{"error default with no rules", syscalls.X86_64, map[string]string{
+			"pgseccomp.session_syscall_default": "error",
+			"pgseccomp.session_syscall_allow":   "",
+			"pgseccomp.session_syscall_log":     "",
+			"pgseccomp.session_syscall_error":   "",
+			"pgseccomp.session_syscall_kill":    "",
+		}},
 		{"aarch64", syscalls.AArch64, map[string]string{
 			"pgseccomp.session_syscall_default": "error",
 			"pgseccomp.session_syscall_allow":   "read,write,openat,close,futex",

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -51,6 +52,12 @@ type Options struct {
 	// NoAutoConf skips postgresql.auto.conf, e.g. for a file that is not a
 	// cluster's main configuration.
 	NoAutoConf bool
+	// Overlay, by absolute path, replaces files as they would be after a
+	// change that is not made yet: a file with content is read (also
+	// from an include_dir) instead of what is on disk, and a nil one as
+	// if it did not exist. pgseccomp install checks a configuration this
+	// way before it writes anything.
+	Overlay map[string][]byte
 }
 
 // Load reads a cluster's postgresql.conf and, after it, postgresql.auto.conf
@@ -65,7 +72,7 @@ func LoadOptions(path string, opts Options) (*File, error) {
 	if err != nil {
 		return nil, &Error{Msg: fmt.Sprintf("cannot make %q absolute: %v", path, err)}
 	}
-	r := &reader{f: &File{Path: abs}}
+	r := &reader{f: &File{Path: abs}, overlay: opts.Overlay}
 	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
 		return nil, Errors{{File: abs, Msg: "is a directory: give the configuration file (postgresql.conf), or the data directory with --pgdata"}}
 	}
@@ -98,8 +105,20 @@ func LoadOptions(path string, opts Options) (*File, error) {
 }
 
 type reader struct {
-	f    *File
-	errs Errors
+	f       *File
+	errs    Errors
+	overlay map[string][]byte
+}
+
+// readFile reads a file, or its overlay.
+func (r *reader) readFile(path string) ([]byte, error) {
+	if data, ok := r.overlay[path]; ok {
+		if data == nil {
+			return nil, &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+		}
+		return data, nil
+	}
+	return ReadFile(path)
 }
 
 func (r *reader) fail(file string, line int, format string, args ...any) {
@@ -134,7 +153,7 @@ func (r *reader) parseFile(path string, strict bool, callingFile string, calling
 		r.fail(callingFile, callingLine, "configuration file recursion: the file includes itself")
 		return false
 	}
-	data, err := ReadFile(abs)
+	data, err := r.readFile(abs)
 	if errors.Is(err, errNotRegular) || errors.Is(err, errTooLarge) {
 		// Not a file that a missing-file skip covers: a named pipe would
 		// hang the reader, /dev/zero would never end.
@@ -145,10 +164,10 @@ func (r *reader) parseFile(path string, strict bool, callingFile string, calling
 		if !strict {
 			// PostgreSQL skips a file include_if_exists (or the auto.conf
 			// lookup) cannot open, for whatever reason, with a LOG line.
-			r.f.Notes = append(r.f.Notes, fmt.Sprintf("skipping missing configuration file %q (%v)", abs, unwrapPathError(err)))
+			r.f.Notes = append(r.f.Notes, fmt.Sprintf("skipping missing configuration file %q (%v)", abs, UnwrapPathError(err)))
 			return true
 		}
-		r.fail(callingFile, callingLine, "could not open configuration file %q: %v", abs, unwrapPathError(err))
+		r.fail(callingFile, callingLine, "could not open configuration file %q: %v", abs, UnwrapPathError(err))
 		return false
 	}
 	r.f.Files = append(r.f.Files, abs)
@@ -180,7 +199,7 @@ func (r *reader) parseDir(dir, callingFile string, callingLine, depth int) bool 
 	abs := absoluteLocation(dir, callingFile)
 	dirEntries, err := os.ReadDir(abs)
 	if err != nil {
-		r.fail(callingFile, callingLine, "could not open configuration directory %q: %v", abs, unwrapPathError(err))
+		r.fail(callingFile, callingLine, "could not open configuration directory %q: %v", abs, UnwrapPathError(err))
 		return false
 	}
 	var files []string
@@ -192,10 +211,19 @@ func (r *reader) parseDir(dir, callingFile string, callingLine, depth int) bool 
 		path := filepath.Join(abs, name)
 		fi, err := os.Stat(path) // follows symlinks, as PostgreSQL's stat() does
 		if err != nil {
-			r.fail(callingFile, callingLine, "could not stat file %q: %v", path, unwrapPathError(err))
+			r.fail(callingFile, callingLine, "could not stat file %q: %v", path, UnwrapPathError(err))
 			return false
 		}
 		if !fi.IsDir() {
+			if data, ok := r.overlay[path]; !ok || data != nil {
+				files = append(files, path)
+			}
+		}
+	}
+	for path, data := range r.overlay {
+		name := filepath.Base(path)
+		if data != nil && filepath.Dir(path) == abs && !slices.Contains(files, path) &&
+			len(name) >= 6 && name[0] != '.' && strings.HasSuffix(name, ".conf") {
 			files = append(files, path)
 		}
 	}
@@ -263,7 +291,9 @@ func fileKind(m fs.FileMode) string {
 	return "mode " + m.String()
 }
 
-func unwrapPathError(err error) error {
+// UnwrapPathError drops the operation and path of a *fs.PathError, for
+// messages that name the path already.
+func UnwrapPathError(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

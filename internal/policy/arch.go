@@ -33,6 +33,7 @@ type SyscallError struct {
 	Name      string
 	Arch      Arch
 	OtherArch bool // libseccomp knows the name, but only on other architectures
+	Position  int  // the name's place in its list (1 is the first word); 0 when not in a list
 }
 
 func (e *SyscallError) Error() string {

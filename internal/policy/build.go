@@ -42,7 +42,11 @@ func (s *Settings) Build(arch Arch) (*Policy, error) {
 	parse := func(setting, value string, allowInherit bool) (List, bool) {
 		list, err := ParseList(value, allowInherit, arch)
 		if err != nil {
-			problems = append(problems, Problem{Setting: setting, Value: value, Where: s.Where(setting), Detail: err.Error()})
+			pr := Problem{Setting: setting, Value: value, Where: s.Where(setting), Detail: err.Error()}
+			if se, ok := err.(*SyscallError); ok {
+				pr.Word, pr.Pos = se.Name, se.Position
+			}
+			problems = append(problems, pr)
 			return List{}, false
 		}
 		return list, true

@@ -28,7 +28,7 @@ func ParseList(value string, allowInherit bool, arch Arch) (List, error) {
 	}
 	entries := strings.Split(value, ",")
 	var list List
-	for _, entry := range entries {
+	for i, entry := range entries {
 		name := trimCSpace(entry)
 		switch {
 		case name == "":
@@ -50,7 +50,9 @@ func ParseList(value string, allowInherit bool, arch Arch) (List, error) {
 		}
 		nr, err := SyscallNumber(arch, name)
 		if err != nil {
-			return List{}, err
+			se := *err.(*SyscallError)
+			se.Position = i + 1
+			return List{}, &se
 		}
 		list.Syscalls = append(list.Syscalls, nr)
 	}

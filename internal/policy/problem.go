@@ -15,6 +15,8 @@ type Problem struct {
 	Value   string // its value
 	Where   string // "file:line" where it is set; "" when not known
 	Detail  string // what is wrong, naming the offending word (the extension's text)
+	Word    string // the offending syscall name of a list, when that is what is wrong
+	Pos     int    // Word's place in the list (1 is the first word)
 }
 
 // Error reads "where: setting = 'value': detail".

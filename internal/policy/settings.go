@@ -45,6 +45,16 @@ func RoleListName(a Action, role string) string {
 // session_syscall_default.<role>.
 func RoleDefaultName(role string) string { return roleDefaultPrefix + "." + role }
 
+// IsSetting reports whether a configuration line's name is one of
+// pgseccomp's: a pgseccomp.* setting or a per-role one
+// (session_syscall_<action>.<role>), compared as PostgreSQL compares
+// setting names.
+func IsSetting(name string) bool {
+	key := pgconf.FoldName(name)
+	return strings.HasPrefix(key, pgseccompPrefix) ||
+		(strings.HasPrefix(key, RoleSettingPrefix) && strings.Contains(key, "."))
+}
+
 // KnownSettings are the names of every pgseccomp.* setting the extension
 // defines.
 func KnownSettings() []string {

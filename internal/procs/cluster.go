@@ -138,7 +138,7 @@ func (r Reader) snapshot() (tree, error) {
 		}
 		n := &node{stat: st}
 		n.exe, _ = r.Exe(pid) // kernel threads have none; others' need privileges
-		n.postgres = isPostgresProgram(st.Comm) || (n.exe != "" && isPostgresProgram(n.exe))
+		n.postgres = IsPostgresProgram(st.Comm) || (n.exe != "" && IsPostgresProgram(n.exe))
 		t[pid] = n
 	}
 	for pid, n := range t {

@@ -59,6 +59,33 @@ func (r Reader) PIDs() ([]int, error) {
 	return pids, nil
 }
 
+// Children returns the processes whose parent is pid, from
+// /proc/PID/task/TID/children of each of its threads (CONFIG_PROC_CHILDREN):
+// reading a cluster's tree costs one read per process, not a scan of
+// every process on the machine.
+func (r Reader) Children(pid int) ([]int, error) {
+	tasks, err := os.ReadDir(r.Path(pid, "task"))
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, task := range tasks {
+		data, err := os.ReadFile(filepath.Join(r.Path(pid, "task"), task.Name(), "children"))
+		if err != nil {
+			if IsVanished(err) {
+				continue
+			}
+			return nil, err
+		}
+		for _, f := range strings.Fields(string(data)) {
+			if c, err := strconv.Atoi(f); err == nil && c > 0 {
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
+}
+
 // Stat reads and parses /proc/PID/stat.
 func (r Reader) Stat(pid int) (Stat, error) {
 	data, err := os.ReadFile(r.Path(pid, "stat"))

@@ -125,7 +125,7 @@ func ParseTitle(title string) Title {
 	title = strings.TrimRight(title, " \t\x00")
 	rest, ok := strings.CutPrefix(title, titlePrefix)
 	if !ok {
-		if f := strings.Fields(title); len(f) > 0 && isPostgresProgram(f[0]) {
+		if f := strings.Fields(title); len(f) > 0 && IsPostgresProgram(f[0]) {
 			return Title{Kind: KindPostmaster}
 		}
 		return Title{Kind: KindUnknown}
@@ -246,10 +246,10 @@ func isHost(s string) bool {
 	return true
 }
 
-// isPostgresProgram reports whether a program path names the PostgreSQL
+// IsPostgresProgram reports whether a program path names the PostgreSQL
 // server binary. A path read from /proc/PID/exe may end in " (deleted)" when
 // the binary was replaced by a package upgrade.
-func isPostgresProgram(p string) bool {
+func IsPostgresProgram(p string) bool {
 	base := path.Base(strings.TrimSuffix(p, " (deleted)"))
 	return base == "postgres" || base == "postmaster"
 }

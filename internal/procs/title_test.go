@@ -206,8 +206,8 @@ func TestIsPostgresProgram(t *testing.T) {
 		"psql":                       false,
 		"":                           false,
 	} {
-		if got := isPostgresProgram(p); got != want {
-			t.Errorf("isPostgresProgram(%q) = %v, want %v", p, got, want)
+		if got := IsPostgresProgram(p); got != want {
+			t.Errorf("IsPostgresProgram(%q) = %v, want %v", p, got, want)
 		}
 	}
 }

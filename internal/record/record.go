@@ -38,6 +38,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/audit"
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
@@ -58,13 +59,18 @@ type Options struct {
 	BuiltIn bool
 	// Steps, if not nil, replaces the built-in workload's steps (tests).
 	Steps []workload.Step
-	// PGData, if set, records an existing cluster (the directory pg_ctl
-	// -D takes) instead of a throwaway one; its files are not changed
-	// (see cluster.Attach). A running server is stopped for the
-	// recording and started again afterwards only with Restart; without
-	// it, Run refuses. ServerLog is where that restarted server logs.
-	PGData    string
-	Restart   bool
+	// Existing, if set, records an existing cluster instead of a fresh
+	// throwaway one: by default a copy of it (cluster.Copy: pg_basebackup
+	// of the running server, or a file copy of a stopped one), started
+	// with the cluster's own configuration, while the cluster keeps
+	// serving and nothing is created in it.
+	Existing *cluster.Existing
+	// InPlace records the cluster itself instead (cluster.Attach): its
+	// server is stopped for the whole recording (an outage) and started
+	// again afterwards the way it is managed (pg_ctlcluster, systemctl,
+	// or pg_ctl with its log in ServerLog, default in the work
+	// directory). Its files are not changed.
+	InPlace   bool
 	ServerLog string
 	// PerRole records a session list for each role that connects.
 	PerRole bool
@@ -89,9 +95,10 @@ type Options struct {
 type Result struct {
 	Profile *profile.Profile
 	Elapsed time.Duration
-	// Lost is how many records the kernel admitted to dropping meanwhile
-	// (always 0 in a Result returned without error).
-	Lost uint32
+	// LostBefore and LostAfter are the kernel's audit lost counter
+	// (AUDIT_GET) read before the capture started and after it ended; Run
+	// fails when they differ, or when the capture socket overflowed.
+	LostBefore, LostAfter uint32
 	// Others counts records of other processes, read and ignored.
 	Others uint64
 }
@@ -207,7 +214,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	prov.Withheld = r.withheld
 	prov.Seconds = time.Since(r.begin).Seconds()
 	p := r.buildProfile(prov)
-	return &Result{Profile: p, Elapsed: time.Since(r.begin), Others: r.col.others}, nil
+	return &Result{Profile: p, Elapsed: time.Since(r.begin), Others: r.col.others,
+		LostBefore: before.Lost, LostAfter: after.Lost}, nil
 }
 
 // Verify runs the workloads against a server that enforces profile p
@@ -297,31 +305,33 @@ func (r *recorder) stopCapture() error {
 func (r *recorder) makeServer(ctx context.Context) error {
 	var c *cluster.Cluster
 	var err error
-	if r.opts.PGData == "" {
+	e := r.opts.Existing
+	switch {
+	case e == nil:
 		c, err = cluster.New(ctx, cluster.Options{BinDir: r.opts.BinDir, AuditSession: true, Logf: r.opts.Logf})
 		if err != nil {
 			return err
 		}
-	} else {
+	case !r.opts.InPlace:
+		r.progress.logf("copying %s (its server keeps serving)", e)
+		c, err = cluster.Copy(ctx, cluster.CopyOptions{Of: e, BinDir: r.opts.BinDir, AuditSession: true, Logf: r.progress.logf})
+		if err != nil {
+			return err
+		}
+	default:
 		work, err := os.MkdirTemp("", "pgseccomp-record-")
 		if err != nil {
 			return fmt.Errorf("create a work directory for the recording: %w", err)
 		}
-		c, err = cluster.Attach(ctx, cluster.AttachOptions{ConfigDir: r.opts.PGData, BinDir: r.opts.BinDir, WorkDir: work, AuditSession: true, Logf: r.opts.Logf})
+		c, err = cluster.Attach(ctx, cluster.AttachOptions{ConfigDir: e.ConfigDir, BinDir: r.opts.BinDir, WorkDir: work, AuditSession: true, Logf: r.opts.Logf})
 		if err != nil {
 			os.RemoveAll(work)
 			return err
 		}
 		r.workDir = work
 		if _, running := c.Attached(); running {
-			if !r.opts.Restart {
-				c.Remove()
-				os.RemoveAll(work)
-				return &UsageError{fmt.Sprintf("the server of %s is running: recording restarts it under logging filters, with no client able to connect meanwhile; "+
-					"pass --restart to let pgseccomp stop it and start it again afterwards, or stop it yourself", r.opts.PGData)}
-			}
-			r.progress.logf("stopping the server of %s for the recording (--restart)", r.opts.PGData)
-			if err := c.Stop(ctx); err != nil {
+			r.progress.logf("stopping the server of %s for the recording (in place: no client can connect until it ends)", e)
+			if err := r.control(ctx, c, "stop"); err != nil {
 				c.Remove()
 				return err
 			}
@@ -359,19 +369,36 @@ func (r *recorder) removeServer() {
 		return
 	}
 	if wasRunning {
-		logFile := r.opts.ServerLog
-		if logFile == "" {
-			logFile = filepath.Join(c.DataDir, "pgseccomp-record-restart.log")
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := c.StartAsConfigured(ctx, logFile); err != nil {
+		if err := r.control(ctx, c, "start"); err != nil {
 			r.progress.logf("%v\nSTART IT YOURSELF: the recording stopped it", err)
 		} else {
-			r.progress.logf("started the server of %s again as configured (log: %s); if systemd manages it, restart it with systemctl so that systemd knows", r.opts.PGData, logFile)
+			r.progress.logf("started the server of %s again (%s)", r.opts.Existing, r.opts.Existing.Manager())
 		}
 	}
 	r.progress.logf("the recording's server log is kept in %s", r.srv.logDir)
+}
+
+// control stops or starts the recorded cluster's own server in place, the
+// way it is managed; a server pg_ctl manages logs to ServerLog.
+func (r *recorder) control(ctx context.Context, c *cluster.Cluster, action string) error {
+	e := r.opts.Existing
+	if e.Manager() == "pg_ctl" {
+		if action == "stop" {
+			return c.Stop(ctx)
+		}
+		logFile := r.opts.ServerLog
+		if logFile == "" {
+			logFile = filepath.Join(r.workDir, "server-restarted.log")
+		}
+		return c.StartAsConfigured(ctx, logFile)
+	}
+	cmd := e.ControlCommand(ctx, action, "")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // UsageError is a recording refused before it started, for what the user
@@ -387,8 +414,20 @@ func (r *recorder) configure(ctx context.Context, p phase) error {
 	if r.opts.BuiltIn && !attached {
 		wl = workload.Settings(r.srv.scratch)
 	}
-	if attached { // keep the cluster's own libraries
-		wl = map[string]string{"shared_preload_libraries": cluster.QuoteValue(r.srv.c.SharedPreloadLibraries())}
+	if e := r.opts.Existing; e != nil {
+		if wl == nil {
+			wl = map[string]string{}
+		}
+		// Keep the cluster's own libraries, the workload's too.
+		libs := e.Value("shared_preload_libraries", "")
+		if w, ok := wl["shared_preload_libraries"]; ok {
+			libs += "," + pgconf.Unquote(w)
+		}
+		wl["shared_preload_libraries"] = cluster.QuoteValue(libs)
+		if _, isCopy := r.srv.c.IsCopy(); isCopy && !r.opts.BuiltIn && e.Value("archive_mode", "off") != "off" {
+			// A copy must never write into the cluster's archive.
+			wl["archive_command"], wl["archive_library"] = "'true'", "''"
+		}
 	}
 	settings := serverSettings(r.srv.logDir, wl)
 	for k, v := range phaseSettings(p, r.lists, r.opts.PerRole) {
@@ -525,6 +564,9 @@ func (r *recorder) runCommand(ctx context.Context, cmdline string) error {
 	// that misbehaves only under enforcement, for one).
 	cmd.Env = append(r.srv.Env(), "PGSECCOMP_RECORD_PHASE="+r.col.phaseNow().String(),
 		fmt.Sprintf("PGSECCOMP_RECORD_PASS=%d", len(r.passes)+1))
+	if host := r.srv.c.TCPHost(); host != "" {
+		cmd.Env = append(cmd.Env, "PGSECCOMP_TCP_HOST="+host)
+	}
 	cmd.Dir = r.srv.scratch
 	out := &tailBuffer{max: 4096}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -680,42 +722,28 @@ func (r *recorder) completeLists() {
 	}
 	add("global", r.lists.global, sortedNames(sessionAll),
 		"seen only in session passes (the global layer allowed everything then); the global filter confines client backends too")
-	// What every process may need at any moment, seen in the global layer
-	// but reached by a session only by chance, so that a session pass (and
-	// above all a role's, with fewer connections) may never see it:
-	// returning from a signal handler (a backend gets SIGUSR1, SIGINT,
-	// SIGTERM whenever another process sends one); abort() after a PANIC
-	// (recorded from the startup process; any backend can PANIC, and
-	// without these a PANIC becomes a segmentation fault, SPEC §7); writing
-	// the relation cache's init file, which the first connection after a
-	// restart or an invalidation does, and the recording's own connections
-	// between passes may take; and reading a block into shared buffers, or
-	// writing out the dirty buffer it replaces, which falls to whichever
-	// session needs the block first.
-	anyTime := []struct {
-		names []string
-		why   string
-	}{
-		{[]string{"rt_sigreturn"}, "returning from a signal handler, recorded in the global layer: a backend gets signals at any moment (cancel, terminate, procsignals, shutdown)"},
-		{[]string{"rt_sigaction", "rt_sigprocmask", "gettid", "getpid", "tgkill"}, "abort()'s syscalls, recorded in the global layer (a PANIC in the startup process): any backend can PANIC, and without them a PANIC becomes a segmentation fault (SPEC §7)"},
-		{[]string{"openat", "write", "close", "rename", "unlink"}, "the first connection after a restart or an invalidation writes the relation cache's init file (unlink, openat, write, close, rename): which session that is, is chance"},
-		{[]string{"openat", "lseek", "pread64", "pwrite64", "close"}, "a session reads a block it needs into shared buffers (opening the relation's file, finding its size, reading), writing out the dirty buffer it replaces: which session needs a block first, after a restart or an eviction, is chance"},
-	}
-	for _, a := range anyTime {
-		var seen []string
-		for _, n := range a.names {
-			if r.lists.global[n] {
-				seen = append(seen, n)
+	// What PostgreSQL needs beyond what a recording is sure to see
+	// (policy.Needs, the table lint checks against too): work any backend
+	// may do at any moment, which a session pass (above all a role's, with
+	// fewer connections) may never see, goes into every session layer once
+	// the global layer recorded it; what the kernel does only when a rare
+	// event hits goes into every layer, recorded or not.
+	for _, need := range policy.Needs {
+		switch need.Record {
+		case policy.ByChance:
+			var seen []string
+			for _, n := range need.Session {
+				if r.lists.global[n] {
+					seen = append(seen, n)
+				}
 			}
+			why := need.Why + "; recorded in the global layer, so every session layer gets it"
+			sessionLayers(func(layer string, set map[string]bool) { add(layer, set, seen, why) })
+		case policy.Unrecordable:
+			add("global", r.lists.global, need.Global, need.Why)
+			sessionLayers(func(layer string, set map[string]bool) { add(layer, set, need.Session, need.Why) })
 		}
-		sessionLayers(func(layer string, set map[string]bool) { add(layer, set, seen, a.why) })
 	}
-	// restart_syscall only resumes a sleep (nanosleep, poll, ...) the
-	// filter allowed, after a stop signal (SIGSTOP and SIGCONT, a
-	// debugger) interrupted it; which sleep that hits is chance.
-	const restartWhy = "the kernel resumes an allowed sleep (nanosleep, poll, ...) with it after a stop signal (SIGSTOP/SIGCONT, a debugger) interrupted it; which process that hits is chance"
-	add("global", r.lists.global, []string{"restart_syscall"}, restartWhy)
-	sessionLayers(func(layer string, set map[string]bool) { add(layer, set, []string{"restart_syscall"}, restartWhy) })
 	// The C library's twins of what was recorded: the same job under
 	// another number, which another glibc, a static binary started by
 	// archive_command, or a glibc upgrade uses instead (it falls back only

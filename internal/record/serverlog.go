@@ -2,7 +2,6 @@ package record
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pgseccomp/pgseccomp/internal/serverlog"
 )
 
 // The recorder runs the server with log_connections and the jsonlog
@@ -25,17 +26,6 @@ type connection struct {
 	at   time.Time
 	role string
 }
-
-// jsonLogLine is the part of a jsonlog line the recorder reads.
-type jsonLogLine struct {
-	Timestamp string `json:"timestamp"`
-	User      string `json:"user"`
-	PID       int    `json:"pid"`
-	Message   string `json:"message"`
-}
-
-// jsonLogTime is jsonlog's timestamp layout (log_timezone is UTC).
-const jsonLogTime = "2006-01-02 15:04:05.000 MST"
 
 // connections reads every "connection authorized" line (replication
 // connections too) in the .json files of dir, sorted by pid and time.
@@ -74,14 +64,15 @@ func (idx *connectionIndex) read(path string) error {
 		if !strings.Contains(string(line), "connection authorized") {
 			continue
 		}
-		var l jsonLogLine
-		if err := json.Unmarshal(line, &l); err != nil {
+		e, err := serverlog.ParseJSON(line)
+		if err != nil {
 			continue // a partial line at the end of a file being written
 		}
-		c, ok := parseAuthorized(l)
-		if !ok {
+		role, _, _, ok := e.Authorized()
+		if !ok || e.PID <= 0 || e.Time.IsZero() {
 			continue
 		}
+		c := connection{pid: e.PID, at: e.Time, role: role}
 		idx.byPID[c.pid] = append(idx.byPID[c.pid], c)
 		if idx.roles == nil {
 			idx.roles = map[string]bool{}
@@ -92,36 +83,6 @@ func (idx *connectionIndex) read(path string) error {
 		return fmt.Errorf("read the server log %s: %w", path, err)
 	}
 	return nil
-}
-
-// parseAuthorized reads a jsonlog line that reports an authenticated
-// connection ("connection authorized: user=joe database=x ..." or
-// "replication connection authorized: user=joe ...").
-func parseAuthorized(l jsonLogLine) (connection, bool) {
-	if !strings.HasPrefix(l.Message, "connection authorized:") &&
-		!strings.HasPrefix(l.Message, "replication connection authorized:") {
-		return connection{}, false
-	}
-	at, err := time.Parse(jsonLogTime, l.Timestamp)
-	if err != nil || l.PID <= 0 {
-		return connection{}, false
-	}
-	role := l.User
-	if role == "" {
-		// Older layouts: take user= from the message, up to the next
-		// field PostgreSQL writes after it.
-		_, rest, ok := strings.Cut(l.Message, " user=")
-		if !ok {
-			return connection{}, false
-		}
-		for _, next := range []string{" database=", " application_name=", " SSL ", " GSS "} {
-			if i := strings.Index(rest, next); i >= 0 {
-				rest = rest[:i]
-			}
-		}
-		role = rest
-	}
-	return connection{pid: l.PID, at: at, role: role}, true
 }
 
 // roleAt returns the role of the client backend that had pid at time at:

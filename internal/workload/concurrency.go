@@ -94,12 +94,14 @@ func timeoutsStep() Step {
 			return err
 		}
 		// A lock wait long enough to be logged (log_lock_waits after
-		// deadlock_timeout), then released.
+		// deadlock_timeout), then released. The wait is 50 times the
+		// timeout: on a loaded machine the waiter may get the CPU to run
+		// its deadlock check long after the timer fired.
 		waiter := background(ctx, s, `SET deadlock_timeout = '10ms'`, `UPDATE t SET v = 2 WHERE id = 3`, `RESET deadlock_timeout`)
 		if err := r.waitBlocked(ctx, holder, s.pid(), "Lock"); err != nil {
 			return err
 		}
-		if err := holder.exec(ctx, `SELECT pg_sleep(0.05)`, `COMMIT`); err != nil {
+		if err := holder.exec(ctx, `SELECT pg_sleep(0.5)`, `COMMIT`); err != nil {
 			return err
 		}
 		if err := <-waiter; err != nil {

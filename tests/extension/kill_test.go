@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgseccomp/pgseccomp/internal/abiprobe"
 )
 
 // TestKillKillsProcess: a syscall in a kill list kills the backend with
@@ -62,6 +64,15 @@ func TestForeignArchitectureKilled(t *testing.T) {
 		{"x32", `long nr = 39 | 0x40000000L; __asm__ volatile ("syscall" : "+a"(nr) : : "rcx", "r11", "memory");`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "i386" {
+				runs, reason, err := abiprobe.I386()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !runs {
+					t.Skip(reason)
+				}
+			}
 			src := filepath.Join(c.BaseDir, tt.name+".c")
 			bin := filepath.Join(c.BaseDir, tt.name)
 			code := "int main(void) { " + tt.asm + " return 0; }\n"

@@ -3,8 +3,6 @@ package extension
 import (
 	"context"
 	"runtime"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -16,23 +14,13 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/procs"
 )
 
-// postmasterOnlySyscalls are what the global layer must allow beyond the
-// demo's session allow-list: the postmaster binds and listens on its
-// sockets at start and forks every child with clone. Found by running this
-// test's workload (start, pgbench -i, 16 clients for 30 s, CHECKPOINT,
-// stop) with both defaults "log": these three, all from the postmaster,
-// were the only syscalls outside demo.HandDerivedSessionAllowList.
-var postmasterOnlySyscalls = []string{"bind", "clone", "listen"}
-
 // loadSettings enforce allow-lists: both defaults are "error"; the session
-// layer allows demo.HandDerivedSessionAllowList, the global layer the same plus
-// postmasterOnlySyscalls.
+// layer allows demo.HandDerivedSessionAllowList, the global layer demo.HandDerivedGlobalAllowList
+// (the same plus what only the postmaster makes, policy.PostmasterOnly).
 func loadSettings() map[string]string {
-	global := slices.Concat(demo.HandDerivedSessionAllowList, postmasterOnlySyscalls)
-	sort.Strings(global)
 	return map[string]string{
 		"pgseccomp.global_syscall_default":  "error",
-		"pgseccomp.global_syscall_allow":    strings.Join(slices.Compact(global), ","),
+		"pgseccomp.global_syscall_allow":    strings.Join(demo.HandDerivedGlobalAllowList(), ","),
 		"pgseccomp.session_syscall_default": "error",
 		"pgseccomp.session_syscall_allow":   demo.HandDerivedSessionAllowSetting(),
 		"pgseccomp.session_syscall_log":     "",
@@ -63,7 +51,7 @@ func TestLoadUnderEnforcingFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	watch.cluster(postmaster)
+	watch.cluster(c.DataDir)
 
 	admin := connect(t, c, "")
 	mustExec(t, admin, "CREATE EXTENSION pgseccomp")

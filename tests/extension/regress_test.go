@@ -6,23 +6,35 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 )
 
-// regressSettings is the configuration extension/sql/*.sql expects.
-var regressSettings = map[string]string{
-	"pgseccomp.global_syscall_log":                "acct",
-	"pgseccomp.global_syscall_error":              "kexec_load",
-	"pgseccomp.global_syscall_kill":               "reboot",
-	"pgseccomp.session_syscall_error":             "swapon,chroot",
-	"pgseccomp.session_syscall_log":               "swapoff",
-	"pgseccomp.session_roles":                     "regress_pgseccomp_joe",
-	"session_syscall_error.regress_pgseccomp_joe": "swapon",
+// regressSettings reads extension/regress.conf, the configuration
+// extension/sql/*.sql expects (the file make installcheck starts its
+// temporary server with), as plain values.
+func regressSettings(t *testing.T) map[string]string {
+	t.Helper()
+	const path = "../../extension/regress.conf"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, errs := pgconf.Parse(data, path)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	settings := map[string]string{}
+	for _, e := range entries {
+		settings[e.Name] = e.Value
+	}
+	return settings
 }
 
 // TestRegress runs the extension's pg_regress suite (extension/sql and
 // extension/expected) against a server started with regressSettings.
 func TestRegress(t *testing.T) {
-	c := newCluster(t, regressSettings)
+	c := newCluster(t, regressSettings(t))
 
 	extDir, err := filepath.Abs("../../extension")
 	if err != nil {
@@ -34,7 +46,7 @@ func TestRegress(t *testing.T) {
 	}
 	cmd := exec.Command("make", "-C", extDir, "installcheck",
 		"PG_CONFIG="+pgConfig,
-		"EXTRA_REGRESS_OPTS=--host="+c.SocketDir+" --port="+strconv.Itoa(c.Port)+" --user="+c.OSUser)
+		"REGRESS_SERVER=--host="+c.SocketDir+" --port="+strconv.Itoa(c.Port)+" --user="+c.OSUser)
 	cmd.Env = c.Env()
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)

@@ -126,11 +126,13 @@ func TestReloadNewSessionsOnly(t *testing.T) {
 			[]string{"pgseccomp session settings not applied", `Invalid value for session_syscall_default.joe: "deny"`},
 			[]string{"clone"}, []string{"readlink"}},
 		// PostgreSQL applies the valid settings of a reload and keeps the
-		// old value of each invalid one: joe's new, empty, list applies.
+		// old value of each invalid one; pgseccomp keeps the whole previous
+		// plan, so joe's new, empty, list does not apply either.
 		{"invalid session list next to a valid per-role change",
 			with(reloadB, "pgseccomp.session_syscall_error", "clone,cloone", "session_syscall_error.joe", ""),
-			[]string{`invalid value for parameter "pgseccomp.session_syscall_error": "clone,cloone"`, `Unknown syscall "cloone"`},
-			[]string{"clone"}, nil},
+			[]string{`invalid value for parameter "pgseccomp.session_syscall_error": "clone,cloone"`, `Unknown syscall "cloone"`,
+				"pgseccomp session settings not applied", "The reload rejected pgseccomp.session_syscall_error."},
+			[]string{"clone"}, []string{"readlink"}},
 		// The per-role settings are checked together when the postmaster
 		// rebuilds the session filters: one bad value keeps all of them,
 		// and the session-level lists, as they were.

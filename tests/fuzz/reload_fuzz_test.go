@@ -80,19 +80,20 @@ type reloadState struct {
 
 // outcomes count what the reloads of inputs did.
 type outcomes struct {
-	applied       int // every setting applied, and the filters rebuilt
-	partlyApplied int // PostgreSQL rejected some settings, the filters were rebuilt
-	kept          int // the previous filters were kept
-	skipped       int // the filters would have denied a syscall the sessions need
+	applied  int // every setting applied, and the filters rebuilt
+	rejected int // PostgreSQL rejected some settings, so the previous filters were kept
+	kept     int // the settings in force make no valid filters: the previous ones were kept
+	skipped  int // the filters would have denied a syscall the sessions need
 }
 
 // FuzzReloadSettings writes arbitrary session-level and per-role settings
 // and reloads, starting each input from reloadBaseSettings. PostgreSQL
 // applies each setting it can and keeps the old value of one it rejects
-// ("unaffected changes were applied"); pgseccomp then rebuilds the session
-// filters from the settings in force, or, when they do not make valid
-// filters, keeps the previous ones. The target models both steps with
-// internal/policy and checks:
+// ("unaffected changes were applied"); pgseccomp keeps the previous session
+// filters when any of its settings was rejected (a reload is all or
+// nothing, SPEC section 4), else rebuilds them from the settings in force,
+// or, when those do not make valid filters, keeps the previous ones. The
+// target models these steps with internal/policy and checks:
 //   - a new session of each of reloadRoles shows exactly the model's rows;
 //   - the log names every setting PostgreSQL rejected, and the setting that
 //     made pgseccomp keep the previous filters; a valid configuration logs
@@ -182,8 +183,8 @@ func FuzzReloadSettings(f *testing.F) {
 			return
 		}
 		o := st.outcomes
-		msg := fmt.Sprintf("FuzzReloadSettings (process %d): %d inputs: %d applied, %d partly applied, %d kept the previous filters, %d skipped",
-			os.Getpid(), o.applied+o.partlyApplied+o.kept+o.skipped, o.applied, o.partlyApplied, o.kept, o.skipped)
+		msg := fmt.Sprintf("FuzzReloadSettings (process %d): %d inputs: %d applied, %d with a rejected setting (previous filters kept), %d kept the previous filters, %d skipped",
+			os.Getpid(), o.applied+o.rejected+o.kept+o.skipped, o.applied, o.rejected, o.kept, o.skipped)
 		if after, err := vmRSSKB(st.pid); err == nil {
 			msg += fmt.Sprintf("; postmaster VmRSS %d kB after setup, %d kB after %d reloads (%+d kB)",
 				st.rssKB, after, st.reloads, after-st.rssKB)
@@ -207,10 +208,10 @@ func FuzzReloadSettings(f *testing.F) {
 		rejected, planErr := st.reload(t, c, withGlobal(file))
 		st.atBase = maps.Equal(file, reloadBaseSettings)
 		switch {
+		case len(rejected) > 0:
+			st.outcomes.rejected++
 		case planErr != nil:
 			st.outcomes.kept++
-		case len(rejected) > 0:
-			st.outcomes.partlyApplied++
 		default:
 			st.outcomes.applied++
 		}
@@ -309,6 +310,9 @@ func (st *reloadState) reload(t *testing.T, c *cluster.Cluster, file map[string]
 		if !errors.As(planErr, &problems) {
 			t.Fatalf("the model fails with %v, not with Problems", planErr)
 		}
+	}
+	kept := planErr != nil || len(rejected) > 0
+	if kept {
 		nextPolicy = st.policy
 	}
 	for _, role := range reloadRoles {
@@ -345,13 +349,18 @@ func (st *reloadState) reload(t *testing.T, c *cluster.Cluster, file map[string]
 			t.Errorf("%s: the model rejects %s, but the log does not say %s:\n%s", describe, name, w, logged)
 		}
 	}
-	if planErr != nil {
-		if !strings.Contains(logged, "pgseccomp session settings not applied") {
-			t.Errorf("%s: the model keeps the previous filters (%v), but the log does not say so:\n%s", describe, planErr, logged)
-		} else if !namesProblem(logged, planErr) {
+	switch {
+	case kept && !strings.Contains(logged, "pgseccomp session settings not applied"):
+		t.Errorf("%s: the model keeps the previous filters (rejected %v, %v), but the log does not say so:\n%s", describe, rejected, planErr, logged)
+	case len(rejected) > 0:
+		if !slices.ContainsFunc(rejected, func(name string) bool { return strings.Contains(logged, "The reload rejected "+name+".") }) {
+			t.Errorf("%s: the log does not name a setting the model rejects (%v):\n%s", describe, rejected, logged)
+		}
+	case planErr != nil:
+		if !namesProblem(logged, planErr) {
 			t.Errorf("%s: the log does not name what the model rejects (%v):\n%s", describe, planErr, logged)
 		}
-	} else if strings.Contains(logged, "not applied") {
+	case strings.Contains(logged, "not applied"):
 		t.Errorf("%s: the model accepts the settings in force, but pgseccomp did not apply them:\n%s", describe, logged)
 	}
 	if len(rejected) == 0 && strings.Contains(logged, "invalid value for parameter") {
@@ -374,7 +383,7 @@ func (st *reloadState) reload(t *testing.T, c *cluster.Cluster, file map[string]
 		}
 		if d := diffRows(got, modelRows(want)); d != "" {
 			t.Errorf("%s: a new session of role %q differs from the model (settings in force: %s; pgseccomp %s):\n%s",
-				describe, role, describeSettings(next), planOutcome(planErr), d)
+				describe, role, describeSettings(next), planOutcome(rejected, planErr), d)
 		}
 	}
 	if t.Failed() {
@@ -430,11 +439,14 @@ func namesProblem(logged string, err error) bool {
 	return false
 }
 
-func planOutcome(err error) string {
-	if err == nil {
-		return "applies them"
+func planOutcome(rejected []string, err error) string {
+	switch {
+	case len(rejected) > 0:
+		return fmt.Sprintf("keeps the previous filters: PostgreSQL rejected %v", rejected)
+	case err != nil:
+		return "keeps the previous filters: " + err.Error()
 	}
-	return "keeps the previous filters: " + err.Error()
+	return "applies them"
 }
 
 // describeSettings renders settings for messages, sorted, Go-quoted.

@@ -104,7 +104,7 @@ func prepareTree(ctx context.Context, r runner, src source, buildRoot string, co
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("remove the unfinished build %s: %w", dir, err)
 	}
-	if err := r.mkdirOwned(dir); err != nil {
+	if err := r.MkdirOwned(dir); err != nil {
 		return nil, err
 	}
 	if err := r.canReach(dir); err != nil {
@@ -119,7 +119,7 @@ func prepareTree(ctx context.Context, r runner, src source, buildRoot string, co
 		return nil, err
 	}
 	defer logFile.Close()
-	if err := r.chown(logPath); err != nil {
+	if err := r.Chown(logPath); err != nil {
 		return nil, err
 	}
 	step := func(what string, workDir string, name string, args ...string) (time.Duration, error) {
@@ -129,7 +129,7 @@ func prepareTree(ctx context.Context, r runner, src source, buildRoot string, co
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		if err := cmd.Run(); err != nil {
 			return 0, fmt.Errorf("%s (%s %s in %s, as OS user %q) failed: %w\nlast lines of %s:\n%s",
-				what, name, strings.Join(args, " "), workDir, r.name, err, logPath, tailFile(logPath, 25))
+				what, name, strings.Join(args, " "), workDir, r.Name, err, logPath, tailFile(logPath, 25))
 		}
 		d := time.Since(begin)
 		logf("pgsuite: %s took %v", what, d.Round(100*time.Millisecond))

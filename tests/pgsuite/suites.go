@@ -160,7 +160,7 @@ func contribUnits(ctx context.Context, r runner, t *tree, s *server, f serverFac
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			return nil, fmt.Errorf("read the Makefile variables of contrib/%s (make -f Makefile -f %s pgsuite-vars, as OS user %q): %v\n%s",
-				name, mk, r.name, err, strings.TrimSpace(string(out)))
+				name, mk, r.Name, err, strings.TrimSpace(string(out)))
 		}
 		v := parseMakeVars(string(out))
 		if v.Regress == "" && v.Isolation == "" {

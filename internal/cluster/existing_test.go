@@ -1,0 +1,119 @@
+package cluster
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// debianLayout makes ROOT/etc/15/main (postgresql.conf naming the data
+// directory, conf.d) and ROOT/lib/15/main (the data directory), as
+// pg_createcluster lays them out, and points ConfRoot at ROOT/etc.
+func debianLayout(t *testing.T) (confDir, dataDir string) {
+	t.Helper()
+	root := t.TempDir()
+	confDir = filepath.Join(root, "etc", "15", "main")
+	dataDir = filepath.Join(root, "lib", "15", "main")
+	for _, d := range []string{filepath.Join(confDir, "conf.d"), dataDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(path, s string) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(confDir, "postgresql.conf"), "data_directory = '"+dataDir+"'\n"+
+		"hba_file = '"+filepath.Join(confDir, "pg_hba.conf")+"'\nport = 5433\ninclude_dir = 'conf.d'\n")
+	write(filepath.Join(confDir, "conf.d", "a.conf"), "unix_socket_directories = '/tmp/s1, /tmp/s2'\n")
+	write(filepath.Join(dataDir, "PG_VERSION"), "15\n")
+	write(filepath.Join(dataDir, "postgresql.auto.conf"), "port = 5434\n")
+	t.Setenv("PG_CLUSTER_CONF_ROOT", filepath.Join(root, "etc"))
+	return confDir, dataDir
+}
+
+func TestFindExisting(t *testing.T) {
+	confDir, dataDir := debianLayout(t)
+	plain := t.TempDir() // initdb's layout: everything in the data directory
+	for name, s := range map[string]string{"postgresql.conf": "ident_file = 'id.conf'\n", "PG_VERSION": "15\n"} {
+		if err := os.WriteFile(filepath.Join(plain, name), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name, cluster, pgdata             string
+		confDir, dataDir, hba, ident, ver string
+		port                              int
+		restart, socket                   string
+	}{
+		{name: "cluster name", cluster: "15/main", confDir: confDir, dataDir: dataDir, hba: filepath.Join(confDir, "pg_hba.conf"),
+			ident: filepath.Join(confDir, "pg_ident.conf"), ver: "15", port: 5434, restart: "pg_ctlcluster 15 main restart", socket: "/tmp/s1"},
+		{name: "systemd unit spelling", cluster: "15-main", confDir: confDir, dataDir: dataDir, ver: "15", port: 5434},
+		{name: "configuration directory", pgdata: confDir, confDir: confDir, dataDir: dataDir, ver: "15", port: 5434},
+		{name: "data directory", pgdata: dataDir, confDir: confDir, dataDir: dataDir, ver: "15", port: 5434},
+		{name: "initdb layout", pgdata: plain, confDir: plain, dataDir: plain, hba: filepath.Join(plain, "pg_hba.conf"),
+			ident: filepath.Join(plain, "id.conf"), port: 5432, restart: "pg_ctl -D " + shellQuote(plain) + " restart", socket: "/var/run/postgresql"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := FindExisting(tc.cluster, tc.pgdata)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(what, got, want string) {
+				if want != "" && got != want {
+					t.Errorf("%s = %q, want %q", what, got, want)
+				}
+			}
+			check("ConfigDir", e.ConfigDir, tc.confDir)
+			check("DataDir", e.DataDir, tc.dataDir)
+			check("HBAFile", e.HBAFile, tc.hba)
+			check("IdentFile", e.IdentFile, tc.ident)
+			check("Version", e.Version, tc.ver)
+			check("SocketDir", e.SocketDir(), tc.socket)
+			if tc.restart != "" && !strings.HasSuffix(e.RestartCommand(), tc.restart) {
+				t.Errorf("RestartCommand = %q, want it to end in %q", e.RestartCommand(), tc.restart)
+			}
+			if e.Port != tc.port {
+				t.Errorf("Port = %d, want %d (postgresql.auto.conf wins)", e.Port, tc.port)
+			}
+		})
+	}
+}
+
+func TestFindExistingRefuses(t *testing.T) {
+	confDir, _ := debianLayout(t)
+	empty := t.TempDir()
+	for _, tc := range []struct{ name, cluster, pgdata, want string }{
+		{"both", "15/main", confDir, "give one of them"},
+		{"neither", "", "", "no cluster given"},
+		{"unknown cluster", "15/nosuch", "", "15/nosuch/postgresql.conf does not exist"},
+		{"bad name", "main", "", `--cluster "main": give VERSION/NAME`},
+		{"traversal", "15/..", "", "give VERSION/NAME"},
+		{"not a cluster", "", empty, "neither postgresql.conf nor PG_VERSION"},
+		{"missing", "", filepath.Join(empty, "x"), "no such file or directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := FindExisting(tc.cluster, tc.pgdata)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("FindExisting(%q, %q) = %v, want an error containing %q", tc.cluster, tc.pgdata, err, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzParseClusterName(f *testing.F) {
+	for _, s := range []string{"15/main", "15-main", "16/x-y", "/", "15/", "a/b", "15/../x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ver, name, err := ParseClusterName(s)
+		if err != nil {
+			return
+		}
+		if ver == "" || name == "" || strings.Contains(name, "/") || name == ".." || name == "." {
+			t.Fatalf("ParseClusterName(%q) = %q, %q: not a version and a name", s, ver, name)
+		}
+	})
+}

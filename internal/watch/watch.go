@@ -1,0 +1,578 @@
+// Package watch is pgseccomp watch: it reads the kernel's seccomp audit
+// records as they are written (internal/audit's capture), keeps those of
+// one cluster's processes (its postmaster, followed across restarts, and
+// every descendant, remembered after they exit; the postmaster's own
+// audit session when it has one; the pids its server log names), and
+// turns them into events that say who was denied what: the process's
+// kind, the session's role, database, application and client (process
+// titles, internal/procs; the server log, internal/serverlog), the
+// statement when the log has it, the syscall by the record's ABI, the
+// action, and the layer that decided it, from the configuration in force
+// (internal/policy, as explain computes it).
+//
+// Records are counted per interval: identical records (same pid,
+// syscall, ABI and action) make one event with an exact count, and the
+// number of distinct events an interval holds is bounded, so memory does
+// not grow with the rate.
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/pgseccomp/pgseccomp/internal/audit"
+	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/procs"
+	"github.com/pgseccomp/pgseccomp/internal/syscalls"
+)
+
+// Config says what to watch and how.
+type Config struct {
+	DataDir string
+	Log     LogSource
+	// Policy returns the configuration in force, built for arch; it is
+	// called again after the server reloads or restarts.
+	Policy func(arch policy.Arch) (*policy.Policy, error)
+	// Interval is how long identical records are counted into one event
+	// (default 1 s); Hold how long an interval's records wait for the
+	// server log to say who made them (default 500 ms); Poll how often
+	// the process tree and the log are read (default 20 ms).
+	Interval, Hold, Poll time.Duration
+	// MaxKeys bounds the distinct events of one interval (default
+	// 10,000); records beyond are counted per syscall and action only.
+	MaxKeys int
+	JSON    bool
+	Out     io.Writer
+	Metrics *Metrics // nil for none
+}
+
+// key tells identical records apart.
+type key struct {
+	pid     int
+	arch    uint32
+	syscall int64
+	action  audit.Action
+}
+
+// tally is the records of one key in one interval.
+type tally struct {
+	count       uint64
+	first, last time.Time
+	placement   Placement
+	member      Member
+	ses         uint32
+	postgresExe bool
+	overflow    bool // counted past MaxKeys: the pid is not kept
+}
+
+type bucket struct {
+	due     time.Time
+	tallies map[key]*tally
+}
+
+// unplacedEvery is how often records that could not be placed are
+// reported (their count is exact, and in the metrics at once).
+const unplacedEvery = 10 * time.Second
+
+// Watcher runs one watch.
+type Watcher struct {
+	cfg      Config
+	members  *Members
+	sessions *Sessions
+	out      writer
+
+	replaying bool // past records: the processes running now are not theirs
+
+	mu      sync.Mutex
+	current map[key]*tally
+	stats   Stats
+
+	// unplaced records not yet reported, and when they last were
+	unplaced      uint64
+	unplacedNoted time.Time
+
+	policyMu sync.Mutex
+	policies map[policy.Arch]*policy.Policy
+	stale    bool
+}
+
+// Stats are a watch's totals.
+type Stats struct {
+	Records   uint64 // records of the cluster's processes
+	Events    uint64 // event lines written
+	Unplaced  uint64 // records of exited PostgreSQL processes not placed
+	Lost      uint64 // increase of the kernel's lost counter
+	Overflows uint64 // capture socket overflows
+}
+
+// New returns a watcher.
+func New(cfg Config) *Watcher {
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.Hold <= 0 {
+		cfg.Hold = 500 * time.Millisecond
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 20 * time.Millisecond
+	}
+	if cfg.MaxKeys <= 0 {
+		cfg.MaxKeys = 10000
+	}
+	w := &Watcher{cfg: cfg, members: NewMembers(cfg.DataDir), out: writer{cfg.Out, cfg.JSON},
+		current: map[key]*tally{}, policies: map[policy.Arch]*policy.Policy{}}
+	w.sessions = NewSessions(w.invalidatePolicy)
+	return w
+}
+
+// Stats returns the totals so far.
+func (w *Watcher) Stats() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats
+}
+
+func (w *Watcher) invalidatePolicy() {
+	w.policyMu.Lock()
+	w.stale = true
+	w.policyMu.Unlock()
+}
+
+// Run watches until ctx is done, reading records from capture (which it
+// runs and stops, but does not close). It returns nil when ctx ends.
+func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
+	status, statusErr := audit.ReadKernelStatus()
+	if statusErr != nil {
+		w.note(Note{Text: fmt.Sprintf("cannot read the kernel's audit lost counter (%v): lost records will not be reported", statusErr), Note: "records_lost"})
+	}
+	captured := make(chan error, 1)
+	go func() { captured <- capture.Run(w.onRecord, nil) }()
+	t := &tail{src: w.cfg.Log, dataDir: w.cfg.DataDir}
+	defer t.close()
+
+	var queue []bucket
+	poll := time.NewTicker(w.cfg.Poll)
+	defer poll.Stop()
+	nextInterval := time.Now().Add(w.cfg.Interval)
+	var nextSlow time.Time
+	var logErr string
+	var overflows uint64
+	finish := func() error {
+		capture.Stop()
+		err := <-captured
+		t.read(w.sessions.Add)
+		queue = append(queue, w.rotate(time.Now()))
+		for _, b := range queue {
+			w.flush(b)
+		}
+		if errors.Is(err, audit.ErrOverflow) {
+			return nil // reported as it happened
+		}
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return finish()
+		case err := <-captured:
+			captured <- err
+			return finish()
+		case now := <-poll.C:
+			switch w.members.Poll(now) {
+			case Started:
+				pid, ses := w.members.Postmaster()
+				text := fmt.Sprintf("server running, postmaster pid %d", pid)
+				if ses != audit.Unset {
+					text += fmt.Sprintf(", in audit session %d of its own", ses)
+				}
+				w.note(Note{Note: "server_started", PID: pid, Text: text})
+				w.invalidatePolicy()
+				if m := w.cfg.Metrics; m != nil {
+					m.up.Set(1)
+					m.starts.Inc()
+				}
+			case Stopped:
+				w.note(Note{Note: "server_stopped", Text: "server stopped (no postmaster.pid, or its process is gone); waiting for it to start"})
+				if m := w.cfg.Metrics; m != nil {
+					m.up.Set(0)
+				}
+			}
+			if err := t.read(w.sessions.Add); err != nil {
+				if err.Error() != logErr {
+					w.note(Note{Note: "server_log", Text: fmt.Sprintf("%v: roles, applications and statements of processes gone before they were seen cannot be known", err)})
+					logErr = err.Error()
+				}
+			} else {
+				logErr = ""
+			}
+			if now.After(nextInterval) {
+				queue = append(queue, w.rotate(now.Add(w.cfg.Hold)))
+				nextInterval = now.Add(w.cfg.Interval)
+			}
+			for len(queue) > 0 && now.After(queue[0].due) {
+				w.flush(queue[0])
+				queue = queue[1:]
+			}
+			if n := capture.Overflows(); n > overflows {
+				w.note(Note{Note: "capture_overflow", Count: n - overflows, Text: fmt.Sprintf("the audit socket's buffer overflowed %d time(s): the kernel dropped records for this watch; counts are low", n-overflows)})
+				w.addStats(func(s *Stats) { s.Overflows += n - overflows })
+				if m := w.cfg.Metrics; m != nil {
+					m.overflows.Add(float64(n - overflows))
+				}
+				overflows = n
+			}
+			if now.After(nextSlow) {
+				nextSlow = now.Add(time.Second)
+				if statusErr == nil {
+					if st, err := audit.ReadKernelStatus(); err == nil && st.Lost != status.Lost {
+						d := uint64(st.Lost - status.Lost)
+						w.note(Note{Note: "records_lost", Count: d, Text: fmt.Sprintf("the kernel's audit lost counter rose by %d (to %d): the audit subsystem dropped records (backlog %d/%d, rate limit %d/s), some may be this cluster's", d, st.Lost, st.Backlog, st.BacklogLimit, st.RateLimit)})
+						w.addStats(func(s *Stats) { s.Lost += d })
+						if m := w.cfg.Metrics; m != nil {
+							m.lost.Add(float64(d))
+						}
+						status = st
+					}
+				}
+				w.sessions.Evict(now)
+				w.confinement()
+			}
+		}
+	}
+}
+
+func (w *Watcher) addStats(f func(*Stats)) {
+	w.mu.Lock()
+	f(&w.stats)
+	w.mu.Unlock()
+}
+
+func (w *Watcher) note(n Note) {
+	if n.Time.IsZero() {
+		n.Time = time.Now()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.out.note(n)
+}
+
+// confinement sets the processes gauge, as status checks them.
+func (w *Watcher) confinement() {
+	m := w.cfg.Metrics
+	pid, _ := w.members.Postmaster()
+	if m == nil || pid == 0 {
+		return
+	}
+	c, _, err := procs.Reader{}.OfPostmaster(pid)
+	if err != nil {
+		return
+	}
+	un := len(c.Unconfined())
+	m.processes.WithLabelValues("true").Set(float64(len(c.Processes) - un))
+	m.processes.WithLabelValues("false").Set(float64(un))
+}
+
+// onRecord places one record and counts it; it runs on the capture's
+// goroutine and must keep up with it.
+func (w *Watcher) onRecord(rec *audit.Record) {
+	now := time.Now()
+	placement, mem := w.members.Place(rec.PID, rec.Session, now)
+	at := rec.Time
+	if at.IsZero() {
+		at = now
+	}
+	w.count(rec, placement, mem, at)
+}
+
+// count adds a placed record to the current interval.
+func (w *Watcher) count(rec *audit.Record, placement Placement, mem Member, at time.Time) {
+	if placement == NotOurs {
+		return
+	}
+	postgres := procs.IsPostgresProgram(string(rec.Exe))
+	if placement == Undecided && !postgres {
+		return // another program that has exited: not a server process
+	}
+	k := key{rec.PID, rec.AuditArch, rec.Syscall, rec.Action()}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t := w.current[k]
+	if t == nil {
+		overflow := len(w.current) >= w.cfg.MaxKeys
+		if overflow {
+			k.pid = 0
+			t = w.current[k]
+		}
+		if t == nil {
+			t = &tally{first: at, placement: placement, member: mem, ses: rec.Session, postgresExe: postgres, overflow: overflow}
+			w.current[k] = t
+		}
+	}
+	t.count++
+	t.last = at
+	if t.member.Title.Kind == "" && mem.Title.Kind != "" {
+		t.member = mem
+	}
+}
+
+// rotate ends the current interval.
+func (w *Watcher) rotate(due time.Time) bucket {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := bucket{due: due, tallies: w.current}
+	w.current = make(map[key]*tally, len(b.tallies))
+	return b
+}
+
+// flush attributes an interval's tallies and writes their events.
+func (w *Watcher) flush(b bucket) {
+	var unplaced uint64
+	for k, t := range b.tallies {
+		if t.placement == Undecided {
+			if _, ok := w.sessions.Lookup(k.pid); !ok {
+				unplaced += t.count
+				continue
+			}
+		}
+		e := w.attribute(k, t)
+		w.mu.Lock()
+		w.stats.Records += t.count
+		w.stats.Events++
+		w.out.event(e)
+		w.mu.Unlock()
+		if m := w.cfg.Metrics; m != nil {
+			m.violations.WithLabelValues(e.Layer, e.Action, e.Syscall, e.Arch, w.roleLabel(e.Role)).Add(float64(t.count))
+		}
+	}
+	if unplaced > 0 {
+		w.addStats(func(s *Stats) { s.Unplaced += unplaced })
+		if m := w.cfg.Metrics; m != nil {
+			m.unplaced.Add(float64(unplaced))
+		}
+		w.unplaced += unplaced
+	}
+	if now := time.Now(); w.unplaced > 0 && now.Sub(w.unplacedNoted) >= unplacedEvery {
+		w.note(Note{Note: "unplaced", Count: w.unplaced, Text: fmt.Sprintf("%d record(s) of PostgreSQL processes that exited before they were seen, and that the server log does not name, were not counted as this cluster's: other clusters' on this host, or this one's if log_connections is off (the postmaster's own audit session would tell)", w.unplaced)})
+		w.unplaced, w.unplacedNoted = 0, now
+	}
+}
+
+// roleLabel is the role label of the violations metric: the role when it
+// is listed in session_roles, else "" (bounded by the configuration).
+func (w *Watcher) roleLabel(role string) string {
+	p := w.policy(syscalls.Native())
+	if p == nil || role == "" {
+		return ""
+	}
+	if _, listed := p.Roles[role]; listed {
+		return role
+	}
+	return ""
+}
+
+// policy returns the configuration in force built for arch, nil if it
+// cannot be read.
+func (w *Watcher) policy(arch policy.Arch) *policy.Policy {
+	w.policyMu.Lock()
+	defer w.policyMu.Unlock()
+	if w.stale {
+		w.policies = map[policy.Arch]*policy.Policy{}
+		w.stale = false
+	}
+	if p, ok := w.policies[arch]; ok {
+		return p
+	}
+	var p *policy.Policy
+	if w.cfg.Policy != nil {
+		p, _ = w.cfg.Policy(arch)
+	}
+	w.policies[arch] = p
+	return p
+}
+
+// attribute turns a tally into an event.
+func (w *Watcher) attribute(k key, t *tally) *Event {
+	e := &Event{Time: t.first, LastTime: t.last, Count: t.count, PID: k.pid, Action: actionName(k.action), SyscallNr: k.syscall}
+	if t.ses != audit.Unset {
+		ses := t.ses
+		e.AuditSession = &ses
+	}
+	unknown := func(field, why string) {
+		if e.Unattributed == nil {
+			e.Unattributed = map[string]string{}
+		}
+		e.Unattributed[field] = why
+	}
+	rec := audit.Record{AuditArch: k.arch, Syscall: k.syscall}
+	arch, name, ok := rec.Resolve()
+	e.Syscall, e.Arch = name, arch.String()
+	if !ok {
+		e.Syscall = fmt.Sprintf("syscall %d", k.syscall)
+		if arch == 0 {
+			e.Arch = fmt.Sprintf("arch 0x%x", k.arch)
+		}
+	}
+	if t.overflow {
+		e.PID = 0
+		e.Kind = "unknown"
+		unknown("process", fmt.Sprintf("more than %d distinct events in one interval: counted by syscall and action only", w.cfg.MaxKeys))
+		w.decide(e, arch, nil, "", unknown)
+		return e
+	}
+
+	// The process: its title when it was seen, else the server log.
+	mem := t.member
+	if m, ok := w.members.Lookup(k.pid); ok && !w.replaying && (mem.Title.Kind == "" || mem.Title.Kind == procs.KindStarting) {
+		mem = m
+	}
+	title := mem.Title
+	ls, logged := w.sessions.Lookup(k.pid)
+	e.Kind = string(title.Kind)
+	if title.Kind == "" || title.Kind == procs.KindStarting {
+		switch {
+		case logged && ls.backendType != "":
+			e.Kind = ls.backendType
+		case logged && ls.role != "":
+			e.Kind = string(procs.KindClientBackend)
+		case title.Kind == procs.KindStarting:
+			e.Kind = string(procs.KindStarting)
+		default:
+			e.Kind = string(procs.KindUnknown)
+			unknown("kind", "the process exited before it was seen and the server log names no session for its pid")
+		}
+	}
+	if title.Kind == procs.KindBackgroundWorker {
+		e.Worker = title.Detail
+	}
+	e.Role, e.Database, e.ClientAddr = title.Role, title.Database, title.Host
+	if title.Kind == procs.KindAutovacuumWorker {
+		e.Role = ""
+	}
+
+	// A parallel worker works for its leader's session.
+	session, sessionPID := ls, k.pid
+	sessionLogged := logged
+	leader := title.LeaderPID
+	if leader == 0 && logged {
+		leader = ls.leader
+	}
+	if leader != 0 {
+		e.LeaderPID = leader
+		e.Kind = string(procs.KindParallelWorker)
+		if lm, ok := w.members.Lookup(leader); ok && !w.replaying {
+			e.Role, e.Database, e.ClientAddr = lm.Title.Role, lm.Title.Database, lm.Title.Host
+		}
+		session, sessionLogged = w.sessions.Lookup(leader)
+		sessionPID = leader
+	}
+	if sessionLogged {
+		fillIn(&e.Role, session.role)
+		fillIn(&e.Database, session.database)
+		fillIn(&e.ClientAddr, session.host)
+		e.Application = session.application
+	}
+	isSession := e.Kind == string(procs.KindClientBackend) || e.Kind == string(procs.KindWalSender) || e.Kind == string(procs.KindParallelWorker)
+	if isSession {
+		if e.Role == "" {
+			unknown("role", fmt.Sprintf("no process title and no 'connection authorized' line for pid %d (set log_connections = on)", sessionPID))
+		}
+		if !sessionLogged {
+			unknown("application_name", fmt.Sprintf("the server log names no session for pid %d (log_connections = on, a jsonlog or csvlog destination, or %%a in log_line_prefix)", sessionPID))
+		}
+		killed, errored := e.Action == "kill", e.Action == "error"
+		// A killed parallel worker's statement is its leader's.
+		var st string
+		if logged && sessionPID != k.pid {
+			st = ls.statementAt(t.first, t.last, killed, errored)
+		}
+		if st == "" && sessionLogged {
+			st = session.statementAt(t.first, t.last, killed, errored)
+		}
+		e.Statement = st
+		if st == "" {
+			why := "not in the server log: log_statement = 'all' logs every statement"
+			if errored {
+				why = "the server logged no error with a statement for this session (log_min_error_statement = error, and the statement may have caught the error)"
+			} else if killed {
+				why = "the postmaster's report of the killed process names none"
+			}
+			unknown("statement", why)
+		}
+	}
+	w.decide(e, arch, title.Kind, e.Role, unknown)
+	return e
+}
+
+func fillIn(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
+	}
+}
+
+// decide names the layer whose filter gave the record's action, with
+// the model explain uses: the global filter for every process, plus a
+// session layer (the role's own when it is listed) for sessions, plus a
+// client layer when the action is stronger than those give.
+func (w *Watcher) decide(e *Event, arch syscalls.Arch, kind any, role string, unknown func(field, why string)) {
+	p := w.policy(arch)
+	if p == nil || p.Global == nil {
+		unknown("layer", "the configuration could not be read or is invalid (run pgseccomp lint)")
+		return
+	}
+	observed, ok := policyAction(e.Action)
+	if !ok {
+		unknown("layer", "the record's action is not one pgseccomp's filters return")
+		return
+	}
+	nr := int(e.SyscallNr)
+	global := policy.Stack{p.Global}
+	try := []policy.Stack{global}
+	isSession := e.Kind == string(procs.KindClientBackend) || e.Kind == string(procs.KindWalSender) || e.Kind == string(procs.KindParallelWorker)
+	if isSession && role != "" {
+		if stack, err := p.SessionStack(role, nil); err == nil {
+			try = []policy.Stack{stack, global}
+		}
+	}
+	for _, stack := range try {
+		a, origin := stack.Effective(nr)
+		if a != observed {
+			continue
+		}
+		e.Layer = origin.String()
+		for _, l := range stack {
+			if l.Origin == origin {
+				e.Setting = l.Why(nr)
+			}
+		}
+		if origin == policy.Session {
+			if _, listed := p.Roles[role]; listed {
+				e.Layer = "role"
+			}
+		}
+		return
+	}
+	if a, _ := try[0].Effective(nr); isSession && observed > a {
+		e.Layer = policy.Client.String()
+		e.Setting = "set_client_filter()"
+		return
+	}
+	a, _ := try[0].Effective(nr)
+	unknown("layer", fmt.Sprintf("the configuration read gives %s, not %s: the process runs filters built from another configuration (changed and not reloaded, or a reload pgseccomp rejected)", a, e.Action))
+}
+
+func actionName(a audit.Action) string {
+	switch a {
+	case audit.ActionKillProcess, audit.ActionKillThread:
+		return "kill"
+	}
+	return a.String()
+}
+
+func policyAction(name string) (policy.Action, bool) {
+	a, err := policy.ParseAction(name)
+	return a, err == nil
+}
