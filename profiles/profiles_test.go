@@ -65,6 +65,18 @@ func TestShippedProfile(t *testing.T) {
 			t.Errorf("the session layer allows %s: the built-in workload should not need it", name)
 		}
 	}
+	// io_uring carries operations past seccomp: sessions must not get it
+	// unless a profile says so on purpose, and this one does not.
+	for _, name := range policy.IOUring {
+		if a := max(p.Global.Action(name), p.Session.Action(name)); a < policy.Error {
+			t.Errorf("sessions get %s (%s): operations submitted through a ring are not seen by seccomp", name, a)
+		}
+		for _, role := range p.RoleNames() {
+			if a := max(p.Global.Action(name), p.Roles[role].Action(name)); a < policy.Error {
+				t.Errorf("sessions of role %s get %s (%s)", role, name, a)
+			}
+		}
+	}
 	s, err := profile.ToSettings(p)
 	if err != nil {
 		t.Fatal(err)

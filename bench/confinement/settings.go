@@ -45,9 +45,9 @@ func confinedSettings(scale int) map[string]string {
 		"shared_preload_libraries":          cluster.QuoteValue("pgseccomp"),
 		"pgseccomp.enabled":                 "on",
 		"pgseccomp.global_syscall_default":  cluster.QuoteValue("error"),
-		"pgseccomp.global_syscall_allow":    cluster.QuoteValue(strings.Join(demo.GlobalAllowList(), ",")),
+		"pgseccomp.global_syscall_allow":    cluster.QuoteValue(strings.Join(demo.HandDerivedGlobalAllowList(), ",")),
 		"pgseccomp.session_syscall_default": cluster.QuoteValue("error"),
-		"pgseccomp.session_syscall_allow":   cluster.QuoteValue(demo.SessionAllowSetting()),
+		"pgseccomp.session_syscall_allow":   cluster.QuoteValue(demo.HandDerivedSessionAllowSetting()),
 	})
 	return s
 }

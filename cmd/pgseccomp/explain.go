@@ -311,7 +311,11 @@ func runExplain(args []string) int {
 	for _, w := range lc.settings.Warnings {
 		report.Warnings = append(report.Warnings, w.Error())
 	}
-	for _, n := range roleNotes(o.roles, lc.settings) {
+	notes := roleNotes(o.roles, lc.settings)
+	if n := lc.policy.NewerThanLibraryNote(); n != "" {
+		notes = append(notes, n)
+	}
+	for _, n := range notes {
 		fmt.Fprintf(stderr, "pgseccomp explain: note: %s\n", n)
 		report.Warnings = append(report.Warnings, n)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
 // writeConf writes postgresql.conf (and other files) into a new directory
@@ -289,5 +290,31 @@ func TestExplainConfigNamedPipe(t *testing.T) {
 	code, _, errOut := runCLI(t, "explain", "--config", fifo)
 	if code != 2 || !strings.Contains(errOut, fifo) || !strings.Contains(errOut, "not a regular file (a named pipe)") {
 		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// A syscall newer than this tool's libseccomp, known from the kernel's
+// table, is explained and linted with a note, not refused as a typo; a
+// typo still is.
+func TestExplainNewerSyscall(t *testing.T) {
+	arch := syscalls.Native()
+	newer := syscalls.NewerThanLibrary(arch, []string{"mseal", "file_setattr", "listmount"})
+	if len(newer) == 0 {
+		t.Skipf("libseccomp %s knows every syscall of the kernel table tried here", syscalls.LibraryVersion())
+	}
+	name := newer[0]
+	dir := writeConf(t, map[string]string{"postgresql.conf": preloaded + "pgseccomp.session_syscall_error = '" + name + "'\n"})
+	code, out, errOut := runCLI(t, "explain", "--pgdata", dir, "--context", "session")
+	if code != 0 || !strings.Contains(out, name) ||
+		!strings.Contains(errOut, "libseccomp "+syscalls.LibraryVersion()+", which this tool uses, does not know "+name+" (Linux "+syscalls.Linux(name)+")") {
+		t.Errorf("explain: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "lint", "--pgdata", dir)
+	if !strings.Contains(out+errOut, "notice: libseccomp "+syscalls.LibraryVersion()) || !strings.Contains(out+errOut, "(newer-syscall)") {
+		t.Errorf("lint: exit %d\n%s\n%s", code, out, errOut)
+	}
+	dir = writeConf(t, map[string]string{"postgresql.conf": preloaded + "pgseccomp.session_syscall_error = 'msael'\n"})
+	if code, _, errOut := runCLI(t, "explain", "--pgdata", dir); code != 1 || !strings.Contains(errOut, `Unknown syscall "msael"`) {
+		t.Errorf("a typo: exit %d\n%s", code, errOut)
 	}
 }

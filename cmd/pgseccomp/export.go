@@ -164,9 +164,9 @@ func runExport(args []string) int {
 
 // globalProfile is the input side of systemd and export: the global layer
 // of the configuration (or pgseccomp profile) the flags name, built on arch,
-// as an export.Profile. A non-zero code means it has reported why and the
+// as an export.Filter. A non-zero code means it has reported why and the
 // command must return it.
-func globalProfile(cmd string, in *configInput, config configFlags, arch syscalls.Arch) (export.Profile, int) {
+func globalProfile(cmd string, in *configInput, config configFlags, arch syscalls.Arch) (export.Filter, int) {
 	lc := check(in, arch)
 	for _, w := range lc.settings.Warnings {
 		fmt.Fprintf(stderr, "pgseccomp %s: warning: %v\n", cmd, w)
@@ -177,13 +177,13 @@ func globalProfile(cmd string, in *configInput, config configFlags, arch syscall
 			fmt.Fprintf(stderr, "  %v\n", p)
 		}
 		fmt.Fprintf(stderr, "Correct these settings and run again; 'pgseccomp lint' says more.\n")
-		return export.Profile{}, 1
+		return export.Filter{}, 1
 	}
 	if !lc.settings.Active() {
 		fmt.Fprintf(stderr, "pgseccomp %s: warning: pgseccomp is not active in %s (it needs shared_preload_libraries = 'pgseccomp' and pgseccomp.enabled = on): the exported filter will be the only one, and where it is looser than the global layer nothing enforces the exact action\n", cmd, in.path)
 	}
 	g := lc.policy.Global
-	p := export.Profile{
+	p := export.Filter{
 		Source:   "global layer of " + configShown(config),
 		Default:  g.Default,
 		Syscalls: map[string]policy.Action{},

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -75,6 +77,12 @@ Output:
   --per-role       also record a session list for each role that connects
                    (roles are told by the server log's "connection
                    authorized" lines, so short-lived connections count)
+  --keep-io-uring  keep io_uring_setup, io_uring_enter and io_uring_register
+                   in the session (and role) lists when sessions were
+                   recorded making them. By default they are left out, and
+                   the output and the profile's provenance ("withheld") say
+                   so: operations submitted through a ring are not seen by
+                   seccomp, so a session with a ring gets around its lists
 
 An existing cluster (recorded on a copy; it keeps serving):
 ` + clusterFlagsHelp + `                      record this cluster: a copy of it is made in a
@@ -152,6 +160,8 @@ func runRecord(args []string) int {
 	fs.Var(&workloads, "workload", "a workload shell command (repeatable)")
 	fs.BoolVar(&builtin, "builtin", false, "run the built-in workload too")
 	fs.BoolVar(&perRole, "per-role", false, "record a session list per role")
+	var keepIOUring bool
+	fs.BoolVar(&keepIOUring, "keep-io-uring", false, "keep io_uring syscalls recorded in sessions in their allow lists")
 	fs.StringVar(&enforce, "enforce", "error", "default action in the snippet: log, error or kill")
 	fs.StringVar(&outDir, "out", ".", "directory for the profile and the snippet")
 	fs.StringVar(&profileOut, "profile", "", "where to write the profile")
@@ -215,7 +225,7 @@ func runRecord(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := record.Run(ctx, record.Options{
-		BinDir: binDir, Workloads: workloads, BuiltIn: builtin, PerRole: perRole,
+		BinDir: binDir, Workloads: workloads, BuiltIn: builtin, PerRole: perRole, KeepIOUring: keepIOUring,
 		MaxPasses: maxPasses, Progress: stderr, Terminal: writesToTerminal(stderr),
 		Existing: existing, InPlace: inPlace, ServerLog: serverLog,
 	})
@@ -258,7 +268,22 @@ func runRecord(args []string) int {
 	if len(p.Roles) > 0 {
 		fmt.Fprintf(stdout, "; %d roles with their own lists", len(p.Roles))
 	}
-	fmt.Fprintf(stdout, "\nprofile: %s\nconf.d snippet (%s defaults): %s\n", profileOut, action, confOut)
+	fmt.Fprintln(stdout)
+	for _, w := range p.Provenance.Withheld {
+		fmt.Fprintf(stdout, "left out of the %s layer, though recorded: %s (%s)\n", w.Layer, strings.Join(w.Syscalls, ", "), w.Why)
+	}
+	layers := map[string][]string{"session": p.Session.Allow}
+	for _, role := range p.RoleNames() {
+		layers["role "+role] = p.Roles[role].Allow
+	}
+	for _, layer := range slices.Sorted(maps.Keys(layers)) {
+		for _, name := range policy.IOUring {
+			if slices.Contains(layers[layer], name) {
+				fmt.Fprintf(stdout, "warning: the %s layer allows %s (--keep-io-uring): operations submitted through a ring are not seen by seccomp\n", layer, name)
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "profile: %s\nconf.d snippet (%s defaults): %s\n", profileOut, action, confOut)
 	return 0
 }
 

@@ -180,7 +180,7 @@ func runStatus(args []string) int {
 // reportRejectedReloads names on stderr each cluster whose postmaster
 // rejected its last reload (it keeps the session filters of before, older
 // than its configuration), and reports whether there was any.
-func reportRejectedReloads(clusters []procs.Cluster) bool {
+func reportRejectedReloads(clusters []procs.ServerProcesses) bool {
 	found := false
 	for _, c := range clusters {
 		if !c.PgseccompLoaded || c.DataDir == "" {
@@ -214,7 +214,7 @@ func reportRejectedReloads(clusters []procs.Cluster) bool {
 
 // selectClusters returns what --cluster, --pgdata, --pid or neither select. A non-zero
 // code means an input error has been reported.
-func selectClusters(r procs.Reader, o *statusOptions, set map[string]bool) ([]procs.Cluster, []error, int) {
+func selectClusters(r procs.Reader, o *statusOptions, set map[string]bool) ([]procs.ServerProcesses, []error, int) {
 	switch {
 	case set["cluster"]:
 		e, err := o.cluster.find()
@@ -225,7 +225,7 @@ func selectClusters(r procs.Reader, o *statusOptions, set map[string]bool) ([]pr
 		if code != 0 {
 			return nil, nil, code
 		}
-		return []procs.Cluster{c}, warnings, 0
+		return []procs.ServerProcesses{c}, warnings, 0
 	case set["pgdata"]:
 		dataDir := o.cluster.pgdata
 		check := "pg_ctl -D " + dataDir + " status"
@@ -238,7 +238,7 @@ func selectClusters(r procs.Reader, o *statusOptions, set map[string]bool) ([]pr
 		if code != 0 {
 			return nil, nil, code
 		}
-		return []procs.Cluster{c}, warnings, 0
+		return []procs.ServerProcesses{c}, warnings, 0
 	case set["pid"]:
 		c, warnings, err := r.ForPID(o.pid)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -246,7 +246,7 @@ func selectClusters(r procs.Reader, o *statusOptions, set map[string]bool) ([]pr
 		} else if err != nil {
 			return nil, nil, usageError("status", "%v", err)
 		}
-		return []procs.Cluster{c}, warnings, 0
+		return []procs.ServerProcesses{c}, warnings, 0
 	default:
 		clusters, warnings, err := r.Discover()
 		if err != nil {
@@ -259,7 +259,7 @@ func selectClusters(r procs.Reader, o *statusOptions, set map[string]bool) ([]pr
 // reportUnconfined names on stderr the unconfined processes of each cluster
 // that has pgseccomp loaded, and returns the exit status: 1 if there are
 // any, else 0.
-func reportUnconfined(clusters []procs.Cluster) int {
+func reportUnconfined(clusters []procs.ServerProcesses) int {
 	exit := 0
 	for _, c := range clusters {
 		if !c.PgseccompLoaded {
@@ -283,36 +283,36 @@ func reportUnconfined(clusters []procs.Cluster) int {
 // clusterForPGDATA finds the running cluster whose data directory is pgdata.
 // A non-zero code means an input error has been reported.
 // check is the command that tells whether the server runs, for messages.
-func clusterForPGDATA(r procs.Reader, pgdata, check string) (procs.Cluster, []error, int) {
+func clusterForPGDATA(r procs.Reader, pgdata, check string) (procs.ServerProcesses, []error, int) {
 	if abs, err := filepath.Abs(pgdata); err == nil {
 		pgdata = abs
 	}
 	if fi, err := os.Stat(pgdata); err != nil {
-		return procs.Cluster{}, nil, usageError("status", "data directory %s: %v; give the directory the cluster was initialized in (initdb -D)", pgdata, pgconf.UnwrapPathError(err))
+		return procs.ServerProcesses{}, nil, usageError("status", "data directory %s: %v; give the directory the cluster was initialized in (initdb -D)", pgdata, pgconf.UnwrapPathError(err))
 	} else if !fi.IsDir() {
-		return procs.Cluster{}, nil, usageError("status", "--pgdata %s is not a directory; give the cluster's data directory", pgdata)
+		return procs.ServerProcesses{}, nil, usageError("status", "--pgdata %s is not a directory; give the cluster's data directory", pgdata)
 	}
 	pidPath := filepath.Join(pgdata, "postmaster.pid")
 	pf, err := procs.ReadPostmasterPID(pgdata)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return procs.Cluster{}, nil, usageError("status", "%s does not exist: the server does not seem to be running; check that it is (%s)", pidPath, check)
+		return procs.ServerProcesses{}, nil, usageError("status", "%s does not exist: the server does not seem to be running; check that it is (%s)", pidPath, check)
 	case errors.Is(err, fs.ErrPermission):
-		return procs.Cluster{}, nil, usageError("status", "cannot read %s: permission denied; run as root or as the server's OS user", pidPath)
+		return procs.ServerProcesses{}, nil, usageError("status", "cannot read %s: permission denied; run as root or as the server's OS user", pidPath)
 	case err != nil:
-		return procs.Cluster{}, nil, usageError("status", "%v; check that the server is running (%s)", err, check)
+		return procs.ServerProcesses{}, nil, usageError("status", "%v; check that the server is running (%s)", err, check)
 	}
-	c, warnings, err := r.Cluster(pf.PID)
+	c, warnings, err := r.OfPostmaster(pf.PID)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return procs.Cluster{}, nil, usageError("status", "process %d named in %s is not running: the file is stale (left by a crash?); check that the server is running (%s)", pf.PID, pidPath, check)
+		return procs.ServerProcesses{}, nil, usageError("status", "process %d named in %s is not running: the file is stale (left by a crash?); check that the server is running (%s)", pf.PID, pidPath, check)
 	case errors.Is(err, procs.ErrNotPostmaster):
-		return procs.Cluster{}, nil, usageError("status", "%s names %v; the file is stale (left by a crash?); check that the server is running (%s)", pidPath, err, check)
+		return procs.ServerProcesses{}, nil, usageError("status", "%s names %v; the file is stale (left by a crash?); check that the server is running (%s)", pidPath, err, check)
 	case err != nil:
-		return procs.Cluster{}, nil, usageError("status", "%v", err)
+		return procs.ServerProcesses{}, nil, usageError("status", "%v", err)
 	}
 	if pf.DataDir != "" && c.DataDir != "" && !samePath(pf.DataDir, c.DataDir) {
-		return procs.Cluster{}, nil, usageError("status", "process %d named in %s serves data directory %s, not %s: the file is stale; check that the server is running (%s)", pf.PID, pidPath, c.DataDir, pf.DataDir, check)
+		return procs.ServerProcesses{}, nil, usageError("status", "process %d named in %s serves data directory %s, not %s: the file is stale; check that the server is running (%s)", pf.PID, pidPath, c.DataDir, pf.DataDir, check)
 	}
 	if c.DataDir == "" {
 		c.DataDir = pgdata
@@ -330,7 +330,7 @@ func samePath(a, b string) bool {
 	return errA == nil && errB == nil && ra == rb
 }
 
-func writeStatusJSON(w io.Writer, clusters []procs.Cluster) error {
+func writeStatusJSON(w io.Writer, clusters []procs.ServerProcesses) error {
 	out := []statusJSON{}
 	for _, c := range clusters {
 		for _, p := range c.Processes {
@@ -359,7 +359,7 @@ func writeStatusJSON(w io.Writer, clusters []procs.Cluster) error {
 	return enc.Encode(out)
 }
 
-func writeStatusTable(w io.Writer, clusters []procs.Cluster, withTitle bool) {
+func writeStatusTable(w io.Writer, clusters []procs.ServerProcesses, withTitle bool) {
 	for i, c := range clusters {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -398,7 +398,7 @@ func writeStatusTable(w io.Writer, clusters []procs.Cluster, withTitle bool) {
 
 // summary is the line printed after a cluster's table, e.g.
 // "cluster /srv/pg (postmaster 1234): 7 processes, 7 confined, pgseccomp loaded".
-func summary(c procs.Cluster) string {
+func summary(c procs.ServerProcesses) string {
 	confined := len(c.Processes) - len(c.Unconfined())
 	counts := fmt.Sprintf("%s, %d confined", plural(len(c.Processes), "process", "processes"), confined)
 	if c.PostmasterPID == 0 {
@@ -416,7 +416,7 @@ func summary(c procs.Cluster) string {
 
 // clusterLabel names a cluster in messages, e.g.
 // "cluster /srv/pg (postmaster 1234, cluster_name main)".
-func clusterLabel(c procs.Cluster) string {
+func clusterLabel(c procs.ServerProcesses) string {
 	if c.PostmasterPID == 0 {
 		for _, p := range c.Processes {
 			if p.Postgres {

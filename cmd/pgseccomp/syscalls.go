@@ -32,8 +32,9 @@ finds the records on each line by itself, so files may mix formats:
                (also node= and log_format=ENRICHED)
   kernel log   dmesg, dmesg -T, dmesg -x, dmesg -r, /dev/kmsg:
                audit: type=1326 ...
-  journal      journalctl -o json: entries of the kernel transport
-               ("audit: type=1326 ...") and the audit transport ("SECCOMP ...")
+  journal      journalctl -o json or json-seq: entries of the kernel
+               transport ("audit: type=1326 ...") and of the audit
+               transport ("SECCOMP ...")
 Only these are evidence: no user can write them. Any user can write a line
 that looks like a record into a syslog file (logger -t kernel), the
 journal's text (journalctl -o short shows a program's message as it shows
@@ -68,11 +69,11 @@ Which records:
                     from now (90m, 12h, 7d) or a time (2026-11-27 22:00,
                     2026-11-27T22:00:00Z, @1795820182). Records carry their
                     own audit(EPOCH.MS:SERIAL) stamp, so this works for plain
-                    dmesg output too; only journald's "audit[PID]: SECCOMP"
-                    lines lack it, and are dated from the journal's prefix
-                    when it has a year (journalctl -o short-iso or
-                    short-unix); otherwise --since leaves them out and says
-                    how many.
+                    dmesg output too; the audit transport's journal entries
+                    are dated by journald (-o json), and its text lines
+                    ("audit[PID]: SECCOMP", untrusted) from their prefix
+                    when it has a year (-o short-iso or short-unix);
+                    otherwise --since leaves them out and says how many.
   --include-untrusted
                     also list the syscalls of records from sources anybody
                     can write (see above), with a warning: a database user
@@ -109,7 +110,7 @@ Examples:
 
   # no auditd: the kernel log, or the journal as JSON
   dmesg | pgseccomp syscalls --comm postgres
-  journalctl -k -o json --since -2h | pgseccomp syscalls --comm postgres
+  journalctl -k -o json --since "2 hours ago" | pgseccomp syscalls --comm postgres
 
   # what the error and kill lists blocked today, per syscall
   pgseccomp syscalls --action error,kill --since 24h --json /var/log/audit/audit.log
@@ -308,7 +309,7 @@ func openInputs(files []string) ([]input, int) {
 			hint := ""
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
-				hint = "; check the path (auditd's log is /var/log/audit/audit.log; without auditd, pipe dmesg or journalctl -k into pgseccomp syscalls)"
+				hint = "; check the path (auditd's log is /var/log/audit/audit.log; without auditd, pipe dmesg or journalctl -k -o json into pgseccomp syscalls)"
 			case errors.Is(err, fs.ErrPermission):
 				hint = "; audit logs are readable by root (or the adm group) only: run as root"
 			}
@@ -464,6 +465,18 @@ func reportSyscalls(w io.Writer, list []*audit.Syscall, arches []syscalls.Arch, 
 				p, syscalls.LibraryVersion(), s.Number, s.ArchName(), plural(int(s.Count), "record", "records"), s.Name)
 		}
 	}
+	for _, a := range arches {
+		var names []string
+		for _, s := range list {
+			if s.Arch == a && printed(s) {
+				names = append(names, s.Name)
+			}
+		}
+		if newer := syscalls.NewerThanLibrary(a, names); len(newer) > 0 {
+			fmt.Fprintf(w, "%snote: libseccomp %s, which this tool uses, does not know %s on %s; they are named from the kernel's syscall tables, and a server whose libseccomp does not know them refuses them\n",
+				p, syscalls.LibraryVersion(), strings.Join(newer, ", "), a)
+		}
+	}
 	// Records not printed: other ABIs, and arches this tool cannot resolve.
 	other := map[string][]string{}
 	otherCount := map[string]int64{}
@@ -495,11 +508,11 @@ func reportSyscalls(w io.Writer, list []*audit.Syscall, arches []syscalls.Arch, 
 	}
 	reportUntrusted(w, o, st)
 	if sum.UndatedFilteredOut > 0 {
-		fmt.Fprintf(w, "%snote: --since left out %s without a date (journald's audit[PID]: SECCOMP lines with a prefix that has no year); read them with journalctl -o short-iso, or filter with journalctl --since\n",
+		fmt.Fprintf(w, "%snote: --since left out %s without a date (journald's audit[PID]: SECCOMP lines with a prefix that has no year); read the journal with -o json, which dates them, or filter with journalctl --since\n",
 			p, plural(int(sum.UndatedFilteredOut), "record", "records"))
 	}
 	if st.Records == 0 && st.Untrusted == 0 && st.Lines > 0 {
-		fmt.Fprintf(w, "%snote: no seccomp records found; auditd writes them to /var/log/audit/audit.log, and without auditd the kernel log has them (dmesg, journalctl -k)\n", p)
+		fmt.Fprintf(w, "%snote: no seccomp records found; auditd writes them to /var/log/audit/audit.log, and without auditd the kernel log has them (dmesg, journalctl -k -o json)\n", p)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
 // fixture is a real log from internal/audit/testdata (see its README):
@@ -452,5 +454,23 @@ func TestSyscallsForged(t *testing.T) {
 			len(got.Totals.UntrustedFormats) != 1 || len(got.Totals.UntrustedExamples) != 1 || got.Totals.UntrustedExamples[0].Line != 2 {
 			t.Errorf("%s --json: %+v", tt.name, got)
 		}
+	}
+}
+
+// A syscall number libseccomp does not know but the kernel's table does is
+// named, with a note.
+func TestSyscallsNewerThanLibrary(t *testing.T) {
+	needAMD64(t)
+	if len(syscalls.NewerThanLibrary(syscalls.X86_64, []string{"mseal"})) == 0 {
+		t.Skipf("libseccomp %s knows mseal", syscalls.LibraryVersion())
+	}
+	path := filepath.Join(t.TempDir(), "dmesg")
+	line := `[ 4484.032415] audit: type=1326 audit(1795820182.744:14848): auid=4294967295 uid=101 gid=104 ses=4294967295 pid=4242 comm="postgres" exe="/usr/lib/postgresql/15/bin/postgres" sig=0 arch=c000003e syscall=462 compat=0 ip=0x1 code=0x7ffc0000`
+	if err := os.WriteFile(path, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "syscalls", path)
+	if code != 0 || out != "mseal\n" || !strings.Contains(errOut, "does not know mseal on x86_64; they are named from the kernel's syscall tables") {
+		t.Errorf("exit %d, stdout %q\n%s", code, out, errOut)
 	}
 }

@@ -41,6 +41,8 @@ var errCutShort = errors.New("record cut short before its code= field (truncated
 // journal JSON entry a buffer rec owns (see [Record]).
 func ParseLine(line []byte, rec *Record) (found bool, err error) {
 	line = trimEOL(line)
+	// journalctl -o json-seq puts an RS byte before each entry.
+	line = bytes.TrimPrefix(line, []byte{0x1e})
 	if len(line) > 0 && line[0] == '{' && isJournalJSONCandidate(line) {
 		found, err = rec.parseJournalJSON(line)
 	} else {

@@ -22,7 +22,7 @@ const MaxExamples = 5
 // Stats counts what a [Scanner] or [Summary.Tally] has read.
 type Stats struct {
 	Lines     int64 // lines read
-	Records   int64 // complete seccomp records
+	Records   int64 // complete seccomp records from sources users cannot write
 	Unrelated int64 // lines without a seccomp record
 	Malformed int64 // seccomp records cut short or with a field that does not parse
 	// Examples are the first MaxExamples malformed lines.

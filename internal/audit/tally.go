@@ -203,6 +203,9 @@ func (t *tallier) chunk(c *chunk) {
 		} else {
 			data = nil
 		}
+		if len(l) > maxLine {
+			l = l[:maxLine] // as the Scanner reads it
+		}
 		found, err := ParseLine(l, &t.rec)
 		switch {
 		case !found:

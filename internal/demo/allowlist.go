@@ -7,8 +7,8 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
-// SessionAllowList is a hand-derived session allow-list for PostgreSQL 15
-// on Debian 12 x86_64: the syscalls strace saw client backends make under
+// HandDerivedSessionAllowList is a hand-derived session allow-list for
+// PostgreSQL 15 on Debian 12 x86_64: the syscalls strace saw client backends make under
 // a mixed workload (pgbench, DDL, COPY, sorts that spill, CLUSTER, REINDEX,
 // tablespaces, parallel query, LISTEN/NOTIFY, large objects, checkpoints),
 // plus what policy.Needs says sessions need (failure paths such as WAL
@@ -16,9 +16,10 @@ import (
 // It deliberately leaves out readlink, which the demo denies, and clone and
 // execve, which a backend needs only to run programs.
 //
-// It is a demonstration list, good enough to run a session with "error" as
-// its default; a recorded profile replaces it.
-var SessionAllowList = []string{
+// It is a list of known content for tests and benchmarks, good enough to
+// run a session with "error" as its default. It is not what the demo runs
+// with (the shipped profile), and a recorded profile replaces it.
+var HandDerivedSessionAllowList = []string{
 	"accept", "accept4", "access", "brk", "chdir", "chmod",
 	"clock_gettime", "clock_nanosleep", "close", "close_range", "connect",
 	"dup", "dup2", "dup3", "epoll_create1", "epoll_ctl", "epoll_pwait",
@@ -42,8 +43,11 @@ var SessionAllowList = []string{
 	"uname", "unlink", "unlinkat", "wait4", "write", "writev",
 }
 
-// SessionAllowSetting is SessionAllowList as a setting value.
-func SessionAllowSetting() string { return strings.Join(SessionAllowList, ",") }
+// HandDerivedSessionAllowSetting is HandDerivedSessionAllowList as a
+// setting value.
+func HandDerivedSessionAllowSetting() string {
+	return strings.Join(HandDerivedSessionAllowList, ",")
+}
 
 // globalOnly are syscalls server processes other than client backends
 // were seen making beyond policy.PostmasterOnly, by the bench's workload
@@ -51,11 +55,11 @@ func SessionAllowSetting() string { return strings.Join(SessionAllowList, ",") }
 // with which glibc 2.34 and later start threads and posix_spawn children.
 var globalOnly = []string{"clone3"}
 
-// GlobalAllowList is SessionAllowList plus what only the postmaster makes
-// (policy.PostmasterOnly) and globalOnly: a global allow-list for the same
-// server, sorted.
-func GlobalAllowList() []string {
-	list := slices.Concat(SessionAllowList, policy.PostmasterOnly(), globalOnly)
+// HandDerivedGlobalAllowList is HandDerivedSessionAllowList plus what only
+// the postmaster makes (policy.PostmasterOnly) and globalOnly: a global
+// allow-list for the same server, sorted.
+func HandDerivedGlobalAllowList() []string {
+	list := slices.Concat(HandDerivedSessionAllowList, policy.PostmasterOnly(), globalOnly)
 	slices.Sort(list)
 	return slices.Compact(list)
 }

@@ -12,21 +12,21 @@ import (
 // server with a Unix socket and trust logins needs.
 func TestAllowListsCoverNeeds(t *testing.T) {
 	for _, n := range policy.SessionNeeds() {
-		if !slices.Contains(SessionAllowList, n) {
-			t.Errorf("SessionAllowList lacks %s, which sessions need", n)
+		if !slices.Contains(HandDerivedSessionAllowList, n) {
+			t.Errorf("HandDerivedSessionAllowList lacks %s, which sessions need", n)
 		}
 	}
-	global := GlobalAllowList()
+	global := HandDerivedGlobalAllowList()
 	for _, n := range policy.GlobalNeeds() {
 		if !slices.Contains(global, n) {
-			t.Errorf("GlobalAllowList() lacks %s, which the global layer needs", n)
+			t.Errorf("HandDerivedGlobalAllowList() lacks %s, which the global layer needs", n)
 		}
 	}
 }
 
 func TestGlobalAllowListCoversSessions(t *testing.T) {
-	global := GlobalAllowList()
-	for _, s := range slices.Concat(policy.PostmasterOnly(), SessionAllowList) {
+	global := HandDerivedGlobalAllowList()
+	for _, s := range slices.Concat(policy.PostmasterOnly(), HandDerivedSessionAllowList) {
 		if !slices.Contains(global, s) {
 			t.Errorf("%s is allowed to sessions or the postmaster but not in the global allow-list", s)
 		}

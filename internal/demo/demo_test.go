@@ -37,7 +37,7 @@ func TestRun(t *testing.T) {
 				t.Error(err)
 				return 2
 			}
-			cl, _, err := procs.Reader{}.Cluster(pidFile.PID)
+			cl, _, err := procs.Reader{}.OfPostmaster(pidFile.PID)
 			if err != nil {
 				t.Error(err)
 				return 2

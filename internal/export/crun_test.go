@@ -36,7 +36,7 @@ func TestCrunRunsProfile(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		p    Profile
+		p    Filter
 		want []string // lines the output must have
 	}{
 		{"deny-list error", profileOf(policy.Allow, map[policy.Action][]string{policy.Error: {"uname"}}),

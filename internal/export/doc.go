@@ -3,7 +3,7 @@
 // OCI seccomp profile (runc, crun, Docker, a Kubernetes Localhost profile)
 // and a security-profiles-operator SeccompProfile manifest.
 //
-// The input is a Profile: one default action and the actions of named
+// The input is a Filter: one default action and the actions of named
 // syscalls, i.e. one seccomp filter. Such an outer filter applies to every
 // process of the service (the service manager's or runtime's helpers, the
 // postmaster and all its children), so it must allow everything any layer of

@@ -69,7 +69,7 @@ var (
 // Kubernetes writes profile p as a security-profiles-operator SeccompProfile
 // manifest in YAML, with a header saying how to use it and what differs
 // from pgseccomp.
-func Kubernetes(p Profile, o K8sOptions) ([]byte, error) {
+func Kubernetes(p Filter, o K8sOptions) ([]byte, error) {
 	if o.Name == "" {
 		o.Name = DefaultK8sName
 	}

@@ -17,7 +17,7 @@ import (
 
 var k8sCases = []struct {
 	name string
-	p    Profile
+	p    Filter
 	o    K8sOptions
 }{
 	{"error-default", profileOf(policy.Error, map[policy.Action][]string{

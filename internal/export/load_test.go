@@ -158,7 +158,7 @@ func loadLikeRunc(s *specs.LinuxSeccomp) error {
 func TestOCIProfileLoads(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		p      Profile
+		p      Filter
 		probes []string
 		want   []string // output lines; nil: the child must die by SIGSYS
 	}{

@@ -66,7 +66,7 @@ func DefaultOCIArches(native syscalls.Arch) []syscalls.Arch {
 	return []syscalls.Arch{native}
 }
 
-// OCIOptions are the choices of an OCI profile beyond the Profile.
+// OCIOptions are the choices of an OCI profile beyond the Filter.
 type OCIOptions struct {
 	// Arches the profile lists; the first is the one PostgreSQL runs as, on
 	// which every name must exist. Empty: DefaultOCIArches of the native ABI.
@@ -98,7 +98,7 @@ func ociAction(a policy.Action, trial bool) (specs.LinuxSeccompAction, *uint) {
 // linux.seccomp, and the file format of Docker's --security-opt seccomp=
 // and Kubernetes' Localhost profiles), with notes on what it does
 // differently from pgseccomp and why.
-func OCI(p Profile, o OCIOptions) (*specs.LinuxSeccomp, []string, error) {
+func OCI(p Filter, o OCIOptions) (*specs.LinuxSeccomp, []string, error) {
 	if err := p.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -202,7 +202,7 @@ func errnoEqual(a, b *uint) bool {
 }
 
 // OCIJSON is OCI as indented JSON, ending in a newline.
-func OCIJSON(p Profile, o OCIOptions) ([]byte, []string, error) {
+func OCIJSON(p Filter, o OCIOptions) ([]byte, []string, error) {
 	s, notes, err := OCI(p, o)
 	if err != nil {
 		return nil, nil, err

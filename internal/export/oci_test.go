@@ -22,7 +22,7 @@ var x86Arches = []syscalls.Arch{syscalls.X86_64, syscalls.I386, syscalls.X32}
 // one of the notes must contain.
 var ociCases = []struct {
 	name      string
-	p         Profile
+	p         Filter
 	o         OCIOptions
 	wantNotes []string
 }{
@@ -127,7 +127,7 @@ func TestOCINeverStricter(t *testing.T) {
 	}
 }
 
-func checkOCI(t *testing.T, p Profile, o OCIOptions, s *specs.LinuxSeccomp) {
+func checkOCI(t *testing.T, p Filter, o OCIOptions, s *specs.LinuxSeccomp) {
 	t.Helper()
 	primary := archFromOCI(t, s.Architectures[0])
 	runtime := map[string]bool{}
@@ -222,7 +222,7 @@ func TestDefaultOCIArches(t *testing.T) {
 func TestOCIErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		p       Profile
+		p       Filter
 		o       OCIOptions
 		wantErr string
 	}{
@@ -249,7 +249,7 @@ func FuzzOCI(f *testing.F) {
 	f.Add(uint8(3), "read", "", "socket", "", true)
 	names := syscalls.X86_64.Names()
 	f.Fuzz(func(t *testing.T, def uint8, allow, logged, errs, kills string, trial bool) {
-		p := Profile{Default: policy.Action(def % 4), Syscalls: map[string]policy.Action{}}
+		p := Filter{Default: policy.Action(def % 4), Syscalls: map[string]policy.Action{}}
 		for a, list := range map[policy.Action]string{policy.Allow: allow, policy.Log: logged, policy.Error: errs, policy.Kill: kills} {
 			for _, w := range strings.Split(list, ",") {
 				if w != "" {

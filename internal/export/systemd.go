@@ -92,7 +92,7 @@ func CheckUnit(unit string) error {
 // Systemd writes a systemd drop-in ([Service] section) that loads profile p
 // into every process of the service. Names are checked against libseccomp on
 // the native architecture, as systemd resolves them.
-func Systemd(p Profile, o SystemdOptions) ([]byte, error) {
+func Systemd(p Filter, o SystemdOptions) ([]byte, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ type systemdPlan struct {
 	directives []string // the [Service] lines
 }
 
-func planSystemd(p Profile, o SystemdOptions) systemdPlan {
+func planSystemd(p Filter, o SystemdOptions) systemdPlan {
 	var d systemdPlan
 	errno := o.Errno.Name
 	p, changed := p.allowing(union(SystemdAfterFilter, o.Helpers))
@@ -306,7 +306,7 @@ func suffixed(names []string, suffix string) []string {
 	return out
 }
 
-func writeSystemdHeader(b *bytes.Buffer, p Profile, o SystemdOptions, d systemdPlan) {
+func writeSystemdHeader(b *bytes.Buffer, p Filter, o SystemdOptions, d systemdPlan) {
 	c := func(format string, args ...any) {
 		line := strings.TrimRight("# "+fmt.Sprintf(format, args...), " ")
 		b.WriteString(line + "\n")

@@ -19,7 +19,7 @@ import (
 // systemdCases are the drop-ins the golden files hold.
 var systemdCases = []struct {
 	name string
-	p    Profile
+	p    Filter
 	o    SystemdOptions
 }{
 	{"allow-default", profileOf(policy.Allow, map[policy.Action][]string{
@@ -85,7 +85,7 @@ func TestSystemdNeverStricter(t *testing.T) {
 }
 
 // checkDropIn is the property TestSystemdNeverStricter and the fuzzer check.
-func checkDropIn(t *testing.T, p Profile, o SystemdOptions, out []byte) {
+func checkDropIn(t *testing.T, p Filter, o SystemdOptions, out []byte) {
 	t.Helper()
 	arch := o.Arch
 	if !arch.Valid() {
@@ -401,7 +401,7 @@ func TestSystemdErrors(t *testing.T) {
 	ok := profileOf(policy.Error, map[policy.Action][]string{policy.Allow: {"read"}})
 	for _, tc := range []struct {
 		name    string
-		p       Profile
+		p       Filter
 		o       SystemdOptions
 		wantErr string
 	}{
@@ -411,7 +411,7 @@ func TestSystemdErrors(t *testing.T) {
 			`syscall "socketcall" does not exist on x86_64 (it exists on i386`},
 		{"not a service", ok, SystemdOptions{Unit: "postgresql.socket"}, `"postgresql.socket" is not a systemd service name`},
 		{"unit with slash", ok, SystemdOptions{Unit: "../x.service"}, `"../x.service" is not a systemd service name`},
-		{"invalid profile", Profile{Default: policy.Action(9)}, SystemdOptions{}, "invalid default action"},
+		{"invalid profile", Filter{Default: policy.Action(9)}, SystemdOptions{}, "invalid default action"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Systemd(tc.p, tc.o)
@@ -450,7 +450,7 @@ func FuzzSystemd(f *testing.F) {
 	f.Add(uint8(3), "read", "", "socket", "", false)
 	names := syscalls.Native().Names()
 	f.Fuzz(func(t *testing.T, def uint8, allow, logged, errs, kills string, trial bool) {
-		p := Profile{Default: policy.Action(def % 4), Syscalls: map[string]policy.Action{}}
+		p := Filter{Default: policy.Action(def % 4), Syscalls: map[string]policy.Action{}}
 		for a, list := range map[policy.Action]string{policy.Allow: allow, policy.Log: logged, policy.Error: errs, policy.Kill: kills} {
 			for _, w := range strings.Split(list, ",") {
 				if w == "" {
@@ -479,7 +479,7 @@ func fnv(s string) uint32 {
 
 // Example output of one drop-in, for the reader of this file.
 func ExampleSystemd() {
-	p := Profile{Default: policy.Allow, Syscalls: map[string]policy.Action{"ptrace": policy.Error, "kexec_load": policy.Kill}}
+	p := Filter{Default: policy.Allow, Syscalls: map[string]policy.Action{"ptrace": policy.Error, "kexec_load": policy.Kill}}
 	out, _ := Systemd(p, SystemdOptions{})
 	fmt.Print(string(out[bytes.Index(out, []byte("[Service]")):]))
 	// Output:

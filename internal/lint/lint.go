@@ -193,6 +193,11 @@ func checkTarget(in Input, t Target) []Finding {
 	}
 	l.checkKill()
 	l.checkRefused()
+	if note := p.NewerThanLibraryNote(); note != "" {
+		l.add(Finding{Check: "newer-syscall", Severity: Notice, Message: note,
+			Why: "A profile recorded on a newer system may name syscalls this tool's libseccomp does not know; they are real, so they are no typo.",
+			Fix: "Check that the servers this configuration is for have a libseccomp that knows them, or leave them out for those that do not."})
+	}
 	var sessions []sessionLayer
 	if p.Session != nil {
 		sessions = append(sessions, sessionLayer{"", p.Session})

@@ -23,7 +23,7 @@ const (
 // for configurations with an error default: the demo's list, every need
 // of every configuration, every twin.
 func startable(except ...string) string {
-	list := slices.Concat(demo.GlobalAllowList(), policy.GlobalNeeds(policy.ListenTCP, policy.SSL, policy.Peer, policy.Password),
+	list := slices.Concat(demo.HandDerivedGlobalAllowList(), policy.GlobalNeeds(policy.ListenTCP, policy.SSL, policy.Peer, policy.Password),
 		[]string{"set_tid_address", "execve", "fchmod"})
 	for _, g := range policy.Twins {
 		for _, gen := range g.Generations {

@@ -22,7 +22,7 @@ import (
 // TestNeedsOnLiveServer: what lint calls an error because a configured
 // connection method needs it is what a real server confined by the
 // installed extension needs. Each case starts a server whose global layer
-// has an error default and allows demo.GlobalAllowList without the
+// has an error default and allows demo.HandDerivedGlobalAllowList without the
 // syscalls of one need: lint must report that need as an error, and the
 // server must fail the way its reason says; with the same list complete,
 // the same login works (the control).
@@ -55,7 +55,7 @@ func TestNeedsOnLiveServer(t *testing.T) {
 		t.Run(tt.check, func(t *testing.T) {
 			need := policy.NeedsOf(tt.check)[0]
 			for _, control := range []bool{true, false} {
-				allow := slices.Concat(demo.GlobalAllowList(), policy.GlobalNeeds(policy.ListenTCP, policy.Peer, policy.Password))
+				allow := slices.Concat(demo.HandDerivedGlobalAllowList(), policy.GlobalNeeds(policy.ListenTCP, policy.Peer, policy.Password))
 				remove := tt.remove
 				if remove == nil {
 					remove = need.Global

@@ -67,7 +67,10 @@ var resolved sync.Map // resolveKey -> int (number, or -1 unknown, -2 other arch
 // SyscallNumber returns the number of the named syscall on arch exactly as
 // the extension's seccomp_syscall_resolve_name() does on a server of that
 // architecture: an unknown name, or one libseccomp knows only on other
-// architectures (a negative pseudo-number), is a *SyscallError.
+// architectures (a negative pseudo-number), is a *SyscallError. A name
+// newer than the tool's libseccomp that the kernel's table knows
+// (syscalls.NewerThanLibrary) resolves to the kernel's number, as on a
+// server whose libseccomp is newer; commands that accept it say so.
 func SyscallNumber(arch Arch, name string) (int, error) {
 	key := resolveKey{arch, name}
 	v, ok := resolved.Load(key)
@@ -78,6 +81,11 @@ func SyscallNumber(arch Arch, name string) (int, error) {
 			if nr < 0 {
 				nr = -2
 			}
+		} else if n, ok := arch.Number(name); ok {
+			// Newer than this libseccomp, known from the kernel's table:
+			// a server whose libseccomp knows it accepts it, so it is no
+			// typo; callers say so (syscalls.NewerThanLibrary).
+			nr = n
 		}
 		resolved.Store(key, nr)
 		v = nr

@@ -2,8 +2,10 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
+	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
 // Policy is what the postmaster builds from the settings on one
@@ -231,4 +233,49 @@ func joinNames(names []string) string {
 		out += n
 	}
 	return out
+}
+
+// NewerThanLibrary returns the syscalls named in any layer of p that the
+// tool's libseccomp does not know and that were resolved from the kernel's
+// table instead (see syscalls.NewerThanLibrary), sorted: a server whose
+// libseccomp is as old refuses them.
+func (p *Policy) NewerThanLibrary() []string {
+	if p == nil {
+		return nil
+	}
+	layers := []*Layer{p.Global, p.Session}
+	for _, l := range p.Roles {
+		layers = append(layers, l)
+	}
+	var names []string
+	for _, l := range layers {
+		if l == nil {
+			continue
+		}
+		for nr := range l.Rules {
+			if name, ok := p.Arch.Name(nr); ok {
+				names = append(names, name)
+			}
+		}
+	}
+	return syscalls.NewerThanLibrary(p.Arch, names)
+}
+
+// NewerThanLibraryNote says what NewerThanLibrary's names mean, or "" when
+// there are none.
+func (p *Policy) NewerThanLibraryNote() string {
+	names := p.NewerThanLibrary()
+	if len(names) == 0 {
+		return ""
+	}
+	described := make([]string, len(names))
+	for i, n := range names {
+		described[i] = fmt.Sprintf("%s (Linux %s)", n, syscalls.Linux(n))
+	}
+	its, them := "its number", "it"
+	if len(names) > 1 {
+		its, them = "their numbers", "them"
+	}
+	return fmt.Sprintf("libseccomp %s, which this tool uses, does not know %s; %s on %s come from the kernel's syscall tables. A server accepts %s only if its own libseccomp knows %s: with libseccomp %s or another that does not, pgseccomp refuses the setting and the server does not start",
+		syscalls.LibraryVersion(), strings.Join(described, ", "), its, p.Arch, them, them, syscalls.LibraryVersion())
 }

@@ -152,13 +152,3 @@ func containsCond(conds []Condition, c Condition) bool {
 func PostmasterOnly() []string {
 	return NeedsOf("postmaster")[0].Global
 }
-
-// IOUring are the syscalls of io_uring. Operations submitted through a ring
-// are done by the kernel without a syscall of their own, so no seccomp
-// filter sees them (IOUringWhy): a layer that lets these through cannot
-// hold its other lists. PostgreSQL 15 to 17 never use io_uring; 18 does
-// only with io_method = io_uring.
-var IOUring = []string{"io_uring_setup", "io_uring_enter", "io_uring_register"}
-
-// IOUringWhy says why IOUring goes around a filter.
-const IOUringWhy = "operations submitted through an io_uring ring (opening, reading, writing files, connecting sockets, making directories) are done by the kernel without a syscall of their own, so seccomp never sees them: a process that can set up or use a ring can do what the layer's lists deny"

@@ -33,9 +33,10 @@ type Process struct {
 	Postgres bool
 }
 
-// Cluster is a postmaster and its descendants, or the processes selected
-// from it.
-type Cluster struct {
+// ServerProcesses is a postmaster and its descendants as /proc shows them,
+// or the processes selected from them (not a cluster.Cluster, which is a
+// throwaway server this tool runs).
+type ServerProcesses struct {
 	// PostmasterPID is 0 when no postmaster was found: for a process that
 	// belongs to no cluster, or PostgreSQL processes whose postmaster is gone.
 	PostmasterPID int
@@ -55,7 +56,7 @@ type Cluster struct {
 
 // Unconfined returns the processes that do not run under a seccomp filter
 // with no_new_privs set.
-func (c Cluster) Unconfined() []Process {
+func (c ServerProcesses) Unconfined() []Process {
 	var out []Process
 	for _, p := range c.Processes {
 		if !p.Status.Confined() {
@@ -65,7 +66,7 @@ func (c Cluster) Unconfined() []Process {
 	return out
 }
 
-// ErrNotPostmaster is returned by Reader.Cluster when the PID is not a
+// ErrNotPostmaster is returned by Reader.OfPostmaster when the PID is not a
 // running postmaster.
 var ErrNotPostmaster = errors.New("not a postmaster")
 
@@ -199,10 +200,10 @@ func (t tree) rootOf(pid int) int {
 
 // Discover finds every PostgreSQL cluster on the machine: each postmaster
 // with all its descendants. PostgreSQL processes whose postmaster is gone are
-// returned together in one last Cluster with PostmasterPID 0. Warnings
+// returned together in one last ServerProcesses with PostmasterPID 0. Warnings
 // report processes that could not be read for a reason other than having
 // exited; they do not stop the scan.
-func (r Reader) Discover() (clusters []Cluster, warnings []error, err error) {
+func (r Reader) Discover() (clusters []ServerProcesses, warnings []error, err error) {
 	t, err := r.snapshot()
 	if err != nil {
 		return nil, nil, err
@@ -214,7 +215,7 @@ func (r Reader) Discover() (clusters []Cluster, warnings []error, err error) {
 		}
 	}
 	sort.Ints(roots)
-	var orphans Cluster
+	var orphans ServerProcesses
 	for _, root := range roots {
 		c, w := r.build(t, root, t.descendants(root))
 		warnings = append(warnings, w...)
@@ -231,48 +232,48 @@ func (r Reader) Discover() (clusters []Cluster, warnings []error, err error) {
 	return clusters, warnings, nil
 }
 
-// Cluster returns the cluster whose postmaster has PID pid: the postmaster
-// and all its descendants. The error wraps fs.ErrNotExist when there is no
+// OfPostmaster returns the processes of the cluster whose postmaster has
+// PID pid: the postmaster and all its descendants. The error wraps fs.ErrNotExist when there is no
 // such process, and ErrNotPostmaster when the process is not a postmaster.
-func (r Reader) Cluster(pid int) (Cluster, []error, error) {
+func (r Reader) OfPostmaster(pid int) (ServerProcesses, []error, error) {
 	t, err := r.snapshot()
 	if err != nil {
-		return Cluster{}, nil, err
+		return ServerProcesses{}, nil, err
 	}
 	n, ok := t[pid]
 	if !ok {
-		return Cluster{}, nil, fmt.Errorf("process %d is not running: %w", pid, os.ErrNotExist)
+		return ServerProcesses{}, nil, fmt.Errorf("process %d is not running: %w", pid, os.ErrNotExist)
 	}
 	if !t.isRoot(pid) {
 		what := fmt.Sprintf("%q", n.stat.Comm)
 		if n.postgres {
 			what = "a child of PostgreSQL process " + strconv.Itoa(n.stat.PPID)
 		}
-		return Cluster{}, nil, fmt.Errorf("process %d is %s: %w", pid, what, ErrNotPostmaster)
+		return ServerProcesses{}, nil, fmt.Errorf("process %d is %s: %w", pid, what, ErrNotPostmaster)
 	}
 	c, w := r.build(t, pid, t.descendants(pid))
 	if c.PostmasterPID == 0 {
 		for _, p := range c.Processes {
 			if p.PID == pid {
-				return Cluster{}, w, fmt.Errorf("process %d is a %s: %w", pid, p.Kind, ErrNotPostmaster)
+				return ServerProcesses{}, w, fmt.Errorf("process %d is a %s: %w", pid, p.Kind, ErrNotPostmaster)
 			}
 		}
-		return Cluster{}, w, fmt.Errorf("process %d exited while it was read: %w", pid, os.ErrNotExist)
+		return ServerProcesses{}, w, fmt.Errorf("process %d exited while it was read: %w", pid, os.ErrNotExist)
 	}
 	return c, w, nil
 }
 
-// ForPID returns process pid alone, in a Cluster that describes the cluster
+// ForPID returns process pid alone, in a ServerProcesses that describes the cluster
 // it belongs to (its postmaster, data directory and whether pgseccomp is
-// loaded), or in a Cluster with PostmasterPID 0 if it belongs to none. The
+// loaded), or in a ServerProcesses with PostmasterPID 0 if it belongs to none. The
 // error wraps fs.ErrNotExist when there is no such process.
-func (r Reader) ForPID(pid int) (Cluster, []error, error) {
+func (r Reader) ForPID(pid int) (ServerProcesses, []error, error) {
 	t, err := r.snapshot()
 	if err != nil {
-		return Cluster{}, nil, err
+		return ServerProcesses{}, nil, err
 	}
 	if _, ok := t[pid]; !ok {
-		return Cluster{}, nil, fmt.Errorf("process %d is not running: %w", pid, os.ErrNotExist)
+		return ServerProcesses{}, nil, fmt.Errorf("process %d is not running: %w", pid, os.ErrNotExist)
 	}
 	root := t.rootOf(pid)
 	members := []int{pid}
@@ -292,15 +293,15 @@ func (r Reader) ForPID(pid int) (Cluster, []error, error) {
 		c.Processes = kept
 	}
 	if len(c.Processes) == 0 {
-		return Cluster{}, w, fmt.Errorf("process %d exited while it was read: %w", pid, os.ErrNotExist)
+		return ServerProcesses{}, w, fmt.Errorf("process %d exited while it was read: %w", pid, os.ErrNotExist)
 	}
 	return c, w, nil
 }
 
 // build reads the processes pids of the cluster whose root process is root
 // (0 for none).
-func (r Reader) build(t tree, root int, pids []int) (Cluster, []error) {
-	var c Cluster
+func (r Reader) build(t tree, root int, pids []int) (ServerProcesses, []error) {
+	var c ServerProcesses
 	var warnings []error
 	for _, pid := range pids {
 		p, err := r.process(t, pid, root)

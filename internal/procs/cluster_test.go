@@ -132,12 +132,12 @@ func pidIndex(ps []Process, pid int) int {
 }
 
 func TestClusterFixture(t *testing.T) {
-	c, _, err := fixture.Cluster(5735)
+	c, _, err := fixture.OfPostmaster(5735)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Processes) != 11 || !c.PgseccompLoaded {
-		t.Errorf("Cluster(5735): %d processes, loaded %v", len(c.Processes), c.PgseccompLoaded)
+		t.Errorf("OfPostmaster(5735): %d processes, loaded %v", len(c.Processes), c.PgseccompLoaded)
 	}
 
 	for _, tt := range []struct {
@@ -149,9 +149,9 @@ func TestClusterFixture(t *testing.T) {
 		{pid: 5736, want: ErrNotPostmaster, msg: "child of PostgreSQL process 5735"},
 		{pid: 3463, want: ErrNotPostmaster, msg: `"bash"`},
 	} {
-		_, _, err := fixture.Cluster(tt.pid)
+		_, _, err := fixture.OfPostmaster(tt.pid)
 		if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
-			t.Errorf("Cluster(%d) error = %v, want %v mentioning %s", tt.pid, err, tt.want, tt.msg)
+			t.Errorf("OfPostmaster(%d) error = %v, want %v mentioning %s", tt.pid, err, tt.want, tt.msg)
 		}
 	}
 }
@@ -224,8 +224,8 @@ func TestVanishedProcesses(t *testing.T) {
 	if err := os.Remove(filepath.Join(r.Root, "4546", "status")); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.Cluster(4546); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("Cluster(vanished postmaster) error = %v, want ErrNotExist", err)
+	if _, _, err := r.OfPostmaster(4546); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("OfPostmaster(vanished postmaster) error = %v, want ErrNotExist", err)
 	}
 }
 
@@ -268,8 +268,8 @@ func TestSubprocessAndOrphans(t *testing.T) {
 	if err != nil || c.PostmasterPID != 0 || c.Processes[0].Kind != KindClientBackend {
 		t.Errorf("ForPID(6000) = %+v, %v", c, err)
 	}
-	if _, _, err := r.Cluster(6000); !errors.Is(err, ErrNotPostmaster) || !strings.Contains(err.Error(), "client backend") {
-		t.Errorf("Cluster(orphan) error = %v, want ErrNotPostmaster naming a client backend", err)
+	if _, _, err := r.OfPostmaster(6000); !errors.Is(err, ErrNotPostmaster) || !strings.Contains(err.Error(), "client backend") {
+		t.Errorf("OfPostmaster(orphan) error = %v, want ErrNotPostmaster naming a client backend", err)
 	}
 }
 
@@ -281,9 +281,9 @@ func TestUnreadableMaps(t *testing.T) {
 	if err := os.Chmod(filepath.Join(r.Root, "5735", "maps"), 0); err != nil {
 		t.Fatal(err)
 	}
-	c, _, err := r.Cluster(5735)
+	c, _, err := r.OfPostmaster(5735)
 	if err != nil || c.LoadedErr == nil || c.PgseccompLoaded {
-		t.Errorf("Cluster(5735) with unreadable maps: loaded %v, LoadedErr %v, err %v", c.PgseccompLoaded, c.LoadedErr, err)
+		t.Errorf("OfPostmaster(5735) with unreadable maps: loaded %v, LoadedErr %v, err %v", c.PgseccompLoaded, c.LoadedErr, err)
 	}
 }
 
@@ -294,7 +294,7 @@ func TestMissingMapsAndCwd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c, _, err := r.Cluster(5735)
+	c, _, err := r.OfPostmaster(5735)
 	if err != nil {
 		t.Fatal(err)
 	}

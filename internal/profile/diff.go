@@ -121,6 +121,7 @@ func Diff(a, b *Profile) *Difference {
 	field("passes", passesText(pa.Passes), passesText(pb.Passes))
 	field("seconds", secondsText(pa.Seconds), secondsText(pb.Seconds))
 	field("added", addedText(pa.Added), addedText(pb.Added))
+	field("withheld", addedText(pa.Withheld), addedText(pb.Withheld))
 	field("merged_from", strings.Join(pa.MergedFrom, ", "), strings.Join(pb.MergedFrom, ", "))
 	return d
 }

@@ -148,10 +148,8 @@ func mergeProvenance(profiles []*Profile, arch policy.Arch) Provenance {
 			pv.Workloads = appendNew(pv.Workloads, w)
 		}
 		pv.Seconds += in.Seconds
-		for _, a := range in.Added {
-			a.Syscalls = slices.Clone(a.Syscalls)
-			pv.Added = append(pv.Added, a)
-		}
+		pv.Added = append(pv.Added, cloneAdditions(in.Added)...)
+		pv.Withheld = append(pv.Withheld, cloneAdditions(in.Withheld)...)
 		pv.MergedFrom = append(pv.MergedFrom, p.name())
 	}
 	pv.PostgreSQL = strings.Join(postgres, "; ")

@@ -284,7 +284,7 @@ func lineColumn(data []byte, offset int64) (line, col int) {
 func (d *decoder) provenance(loc string, raw json.RawMessage) Provenance {
 	var pv Provenance
 	f := d.object(loc, raw, []string{"tool", "recorded_at", "architecture", "postgresql", "glibc", "kernel",
-		"distribution", "workloads", "passes", "seconds", "added", "merged_from"}, []string{"architecture"})
+		"distribution", "workloads", "passes", "seconds", "added", "withheld", "merged_from"}, []string{"architecture"})
 	for _, m := range f {
 		key, raw, at := m.key, m.value, loc+"."+m.key
 		switch key {
@@ -319,10 +319,15 @@ func (d *decoder) provenance(loc string, raw json.RawMessage) Provenance {
 				d.visit(fmt.Sprintf("%s[%d]", at, i))
 				pv.Passes = append(pv.Passes, d.pass(fmt.Sprintf("%s[%d]", at, i), item))
 			}
-		case "added":
+		case "added", "withheld":
 			for i, item := range d.array(at, raw) {
 				d.visit(fmt.Sprintf("%s[%d]", at, i))
-				pv.Added = append(pv.Added, d.addition(fmt.Sprintf("%s[%d]", at, i), item))
+				a := d.addition(fmt.Sprintf("%s[%d]", at, i), item)
+				if key == "added" {
+					pv.Added = append(pv.Added, a)
+				} else {
+					pv.Withheld = append(pv.Withheld, a)
+				}
 			}
 		}
 	}
@@ -683,8 +688,11 @@ func (p *Profile) validate() Errors {
 			v.syscall(fmt.Sprintf("%s.new[%d]", loc, j), quoteJSON(name), name)
 		}
 	}
-	for i, a := range pv.Added {
-		loc := fmt.Sprintf("provenance.added[%d]", i)
+	for i, a := range slices.Concat(pv.Added, pv.Withheld) {
+		what, loc := "added", fmt.Sprintf("provenance.added[%d]", i)
+		if i >= len(pv.Added) {
+			what, loc = "withheld", fmt.Sprintf("provenance.withheld[%d]", i-len(pv.Added))
+		}
 		switch role, isRole := strings.CutPrefix(a.Layer, rolePrefix); {
 		case a.Layer == GlobalLayerName || a.Layer == SessionLayerName:
 		case isRole:
@@ -698,7 +706,7 @@ func (p *Profile) validate() Errors {
 			v.syscall(fmt.Sprintf("%s.syscalls[%d]", loc, j), quoteJSON(name), name)
 		}
 		if strings.TrimSpace(a.Why) == "" {
-			v.fail(loc+".why", quoteJSON(a.Why), "say why these syscalls were added: whoever reads the profile next needs to know")
+			v.fail(loc+".why", quoteJSON(a.Why), "say why these syscalls were %s: whoever reads the profile next needs to know", what)
 		}
 	}
 	return v.errs

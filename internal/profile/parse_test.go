@@ -166,6 +166,12 @@ func TestParseErrors(t *testing.T) {
 			[]string{`p.json: provenance.passes[0].phase = "warmup": unknown phase: use global, session, confirm, enforce`}},
 		{"unknown syscall first seen", withProvenance(`{"architecture": "x86_64", "passes": [{"number": 1, "phase": "global", "new": ["read", "bogus"]}]}`),
 			[]string{`p.json: provenance.passes[0].new[1] = "bogus": unknown syscall`}},
+		{"withheld from an unknown layer", withProvenance(`{"architecture": "x86_64", "added": [{"layer": "global", "syscalls": ["pwritev"], "why": "WAL"}], "withheld": [{"layer": "client", "syscalls": ["io_uring_setup"], "why": "io_uring"}]}`),
+			[]string{`p.json: provenance.withheld[0].layer = "client": unknown layer`}},
+		{"withheld without a reason", withProvenance(`{"architecture": "x86_64", "withheld": [{"layer": "session", "syscalls": ["io_uring_setup"], "why": ""}]}`),
+			[]string{`p.json: provenance.withheld[0].why = "": say why these syscalls were withheld`}},
+		{"withheld misspelt syscall", withProvenance(`{"architecture": "x86_64", "withheld": [{"layer": "session", "syscalls": ["io_uring_stup"], "why": "io_uring"}]}`),
+			[]string{`p.json: provenance.withheld[0].syscalls[0] = "io_uring_stup": unknown syscall`}},
 		{"addition to a role without a layer", withProvenance(`{"architecture": "x86_64", "added": [{"layer": "role bob", "syscalls": ["pwritev"], "why": "WAL"}]}`),
 			[]string{`p.json: provenance.added[0].layer = "role bob": the profile has no layer for role "bob"`}},
 		{"addition to an unknown layer", withProvenance(`{"architecture": "x86_64", "added": [{"layer": "client", "syscalls": ["pwritev"], "why": "WAL"}]}`),
@@ -266,6 +272,17 @@ func TestWriteDeterministic(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back, p) {
 		t.Errorf("read back differs:\n%+v\n%+v", back, p)
+	}
+
+	// What a recording withheld reads back as written.
+	w := p.Clone()
+	w.Provenance.Withheld = []Addition{{Layer: "session", Syscalls: []string{"io_uring_setup", "io_uring_enter"}, Why: "io_uring"}}
+	var wb bytes.Buffer
+	if err := w.Write(&wb); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := Parse(wb.Bytes(), "w.json"); err != nil || !reflect.DeepEqual(back.Provenance.Withheld, []Addition{{Layer: "session", Syscalls: []string{"io_uring_enter", "io_uring_setup"}, Why: "io_uring"}}) {
+		t.Errorf("withheld read back: %v, %+v", err, back)
 	}
 
 	// Made in memory, unsorted, in another time zone.

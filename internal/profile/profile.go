@@ -85,6 +85,7 @@ type Provenance struct {
 	Passes       []Pass     `json:"passes,omitempty"`
 	Seconds      float64    `json:"seconds,omitempty"`     // wall time of the recording
 	Added        []Addition `json:"added,omitempty"`       // syscalls put in a layer for a stated reason, not from records
+	Withheld     []Addition `json:"withheld,omitempty"`    // syscalls recorded but kept out of a layer, and why (io_uring in sessions)
 	MergedFrom   []string   `json:"merged_from,omitempty"` // for merged profiles: the inputs' files
 }
 
@@ -310,11 +311,27 @@ func (p *Profile) Clone() *Profile {
 	for i := range pv.Passes {
 		pv.Passes[i].New = slices.Clone(pv.Passes[i].New)
 	}
-	pv.Added = slices.Clone(pv.Added)
-	for i := range pv.Added {
-		pv.Added[i].Syscalls = slices.Clone(pv.Added[i].Syscalls)
-	}
+	pv.Added = cloneAdditions(pv.Added)
+	pv.Withheld = cloneAdditions(pv.Withheld)
 	return &out
+}
+
+func cloneAdditions(list []Addition) []Addition {
+	list = slices.Clone(list)
+	for i := range list {
+		list[i].Syscalls = slices.Clone(list[i].Syscalls)
+	}
+	return list
+}
+
+func normalizeAdditions(list []Addition) []Addition {
+	if len(list) == 0 {
+		return nil
+	}
+	for i := range list {
+		list[i].Syscalls = sortedSet(list[i].Syscalls)
+	}
+	return list
 }
 
 // normalize puts the profile in the form Write writes and Parse returns:
@@ -344,12 +361,8 @@ func (p *Profile) normalize() {
 	for i := range pv.Passes {
 		pv.Passes[i].New = sortedSet(pv.Passes[i].New)
 	}
-	if len(pv.Added) == 0 {
-		pv.Added = nil
-	}
-	for i := range pv.Added {
-		pv.Added[i].Syscalls = sortedSet(pv.Added[i].Syscalls)
-	}
+	pv.Added = normalizeAdditions(pv.Added)
+	pv.Withheld = normalizeAdditions(pv.Withheld)
 	if len(pv.MergedFrom) == 0 {
 		pv.MergedFrom = nil
 	}

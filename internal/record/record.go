@@ -77,6 +77,13 @@ type Options struct {
 	ServerLog string
 	// PerRole records a session list for each role that connects.
 	PerRole bool
+	// KeepIOUring puts the io_uring syscalls (policy.IOUring) that
+	// sessions were recorded making into the session layers' allow lists.
+	// By default they are left out and named in the output and in the
+	// profile's provenance (withheld): operations submitted through a ring
+	// are not seen by seccomp, so a session allowed a ring escapes every
+	// per-syscall list.
+	KeepIOUring bool
 	// MaxPasses bounds the passes of each layer (default 6).
 	MaxPasses int
 	// Progress receives progress; Terminal says it is a terminal, so that
@@ -110,6 +117,14 @@ type FailedError struct {
 }
 
 func (e *FailedError) Error() string {
+	for _, d := range e.Denials {
+		if strings.Contains(d, "io_uring_") {
+			return fmt.Sprintf("the enforce pass (recorded lists, error defaults) saw %d denied syscall(s):\n  %s\n"+
+				"io_uring syscalls are left out of session layers, because operations submitted through a ring are not seen by seccomp: "+
+				"change the workload not to use io_uring in sessions, or record with --keep-io-uring if sessions must have it",
+				len(e.Denials), strings.Join(e.Denials, "\n  "))
+		}
+	}
 	return fmt.Sprintf("the enforce pass (recorded lists, error defaults) saw %d denied syscall(s):\n  %s\n"+
 		"the workloads do something the recording passes did not see them do (a timing-dependent path?): run record again, or add a workload that reaches it",
 		len(e.Denials), strings.Join(e.Denials, "\n  "))
@@ -130,7 +145,8 @@ type recorder struct {
 	progress *progress
 	begin    time.Time
 	added    []profile.Addition
-	names    []string // workload names for the provenance
+	withheld []profile.Addition // recorded, kept out of a layer (io_uring)
+	names    []string           // workload names for the provenance
 	// unexercised are the pg_hba.conf lines of an existing cluster whose
 	// method the recording cannot log in with ("line 3: hostssl cert").
 	unexercised []string
@@ -212,6 +228,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	prov.Passes = r.passes
 	prov.Added = r.added
+	prov.Withheld = r.withheld
 	prov.Seconds = time.Since(r.begin).Seconds()
 	p := r.buildProfile(prov)
 	return &Result{Profile: p, Elapsed: time.Since(r.begin), Others: r.col.others,
@@ -876,6 +893,42 @@ func (r *recorder) completeLists() {
 		}
 		add("session", r.lists.session, all, "with per-role lists, the session-level list (for roles not listed) is the union of every role's")
 	}
+	r.withheld = withholdIOUring(r.lists, r.opts.KeepIOUring)
+	for _, w := range r.withheld {
+		r.progress.logf("warning: %s: %s recorded, left out (--keep-io-uring keeps them): %s", w.Layer, strings.Join(w.Syscalls, ", "), w.Why)
+	}
+}
+
+// ioUringWhy is why io_uring syscalls recorded in sessions are left out.
+const ioUringWhy = "io_uring: operations submitted through a ring (open, read, write, mkdir, connect, ...) are not seen by seccomp, so a session allowed to set up a ring gets around every list of its layers; allow them to sessions only on purpose (record --keep-io-uring)"
+
+// withholdIOUring takes the io_uring syscalls out of the session layer and
+// every role's, unless keep, and returns what it took out of which layer.
+// The global layer keeps them: the postmaster and its auxiliary processes
+// may use rings (PostgreSQL 18's io_method = io_uring), and lint says what
+// that means.
+func withholdIOUring(l *lists, keep bool) []profile.Addition {
+	if keep {
+		return nil
+	}
+	var out []profile.Addition
+	take := func(layer string, set map[string]bool) {
+		var names []string
+		for _, n := range policy.IOUring {
+			if set[n] {
+				delete(set, n)
+				names = append(names, n)
+			}
+		}
+		if len(names) > 0 {
+			out = append(out, profile.Addition{Layer: layer, Syscalls: names, Why: ioUringWhy})
+		}
+	}
+	take("session", l.session)
+	for _, role := range l.roleNames() {
+		take("role "+role, l.roles[role])
+	}
+	return out
 }
 
 // enforcePass runs the workloads with the lists enforced with error

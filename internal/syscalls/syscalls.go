@@ -76,9 +76,10 @@ func (a Arch) table() *table {
 }
 
 // Name returns the name of syscall number nr on ABI a, and false when
-// libseccomp knows no syscall with that number there (a syscall newer than
-// the installed libseccomp, a number from a corrupt record, or an invalid
-// Arch). x32 numbers are accepted with or without [X32SyscallBit].
+// neither libseccomp nor the kernel's table of syscalls newer than
+// [OldestLibrary] (see [NewerThanLibrary]) knows a syscall with that number
+// there (a syscall newer than both, a number from a corrupt record, or an
+// invalid Arch). x32 numbers are accepted with or without [X32SyscallBit].
 func (a Arch) Name(nr int) (string, bool) {
 	if !a.Valid() || nr < 0 {
 		return "", false
@@ -89,7 +90,7 @@ func (a Arch) Name(nr int) (string, bool) {
 	// Outside the scanned ranges: ask libseccomp itself.
 	name, err := seccomp.ScmpSyscall(nr).GetNameByArch(a.Seccomp())
 	if err != nil || name == "" {
-		return "", false
+		return kernelName(a, nr)
 	}
 	return name, true
 }
@@ -97,7 +98,9 @@ func (a Arch) Name(nr int) (string, bool) {
 // Number returns the number of syscall name on ABI a, and false when the
 // ABI has no such syscall: a misspelling, or a syscall of another ABI
 // (socketcall is i386's, newfstatat is not i386's, open is not aarch64's).
-// x32 numbers include [X32SyscallBit].
+// A name libseccomp does not know is looked up in the kernel's table of
+// syscalls newer than [OldestLibrary] (see [NewerThanLibrary]). x32
+// numbers include [X32SyscallBit].
 func (a Arch) Number(name string) (int, bool) {
 	if !a.Valid() || name == "" {
 		return 0, false
@@ -108,15 +111,24 @@ func (a Arch) Number(name string) (int, bool) {
 	// libseccomp answers a name that exists on some other ABI with a
 	// negative pseudo-number, which is not a syscall of this one.
 	nr, err := seccomp.GetSyscallFromNameByArch(name, a.Seccomp())
-	if err != nil || int(nr) < 0 {
+	if err != nil {
+		return kernelNumber(a, name)
+	}
+	if int(nr) < 0 {
 		return 0, false
 	}
 	return int(nr), true
 }
 
-// Has reports whether ABI a has a syscall called name, as the pgseccomp
-// extension decides it: a setting that names a syscall for which Has is
-// false is refused by the extension on that ABI.
+// Has reports whether ABI a has a syscall called name: one libseccomp
+// numbers on a (see [Arch.Number]), or one of the kernel's table of
+// syscalls newer than [OldestLibrary]. It is not the extension's rule:
+// on i386 libseccomp answers socket, bind, connect and the other calls
+// that socketcall multiplexes with a negative pseudo-number, which the
+// extension refuses as "does not exist on this architecture" while Has
+// reports the direct syscalls i386 has had since Linux 4.3; and a server
+// whose libseccomp is older than the name refuses it. Use
+// policy.SyscallNumber to decide as the extension does.
 func Has(a Arch, name string) bool {
 	_, ok := a.Number(name)
 	return ok

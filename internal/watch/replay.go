@@ -66,6 +66,9 @@ func (w *Watcher) Replay(ctx context.Context, records io.Reader, name string, si
 	if st.Malformed > 0 {
 		w.note(Note{Note: "malformed", Count: uint64(st.Malformed), Text: fmt.Sprintf("%d malformed seccomp records in %s (first: %v)", st.Malformed, name, st.Examples[0])})
 	}
+	if st.Untrusted > 0 {
+		w.note(Note{Note: "untrusted", Count: uint64(st.Untrusted), Text: fmt.Sprintf("%d records in %s left out: they are in lines anybody can write (syslog, the journal's text, a program's log), so they may be forged; replay auditd's log, the kernel log or the journal as JSON (journalctl -o json) (first: %v)", st.Untrusted, name, st.UntrustedExamples[0])})
+	}
 	return nil
 }
 

@@ -318,7 +318,7 @@ func (w *Watcher) confinement() {
 	if m == nil || pid == 0 {
 		return
 	}
-	c, _, err := procs.Reader{}.Cluster(pid)
+	c, _, err := procs.Reader{}.OfPostmaster(pid)
 	if err != nil {
 		return
 	}

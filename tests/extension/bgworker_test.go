@@ -28,7 +28,7 @@ func TestOtherBackgroundWorkersGetGlobalFilterOnly(t *testing.T) {
 
 	var leader procs.Process
 	waitFor(t, "pg_prewarm's autoprewarm leader to start", func() bool {
-		cl, _, err := procs.Reader{}.Cluster(postmaster)
+		cl, _, err := procs.Reader{}.OfPostmaster(postmaster)
 		if err != nil {
 			t.Fatal(err)
 		}

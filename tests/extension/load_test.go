@@ -15,14 +15,14 @@ import (
 )
 
 // loadSettings enforce allow-lists: both defaults are "error"; the session
-// layer allows demo.SessionAllowList, the global layer demo.GlobalAllowList
+// layer allows demo.HandDerivedSessionAllowList, the global layer demo.HandDerivedGlobalAllowList
 // (the same plus what only the postmaster makes, policy.PostmasterOnly).
 func loadSettings() map[string]string {
 	return map[string]string{
 		"pgseccomp.global_syscall_default":  "error",
-		"pgseccomp.global_syscall_allow":    strings.Join(demo.GlobalAllowList(), ","),
+		"pgseccomp.global_syscall_allow":    strings.Join(demo.HandDerivedGlobalAllowList(), ","),
 		"pgseccomp.session_syscall_default": "error",
-		"pgseccomp.session_syscall_allow":   demo.SessionAllowSetting(),
+		"pgseccomp.session_syscall_allow":   demo.HandDerivedSessionAllowSetting(),
 		"pgseccomp.session_syscall_log":     "",
 		"pgseccomp.session_syscall_error":   "",
 		"pgseccomp.session_syscall_kill":    "",
@@ -76,7 +76,7 @@ func TestLoadUnderEnforcingFilters(t *testing.T) {
 		defer confined.Done()
 		for runCtx.Err() == nil && backendsSeen < 16 {
 			time.Sleep(100 * time.Millisecond)
-			cl, _, err := procs.Reader{}.Cluster(postmaster)
+			cl, _, err := procs.Reader{}.OfPostmaster(postmaster)
 			if err != nil {
 				continue
 			}

@@ -53,7 +53,7 @@ func TestEveryProcessConfined(t *testing.T) {
 		t.Fatalf("postmaster has %d filters", base)
 	}
 
-	cl, warnings, err := procs.Reader{}.Cluster(postmaster)
+	cl, warnings, err := procs.Reader{}.OfPostmaster(postmaster)
 	if err != nil {
 		t.Fatal(err)
 	}

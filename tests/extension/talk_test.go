@@ -58,7 +58,7 @@ func TestTalkExample1Readlink(t *testing.T) {
 // defaults are log, as in the talk's step 1, so the only row the global
 // layer decides in the session is nanosleep's.
 func TestTalkExample2GlobalWins(t *testing.T) {
-	globalAllow := slices.DeleteFunc(slices.Clone(demo.SessionAllowList),
+	globalAllow := slices.DeleteFunc(slices.Clone(demo.HandDerivedSessionAllowList),
 		func(s string) bool { return s == "nanosleep" })
 	if runtime.GOARCH != "amd64" {
 		t.Skip("the hand-derived allow-list names x86_64 syscalls")
@@ -98,7 +98,7 @@ func TestTalkExamples3And4Clone(t *testing.T) {
 	}
 	c := newCluster(t, map[string]string{
 		"pgseccomp.session_syscall_default": "log",
-		"pgseccomp.session_syscall_allow":   demo.SessionAllowSetting(),
+		"pgseccomp.session_syscall_allow":   demo.HandDerivedSessionAllowSetting(),
 	})
 	hba, err := os.ReadFile(filepath.Join(c.DataDir, "pg_hba.conf"))
 	if err != nil {
@@ -116,7 +116,7 @@ func TestTalkExamples3And4Clone(t *testing.T) {
 	// example 3: clone in the session error list; joe exempted
 	settings := map[string]string{
 		"pgseccomp.session_syscall_default": "log",
-		"pgseccomp.session_syscall_allow":   demo.SessionAllowSetting(),
+		"pgseccomp.session_syscall_allow":   demo.HandDerivedSessionAllowSetting(),
 		"pgseccomp.session_syscall_error":   cloneSyscalls,
 		"pgseccomp.session_roles":           "joe",
 		"session_syscall_error.joe":         "",

@@ -29,7 +29,7 @@ var clientFilterSettings = map[string]string{
 	"pgseccomp.session_syscall_log":     "acct",
 	"pgseccomp.session_syscall_error":   "chroot,mount",
 	"pgseccomp.session_roles":           "joe,alice",
-	"session_syscall_allow.joe":         demo.SessionAllowSetting(),
+	"session_syscall_allow.joe":         demo.HandDerivedSessionAllowSetting(),
 	"session_syscall_error.joe":         "ptrace",
 	"session_syscall_default.joe":       "error",
 	"session_syscall_log.alice":         "swapoff,setdomainname",

@@ -365,7 +365,7 @@ func vmRSSKB(pid int) (int, error) {
 // than load them.
 func neededSyscalls(arch policy.Arch) []int {
 	var nrs []int
-	for _, name := range demo.SessionAllowList {
+	for _, name := range demo.HandDerivedSessionAllowList {
 		if nr, err := policy.SyscallNumber(arch, name); err == nil {
 			nrs = append(nrs, nr)
 		}

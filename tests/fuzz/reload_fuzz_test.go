@@ -138,11 +138,11 @@ func FuzzReloadSettings(f *testing.F) {
 		seed("pgseccomp.session_syscall_error", "clone", "pgseccomp.session_roles", "joe", "session_syscall_error.joe", ""),
 		// An allow-list session: the demo's list and default error, for
 		// joe only; bob listed with his own error list.
-		seed("pgseccomp.session_roles", "joe, BOB", "session_syscall_allow.joe", demo.SessionAllowSetting(),
+		seed("pgseccomp.session_roles", "joe, BOB", "session_syscall_allow.joe", demo.HandDerivedSessionAllowSetting(),
 			"session_syscall_default.joe", "error", "session_syscall_error.bob", "ptrace"),
 		// A list entry equal to the layer's default, and a per-role list
 		// that overrides a session-level one.
-		seed("pgseccomp.session_syscall_default", "log", "pgseccomp.session_syscall_allow", demo.SessionAllowSetting(),
+		seed("pgseccomp.session_syscall_default", "log", "pgseccomp.session_syscall_allow", demo.HandDerivedSessionAllowSetting(),
 			"pgseccomp.session_syscall_log", "acct", "pgseccomp.session_roles", "alice", "session_syscall_log.alice", "chroot"),
 		// A quoted role name keeps its case: "JOE" is not joe, yet
 		// setting names are case-insensitive.

@@ -47,9 +47,9 @@ var pgAllow = []string{
 	"sendto", "setsid", "tgkill", "unlink", "wait4", "write",
 }
 
-// profileOf builds a Profile: the default, then action/name-list pairs.
-func profileOf(def policy.Action, lists map[policy.Action][]string) Profile {
-	p := Profile{Source: "global layer of testdata/postgresql.conf", Default: def, Syscalls: map[string]policy.Action{}}
+// profileOf builds a Filter: the default, then action/name-list pairs.
+func profileOf(def policy.Action, lists map[policy.Action][]string) Filter {
+	p := Filter{Source: "global layer of testdata/postgresql.conf", Default: def, Syscalls: map[string]policy.Action{}}
 	for a, names := range lists {
 		for _, n := range names {
 			p.Syscalls[n] = a
@@ -61,17 +61,17 @@ func profileOf(def policy.Action, lists map[policy.Action][]string) Profile {
 func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		p       Profile
+		p       Filter
 		wantErr string
 	}{
 		{"ok", profileOf(policy.Error, map[policy.Action][]string{policy.Allow: {"read"}}), ""},
-		{"empty", Profile{Default: policy.Allow}, ""},
-		{"bad default", Profile{Default: policy.Action(7)}, "invalid default action"},
-		{"bad action", Profile{Default: policy.Allow, Syscalls: map[string]policy.Action{"read": -1}}, `syscall "read" has an invalid action`},
-		{"upper case", Profile{Default: policy.Allow, Syscalls: map[string]policy.Action{"Read": policy.Log}}, `"Read" is not a syscall name`},
-		{"space", Profile{Default: policy.Allow, Syscalls: map[string]policy.Action{"read write": policy.Log}}, `"read write" is not a syscall name`},
-		{"empty name", Profile{Default: policy.Allow, Syscalls: map[string]policy.Action{"": policy.Log}}, `"" is not a syscall name`},
-		{"systemd group", Profile{Default: policy.Allow, Syscalls: map[string]policy.Action{"@default": policy.Log}}, `"@default" is not a syscall name`},
+		{"empty", Filter{Default: policy.Allow}, ""},
+		{"bad default", Filter{Default: policy.Action(7)}, "invalid default action"},
+		{"bad action", Filter{Default: policy.Allow, Syscalls: map[string]policy.Action{"read": -1}}, `syscall "read" has an invalid action`},
+		{"upper case", Filter{Default: policy.Allow, Syscalls: map[string]policy.Action{"Read": policy.Log}}, `"Read" is not a syscall name`},
+		{"space", Filter{Default: policy.Allow, Syscalls: map[string]policy.Action{"read write": policy.Log}}, `"read write" is not a syscall name`},
+		{"empty name", Filter{Default: policy.Allow, Syscalls: map[string]policy.Action{"": policy.Log}}, `"" is not a syscall name`},
+		{"systemd group", Filter{Default: policy.Allow, Syscalls: map[string]policy.Action{"@default": policy.Log}}, `"@default" is not a syscall name`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.p.Validate()

@@ -8,10 +8,10 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
-// Profile is one seccomp filter for a whole PostgreSQL service: what it
+// Filter is one seccomp filter for a whole PostgreSQL service: what it
 // does with each named syscall, and with every other one.
-type Profile struct {
-	// Source says where the profile comes from, for the outputs' headers,
+type Filter struct {
+	// Source says where the filter comes from, for the outputs' headers,
 	// e.g. "global layer of /etc/postgresql/15/main/postgresql.conf".
 	Source string
 	// Default is the action for every syscall not in Syscalls.
@@ -21,25 +21,25 @@ type Profile struct {
 	Syscalls map[string]policy.Action
 }
 
-// Validate checks that the profile can be written: a valid default, and
+// Validate checks that the filter can be written: a valid default, and
 // names that look like syscall names with valid actions. Whether each name
 // exists is checked by the writers, on the architectures they target.
-func (p Profile) Validate() error {
+func (p Filter) Validate() error {
 	if !p.Default.Valid() {
-		return fmt.Errorf("profile %s: invalid default action %v", p.describe(), p.Default)
+		return fmt.Errorf("filter %s: invalid default action %v", p.describe(), p.Default)
 	}
 	for _, name := range p.sortedNames() {
 		if !validSyscallName(name) {
-			return fmt.Errorf("profile %s: %q is not a syscall name (lower-case letters, digits and _ only)", p.describe(), name)
+			return fmt.Errorf("filter %s: %q is not a syscall name (lower-case letters, digits and _ only)", p.describe(), name)
 		}
 		if a := p.Syscalls[name]; !a.Valid() {
-			return fmt.Errorf("profile %s: syscall %q has an invalid action %v", p.describe(), name, a)
+			return fmt.Errorf("filter %s: syscall %q has an invalid action %v", p.describe(), name, a)
 		}
 	}
 	return nil
 }
 
-func (p Profile) describe() string {
+func (p Filter) describe() string {
 	if p.Source == "" {
 		return "(no source)"
 	}
@@ -47,7 +47,7 @@ func (p Profile) describe() string {
 }
 
 // Names returns the syscalls whose action is a, sorted.
-func (p Profile) Names(a policy.Action) []string {
+func (p Filter) Names(a policy.Action) []string {
 	var names []string
 	for name, act := range p.Syscalls {
 		if act == a {
@@ -59,9 +59,9 @@ func (p Profile) Names(a policy.Action) []string {
 }
 
 // Count returns how many named syscalls have action a.
-func (p Profile) Count(a policy.Action) int { return len(p.Names(a)) }
+func (p Filter) Count(a policy.Action) int { return len(p.Names(a)) }
 
-func (p Profile) sortedNames() []string {
+func (p Filter) sortedNames() []string {
 	names := make([]string, 0, len(p.Syscalls))
 	for name := range p.Syscalls {
 		names = append(names, name)
@@ -70,9 +70,9 @@ func (p Profile) sortedNames() []string {
 	return names
 }
 
-// Summary is one line describing the profile, for headers:
+// Summary is one line describing the filter, for headers:
 // "default error; allow 112, log 1, error 2, kill 0 syscalls".
-func (p Profile) Summary() string {
+func (p Filter) Summary() string {
 	var counts []string
 	for _, a := range policy.Actions {
 		counts = append(counts, fmt.Sprintf("%s %d", a, p.Count(a)))
@@ -131,8 +131,8 @@ func minus(list, remove []string) []string {
 // allowed instead. It also returns those names, sorted. The writers use it
 // for the syscalls that the service manager or container runtime, and the
 // programs they start before PostgreSQL, need.
-func (p Profile) allowing(names []string) (Profile, []string) {
-	out := Profile{Source: p.Source, Default: p.Default, Syscalls: make(map[string]policy.Action, len(p.Syscalls)+len(names))}
+func (p Filter) allowing(names []string) (Filter, []string) {
+	out := Filter{Source: p.Source, Default: p.Default, Syscalls: make(map[string]policy.Action, len(p.Syscalls)+len(names))}
 	for name, a := range p.Syscalls {
 		out.Syscalls[name] = a
 	}
