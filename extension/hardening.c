@@ -21,6 +21,8 @@
  * internal/cluster's auditSession does the same from outside, with
  * privilege, for the servers pgseccomp record starts.
  *
+ * Go twin: none; nothing in the tool models it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"

@@ -8,6 +8,8 @@
  * while reloading (where an ERROR would be fatal).  Problems are described
  * in the caller's buffer.
  *
+ * Go twin: internal/policy/layer.go, build.go and over.go.
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"

@@ -18,6 +18,8 @@
  * The setting values belong to PostgreSQL's configuration system: this
  * file only reads them, and keeps its own copies of everything it derives.
  *
+ * Go twin: internal/policy (build.go builds the same plan from the same settings).
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"

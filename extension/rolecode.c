@@ -17,6 +17,8 @@
  * stack: the worker keeps it, and every role's it loads, until it exits.
  * See README, Limits, for what this does not cover and what it costs.
  *
+ * Go twin: none; internal/lint says where it cannot help.
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"

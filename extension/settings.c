@@ -9,6 +9,8 @@
  * fatal) and set_client_filter().  Problems are described in the caller's
  * buffer.
  *
+ * Go twin: internal/policy/settings.go.
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"

@@ -6,6 +6,8 @@
  * Both describe or extend what this process has actually loaded, never
  * today's settings: a reload does not change a running session's filters.
  *
+ * Go twin: internal/policy/rows.go (seccomp_filter()) and client.go (set_client_filter()).
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"

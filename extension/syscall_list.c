@@ -8,6 +8,8 @@
  * run under sanitizers (see fuzz/).  Nothing here raises an error: problems
  * are described in the caller's buffer.
  *
+ * Go twin: internal/policy/list.go and action.go; the did-you-mean is internal/syscalls/closest.go.
+ *
  *-------------------------------------------------------------------------
  */
 #include "syscall_list.h"

@@ -1,3 +1,5 @@
+// C twin: extension/layers.c and pgseccomp.c (the plan).
+
 package policy
 
 import (

@@ -1,3 +1,5 @@
+// C twin: extension/syscall_list.c.
+
 package policy
 
 import (

@@ -1,3 +1,5 @@
+// C twin: extension/settings.c.
+
 package policy
 
 import (

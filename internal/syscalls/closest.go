@@ -1,3 +1,5 @@
+// C twin: extension/syscall_list.c (closest_syscall_name).
+
 package syscalls
 
 import "strings"

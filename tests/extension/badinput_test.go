@@ -11,7 +11,10 @@ import (
 )
 
 // TestStartRefused: with pgseccomp enabled, a setting it cannot apply stops
-// the server from starting, and the log names the setting and the word.
+// the server from starting, and the server's own message names the
+// setting, the file and line, and a short value, never a long list. The
+// details (the word, its position, what is wrong) are the shared
+// rejection vectors' (TestRejections), which the Go model checks too.
 func TestStartRefused(t *testing.T) {
 	c := clustertest.NewStopped(t, cluster.Options{})
 	conf := inConf(c)
@@ -22,22 +25,22 @@ func TestStartRefused(t *testing.T) {
 	}{
 		{"unknown syscall in a global list",
 			map[string]string{"pgseccomp.global_syscall_error": "ptrace,reed"},
-			[]string{`invalid value for parameter "pgseccomp.global_syscall_error"` + conf, `Unknown syscall "reed" (word 2 of the list). Did you mean "read"?`}},
+			[]string{`invalid value for parameter "pgseccomp.global_syscall_error"` + conf}},
 		{"malformed global list",
 			map[string]string{"pgseccomp.global_syscall_allow": "read,,write"},
-			[]string{`"pgseccomp.global_syscall_allow"` + conf, "empty entry (word 2)"}},
+			[]string{`"pgseccomp.global_syscall_allow"` + conf}},
 		{"space-separated list",
 			map[string]string{"pgseccomp.global_syscall_log": "acct swapon"},
-			[]string{`"pgseccomp.global_syscall_log"` + conf, `Unknown syscall "acct swapon" (word 1 of the list): separate syscall names with commas`}},
+			[]string{`"pgseccomp.global_syscall_log"` + conf}},
 		{"'*' in a global list",
 			map[string]string{"pgseccomp.global_syscall_error": "*"},
-			[]string{`"pgseccomp.global_syscall_error"` + conf, "valid only in session lists"}},
+			[]string{`"pgseccomp.global_syscall_error"` + conf}},
 		{"syscall in two global lists",
 			map[string]string{"pgseccomp.global_syscall_allow": "read,acct", "pgseccomp.global_syscall_error": "acct"},
-			[]string{"invalid pgseccomp global settings", `Syscall "acct" is named in both pgseccomp.global_syscall_allow and pgseccomp.global_syscall_error`}},
+			[]string{"invalid pgseccomp global settings"}},
 		{"unknown global default action",
 			map[string]string{"pgseccomp.global_syscall_default": "deny"},
-			[]string{`invalid value for parameter "pgseccomp.global_syscall_default"` + conf, `: "deny"`, "allow, log, error or kill"}},
+			[]string{`invalid value for parameter "pgseccomp.global_syscall_default"` + conf, `: "deny"`}},
 		{"unknown session default action",
 			map[string]string{"pgseccomp.session_syscall_default": "errno"},
 			[]string{`invalid value for parameter "pgseccomp.session_syscall_default": "errno"`}},
@@ -54,25 +57,19 @@ func TestStartRefused(t *testing.T) {
 			[]string{`Invalid value for session_syscall_default.joe: "error "`}},
 		{"unknown syscall in a session list",
 			map[string]string{"pgseccomp.session_syscall_log": "swapof"},
-			[]string{`"pgseccomp.session_syscall_log"` + conf, `Unknown syscall "swapof" (word 1 of the list). Did you mean "swapoff"?`}},
+			[]string{`"pgseccomp.session_syscall_log"` + conf}},
 		{"syscall in two session lists",
 			map[string]string{"pgseccomp.session_syscall_allow": "chroot", "pgseccomp.session_syscall_error": "chroot"},
-			[]string{"invalid pgseccomp session settings", `Syscall "chroot" is named in both pgseccomp.session_syscall_allow and pgseccomp.session_syscall_error`}},
+			[]string{"invalid pgseccomp session settings"}},
 		{"unknown syscall in a per-role list",
 			map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_error.joe": "clone,klone"},
-			[]string{`Invalid value for session_syscall_error.joe` + conf, `Unknown syscall "klone" (word 2 of the list). Did you mean "clone"?`}},
+			[]string{`Invalid value for session_syscall_error.joe` + conf}},
 		{"unknown per-role default",
 			map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_default.joe": "deny"},
 			[]string{`Invalid value for session_syscall_default.joe: "deny"`}},
-		{"per-role list for a role not in session_roles",
-			map[string]string{"session_syscall_error.bob": "clone"},
-			[]string{`"session_syscall_error.bob" is set, but role "bob" is not listed in pgseccomp.session_roles`}},
-		{"misspelt per-role action",
-			map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_eror.joe": "clone"},
-			[]string{`"session_syscall_eror.joe" is not a per-role setting`}},
 		{"role that cannot have per-role settings",
 			map[string]string{"pgseccomp.session_roles": `joe,"web-app"`},
-			[]string{`"pgseccomp.session_roles"` + conf, `Role "web-app" cannot have per-role settings`}},
+			[]string{`"pgseccomp.session_roles"` + conf}},
 		{"misspelt pgseccomp setting",
 			map[string]string{"pgseccomp.global_syscall_eror": "ptrace"},
 			[]string{`unrecognized configuration parameter "pgseccomp.global_syscall_eror"`}},
