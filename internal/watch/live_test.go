@@ -686,3 +686,35 @@ func TestWatchStderrLogAndAuditSession(t *testing.T) {
 	b, _ := json.Marshal(e)
 	t.Logf("connection lived %v; event: %s", lived, b)
 }
+
+// TestWatchCheckpointer: a syscall the global layer logs, made by the
+// checkpointer at a CHECKPOINT: events of kind checkpointer, layer global,
+// naming the global list.
+func TestWatchCheckpointer(t *testing.T) {
+	c, admin := newWatchedCluster(t, "pgseccomp.global_syscall_log", "'fsync'")
+	r := startWatch(t, c)
+	ctx := context.Background()
+	for _, sql := range []string{"CREATE TABLE dirty AS SELECT g FROM generate_series(1, 10000) g", "CHECKPOINT"} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	ls := waitFor(t, r, "the checkpointer's fsync", func(ls []line) bool {
+		for _, e := range eventsOf(ls, 0) {
+			if e.Kind == "checkpointer" && e.Syscall == "fsync" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range eventsOf(ls, 0) {
+		if e.Kind == "checkpointer" && e.Syscall == "fsync" {
+			if e.Action != "log" || e.Layer != "global" || e.Setting != "pgseccomp.global_syscall_log" || e.Role != "" {
+				t.Errorf("checkpointer's event %+v: want log by layer global (pgseccomp.global_syscall_log), no role", e)
+			}
+			b, _ := json.Marshal(e)
+			t.Logf("event: %s", b)
+			break
+		}
+	}
+}
