@@ -160,7 +160,9 @@ func eventsOf(ls []line, pid int) []watch.Event {
 	return out
 }
 
-func newWatchedCluster(t *testing.T) (*cluster.Cluster, *pgx.Conn) {
+// newWatchedCluster starts a cluster with settings, changed by the
+// name, value pairs of override.
+func newWatchedCluster(t *testing.T, override ...string) (*cluster.Cluster, *pgx.Conn) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the audit multicast group")
@@ -168,6 +170,9 @@ func newWatchedCluster(t *testing.T) (*cluster.Cluster, *pgx.Conn) {
 	conf := map[string]string{}
 	for k, v := range settings {
 		conf[k] = v
+	}
+	for i := 0; i+1 < len(override); i += 2 {
+		conf[override[i]] = override[i+1]
 	}
 	c := clustertest.New(t, cluster.Options{Settings: conf})
 	ctx := context.Background()
@@ -530,9 +535,9 @@ func rss(t *testing.T) int {
 
 // TestWatchReplay: records the kernel wrote for a short connection, kept
 // as auditd writes them, replayed afterwards (the connection long gone):
-// the same attribution from the server log.
+// the same attribution from the server log, a csvlog here.
 func TestWatchReplay(t *testing.T) {
-	c, _ := newWatchedCluster(t)
+	c, _ := newWatchedCluster(t, "log_destination", "'csvlog'")
 	capture, err := audit.OpenCapture()
 	if err != nil {
 		t.Fatal(err)
@@ -680,4 +685,36 @@ func TestWatchStderrLogAndAuditSession(t *testing.T) {
 	}
 	b, _ := json.Marshal(e)
 	t.Logf("connection lived %v; event: %s", lived, b)
+}
+
+// TestWatchCheckpointer: a syscall the global layer logs, made by the
+// checkpointer at a CHECKPOINT: events of kind checkpointer, layer global,
+// naming the global list.
+func TestWatchCheckpointer(t *testing.T) {
+	c, admin := newWatchedCluster(t, "pgseccomp.global_syscall_log", "'fsync'")
+	r := startWatch(t, c)
+	ctx := context.Background()
+	for _, sql := range []string{"CREATE TABLE dirty AS SELECT g FROM generate_series(1, 10000) g", "CHECKPOINT"} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	ls := waitFor(t, r, "the checkpointer's fsync", func(ls []line) bool {
+		for _, e := range eventsOf(ls, 0) {
+			if e.Kind == "checkpointer" && e.Syscall == "fsync" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range eventsOf(ls, 0) {
+		if e.Kind == "checkpointer" && e.Syscall == "fsync" {
+			if e.Action != "log" || e.Layer != "global" || e.Setting != "pgseccomp.global_syscall_log" || e.Role != "" {
+				t.Errorf("checkpointer's event %+v: want log by layer global (pgseccomp.global_syscall_log), no role", e)
+			}
+			b, _ := json.Marshal(e)
+			t.Logf("event: %s", b)
+			break
+		}
+	}
 }
