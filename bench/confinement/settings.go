@@ -3,10 +3,11 @@ package main
 import (
 	"fmt"
 	"maps"
-	"strings"
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/demo"
+	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/profile"
 )
 
 // sharedBuffersMB sizes shared_buffers so that the pgbench tables and
@@ -41,14 +42,11 @@ func tuningSettings(scale int) map[string]string {
 // layer extends with what the postmaster needs).
 func confinedSettings(scale int) map[string]string {
 	s := tuningSettings(scale)
-	maps.Copy(s, map[string]string{
-		"shared_preload_libraries":          cluster.QuoteValue("pgseccomp"),
-		"pgseccomp.enabled":                 "on",
-		"pgseccomp.global_syscall_default":  cluster.QuoteValue("error"),
-		"pgseccomp.global_syscall_allow":    cluster.QuoteValue(strings.Join(demo.HandDerivedGlobalAllowList(), ",")),
-		"pgseccomp.session_syscall_default": cluster.QuoteValue("error"),
-		"pgseccomp.session_syscall_allow":   cluster.QuoteValue(demo.HandDerivedSessionAllowSetting()),
-	})
+	maps.Copy(s, profile.ConfSettings(&profile.Profile{
+		Global:  profile.Layer{Default: policy.Error, Allow: demo.HandDerivedGlobalAllowList()},
+		Session: profile.Layer{Default: policy.Error, Allow: demo.HandDerivedSessionAllowList},
+	}, nil))
+	s[policy.PreloadLibrariesName] = cluster.QuoteValue("pgseccomp")
 	return s
 }
 
@@ -57,7 +55,7 @@ func confinedSettings(scale int) map[string]string {
 // filter is. It is the confined side of a --control=loaded run.
 func loadedSettings(scale int) map[string]string {
 	s := confinedSettings(scale)
-	s["pgseccomp.enabled"] = "off"
+	s[policy.EnabledName] = "off"
 	return s
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/audit"
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/watch"
 )
 
@@ -41,10 +42,10 @@ type watchResult struct {
 // watchSettings make a server whose global layer logs every syscall of
 // every process: the heaviest load of records a watch can meet.
 var watchSettings = map[string]string{
-	"shared_preload_libraries":          "'pgseccomp'",
-	"pgseccomp.enabled":                 "on",
-	"pgseccomp.global_syscall_default":  "'log'",
-	"pgseccomp.session_syscall_default": "'allow'",
+	policy.PreloadLibrariesName: "'pgseccomp'",
+	policy.EnabledName:          "on",
+	policy.GlobalDefaultName:    "'log'",
+	policy.SessionDefaultName:   "'allow'",
 }
 
 // measureWatch runs the watch measure on a cluster of its own.

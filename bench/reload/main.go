@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
 const usage = `Usage: go run ./bench/reload [flags]
@@ -119,10 +120,10 @@ func main() {
 // when changed >= 0.
 func settings(o options, changed int) map[string]string {
 	s := map[string]string{
-		"shared_preload_libraries": cluster.QuoteValue("pgseccomp"),
-		"pgseccomp.enabled":        "on",
-		"log_min_messages":         "debug1",
-		"log_line_prefix":          cluster.QuoteValue("%m [%p] "),
+		policy.PreloadLibrariesName: cluster.QuoteValue("pgseccomp"),
+		policy.EnabledName:          "on",
+		"log_min_messages":          "debug1",
+		"log_line_prefix":           cluster.QuoteValue("%m [%p] "),
 	}
 	names := make([]string, o.roles)
 	for i := range names {
@@ -131,9 +132,9 @@ func settings(o options, changed int) map[string]string {
 		if i%o.lists == changed {
 			list += "," + distinctLists[len(distinctLists)-1]
 		}
-		s["session_syscall_error."+names[i]] = cluster.QuoteValue(list)
+		s[policy.RoleListName(policy.Error, names[i])] = cluster.QuoteValue(list)
 	}
-	s["pgseccomp.session_roles"] = cluster.QuoteValue(strings.Join(names, ","))
+	s[policy.SessionRolesName] = cluster.QuoteValue(strings.Join(names, ","))
 	return s
 }
 

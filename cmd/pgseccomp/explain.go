@@ -456,7 +456,7 @@ func activeWarnings(s *policy.Settings) []string {
 		w = append(w, "pgseccomp is not in shared_preload_libraries: the server loads no filter, and these rows describe what it would load once it is")
 	}
 	if !s.Enabled {
-		w = append(w, "pgseccomp.enabled is off: the server loads no filter, and these rows describe what it would load with enabled = on")
+		w = append(w, policy.EnabledName+" is off: the server loads no filter, and these rows describe what it would load with enabled = on")
 	}
 	return w
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/install"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/record"
@@ -195,7 +196,7 @@ func runRecord(args []string) int {
 		profileOut = filepath.Join(outDir, "pgseccomp-profile.json")
 	}
 	if confOut == "" {
-		confOut = filepath.Join(outDir, "pgseccomp.conf")
+		confOut = filepath.Join(outDir, install.SnippetName)
 	}
 	for _, f := range []string{profileOut, confOut} {
 		if fi, err := os.Stat(filepath.Dir(f)); err != nil || !fi.IsDir() {

@@ -61,7 +61,7 @@ func (l *linter) checkActive() {
 	}
 	if !s.Enabled {
 		l.add(Finding{Check: "not-active", Severity: Warning, Setting: policy.EnabledName,
-			Message: "pgseccomp.enabled is off",
+			Message: policy.EnabledName + " is off",
 			Why:     "with enabled off pgseccomp loads no filter, checks no setting, and seccomp_filter() raises an error",
 			Fix:     "set pgseccomp.enabled = on and restart the server"})
 	}
@@ -285,7 +285,7 @@ func (l *linter) checkOverridden(sessions []sessionLayer) {
 	for _, s := range sessions {
 		for _, nr := range s.layer.Syscalls() {
 			from := s.layer.From[nr]
-			if strings.HasPrefix(from, "pgseccomp.global_") {
+			if strings.HasPrefix(from, policy.GlobalSettingPrefix) {
 				continue // inherited with '*': the global layer's own entry
 			}
 			g, entry := global.Action(nr), s.layer.Rules[nr]
@@ -293,7 +293,7 @@ func (l *linter) checkOverridden(sessions []sessionLayer) {
 				continue
 			}
 			role := ""
-			if !strings.HasPrefix(from, "pgseccomp.") {
+			if !strings.HasPrefix(from, policy.SettingPrefix) {
 				role = s.role
 			}
 			grp := find(from, role, max(g, s.layer.Default) == g)
@@ -312,7 +312,7 @@ func (l *linter) checkOverridden(sessions []sessionLayer) {
 		}
 		sort.Strings(gives)
 		names := nameList(g.names)
-		action := strings.TrimPrefix(g.setting, "pgseccomp.")
+		action := strings.TrimPrefix(g.setting, policy.SettingPrefix)
 		action, _, _ = strings.Cut(strings.TrimPrefix(action, policy.RoleSettingPrefix), ".")
 		fd := Finding{Check: "overridden", Severity: Warning, Setting: g.setting, Role: g.role,
 			Message: fmt.Sprintf("%s names %s, but the global layer gives %s %s: the entry has no effect",

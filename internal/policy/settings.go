@@ -25,7 +25,8 @@ const (
 	PreloadLibrariesName  = "shared_preload_libraries"
 	RoleSettingPrefix     = "session_syscall_" // per-role settings: session_syscall_<action>.<role>
 	roleDefaultPrefix     = "session_syscall_default"
-	pgseccompPrefix       = "pgseccomp."
+	SettingPrefix         = "pgseccomp." // every setting pgseccomp defines
+	GlobalSettingPrefix   = SettingPrefix + "global_"
 	maxRoleNameBytes      = 63 // NAMEDATALEN - 1: PostgreSQL truncates longer identifiers
 	actionHint            = "Use allow, log, error or kill."
 	enabledHint           = "Use on or off."
@@ -56,7 +57,7 @@ func RoleDefaultName(role string) string { return roleDefaultPrefix + "." + role
 // setting names.
 func IsSetting(name string) bool {
 	key := pgconf.FoldName(name)
-	return strings.HasPrefix(key, pgseccompPrefix) ||
+	return strings.HasPrefix(key, SettingPrefix) ||
 		(strings.HasPrefix(key, RoleSettingPrefix) && strings.Contains(key, "."))
 }
 
@@ -235,7 +236,7 @@ func ParseSettings(values map[string]Value) (*Settings, error) {
 	}
 	for _, key := range sortedKeys(s.values) {
 		v := s.values[key]
-		if strings.HasPrefix(key, pgseccompPrefix) && !known[key] {
+		if strings.HasPrefix(key, SettingPrefix) && !known[key] {
 			bad(key, v, fmt.Sprintf("Unrecognized configuration parameter %q: %s", v.name, unknownSettingDetails))
 		}
 	}
@@ -287,7 +288,7 @@ func (s *Settings) readRoleSettings() Problems {
 		if !dotted {
 			problems = append(problems, Problem{Setting: v.name, Value: v.Text, Where: v.Where,
 				Detail: fmt.Sprintf("%q is not a setting: PostgreSQL does not start with it. The session-level setting is %s%s; per-role settings are %q followed by \".\" and the role name.",
-					v.name, pgseccompPrefix, key, key)})
+					v.name, SettingPrefix, key, key)})
 			continue
 		}
 		knownPrefix := false

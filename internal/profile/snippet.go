@@ -26,47 +26,67 @@ import (
 func Snippet(p *Profile, enforce *policy.Action) string {
 	var b strings.Builder
 	header(&b, p, enforce)
+	write := func(settings []Setting) {
+		for _, st := range settings {
+			fmt.Fprintf(&b, "%s = %s\n", st.Name, st.Value)
+		}
+	}
+	g := settingGroups(p, enforce)
+	write(g.enabled)
+	b.WriteString("\n# The global layer: the postmaster and every process it starts (restart to\n# change).\n")
+	write(g.global)
+	b.WriteString("\n# The session layer: each client backend, right after it authenticates\n# (reload to change; new sessions get it).\n")
+	write(g.session)
+	b.WriteString("\n# Roles with a session layer of their own, replacing the one above for the\n# sessions they authenticate (reload to change).\n")
+	write(g.roles)
+	for i, r := range p.RoleNames() {
+		fmt.Fprintf(&b, "\n# Role %s.\n", commentText(quoteJSON(r)))
+		write(g.role[i])
+	}
+	return b.String()
+}
 
+// Setting is one setting a profile becomes: its name, as policy names it,
+// and its value as postgresql.conf takes it (quoted).
+type Setting struct{ Name, Value string }
+
+// groups are a profile's settings in the order and groups Snippet writes.
+type groups struct {
+	enabled, global, session, roles []Setting
+	role                            [][]Setting // in RoleNames order
+}
+
+// settingGroups is the one place a profile becomes settings: Snippet
+// writes them, ConfSettings hands them to callers that set them another
+// way. enforce, when not nil, replaces every default action.
+func settingGroups(p *Profile, enforce *policy.Action) groups {
 	def := func(d policy.Action) string {
 		if enforce != nil {
 			d = *enforce
 		}
 		return policy.QuoteValue(d.String())
 	}
-	list := func(l *Layer, a policy.Action) string {
-		return policy.QuoteValue(strings.Join(sortedSet(l.List(a)), ","))
+	layer := func(l *Layer, defaultName string, listName func(policy.Action) string) []Setting {
+		out := []Setting{{defaultName, def(l.Default)}}
+		for _, a := range policy.Actions {
+			out = append(out, Setting{listName(a), policy.QuoteValue(strings.Join(sortedSet(l.List(a)), ","))})
+		}
+		return out
 	}
-
-	fmt.Fprintf(&b, "%s = on\n", policy.EnabledName)
-
-	b.WriteString("\n# The global layer: the postmaster and every process it starts (restart to\n# change).\n")
-	fmt.Fprintf(&b, "%s = %s\n", policy.GlobalDefaultName, def(p.Global.Default))
-	for _, a := range policy.Actions {
-		fmt.Fprintf(&b, "%s = %s\n", policy.GlobalListName(a), list(&p.Global, a))
+	g := groups{
+		enabled: []Setting{{policy.EnabledName, "on"}},
+		global:  layer(&p.Global, policy.GlobalDefaultName, policy.GlobalListName),
+		session: layer(&p.Session, policy.SessionDefaultName, policy.SessionListName),
 	}
-
-	b.WriteString("\n# The session layer: each client backend, right after it authenticates\n# (reload to change; new sessions get it).\n")
-	fmt.Fprintf(&b, "%s = %s\n", policy.SessionDefaultName, def(p.Session.Default))
-	for _, a := range policy.Actions {
-		fmt.Fprintf(&b, "%s = %s\n", policy.SessionListName(a), list(&p.Session, a))
-	}
-
 	roles := p.RoleNames()
 	quoted := make([]string, len(roles))
 	for i, r := range roles {
 		quoted[i] = QuoteRoleName(r)
-	}
-	b.WriteString("\n# Roles with a session layer of their own, replacing the one above for the\n# sessions they authenticate (reload to change).\n")
-	fmt.Fprintf(&b, "%s = %s\n", policy.SessionRolesName, policy.QuoteValue(strings.Join(quoted, ",")))
-	for _, r := range roles {
 		l := p.Roles[r]
-		fmt.Fprintf(&b, "\n# Role %s.\n", commentText(quoteJSON(r)))
-		fmt.Fprintf(&b, "%s = %s\n", policy.RoleDefaultName(r), def(l.Default))
-		for _, a := range policy.Actions {
-			fmt.Fprintf(&b, "%s = %s\n", policy.RoleListName(a, r), list(&l, a))
-		}
+		g.role = append(g.role, layer(&l, policy.RoleDefaultName(r), func(a policy.Action) string { return policy.RoleListName(a, r) }))
 	}
-	return b.String()
+	g.roles = []Setting{{policy.SessionRolesName, policy.QuoteValue(strings.Join(quoted, ","))}}
+	return g
 }
 
 func header(b *strings.Builder, p *Profile, enforce *policy.Action) {

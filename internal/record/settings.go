@@ -48,7 +48,7 @@ func serverSettings(logDir string, workload map[string]string) map[string]string
 		}
 	}
 	s["shared_preload_libraries"] = cluster.QuoteValue(strings.Join(preload, ","))
-	s["pgseccomp.enabled"] = "on"
+	s[policy.EnabledName] = "on"
 	s["logging_collector"] = "on"
 	s["log_destination"] = "'stderr,jsonlog'"
 	s["log_directory"] = cluster.QuoteValue(logDir)
@@ -62,60 +62,43 @@ func serverSettings(logDir string, workload map[string]string) map[string]string
 // phaseSettings are pgseccomp's settings for one pass. A recording pass
 // logs, at the layer it records, every syscall its list does not allow yet,
 // and lets the other layer allow everything; the enforce pass denies with
-// error at both layers whatever the lists do not name.
+// error at both layers whatever the lists do not name. They are the
+// settings of a profile with those layers (profile.ConfSettings), as the
+// snippet record writes at the end.
 func phaseSettings(p phase, l *lists, perRole bool) map[string]string {
-	s := map[string]string{}
-	setLayer := func(listName func(policy.Action) string, defaultName, def string, allow map[string]bool) {
-		s[defaultName] = "'" + def + "'"
-		for _, a := range []policy.Action{policy.Allow, policy.Log, policy.Error, policy.Kill} {
-			s[listName(a)] = "''"
-		}
-		s[listName(policy.Allow)] = cluster.QuoteValue(joinNames(allow))
-	}
-	global := func(def string, allow map[string]bool) {
-		setLayer(policy.GlobalListName, "pgseccomp.global_syscall_default", def, allow)
-	}
-	session := func(def string, allow map[string]bool) {
-		setLayer(policy.SessionListName, "pgseccomp.session_syscall_default", def, allow)
-	}
-	roles := func(def string) {
-		if !perRole || len(l.roles) == 0 {
-			s["pgseccomp.session_roles"] = "''"
-			return
-		}
-		names := l.roleNames()
-		quoted := make([]string, len(names))
-		for i, r := range names {
-			quoted[i] = profile.QuoteRoleName(r)
-		}
-		s["pgseccomp.session_roles"] = cluster.QuoteValue(strings.Join(quoted, ","))
-		for _, r := range names {
-			for _, a := range []policy.Action{policy.Allow, policy.Log, policy.Error, policy.Kill} {
-				s[policy.RoleListName(a, r)] = "''"
-			}
-			s[policy.RoleListName(policy.Allow, r)] = cluster.QuoteValue(joinNames(l.roles[r]))
-			s[policy.RoleDefaultName(r)] = "'" + def + "'"
-		}
-	}
+	var globalDefault, sessionDefault policy.Action
 	switch p {
 	case phaseGlobal:
-		global("log", l.global)
-		session("allow", nil)
-		roles("allow")
+		globalDefault, sessionDefault = policy.Log, policy.Allow
 	case phaseSession:
-		global("allow", nil)
-		session("log", l.session)
-		roles("log")
+		globalDefault, sessionDefault = policy.Allow, policy.Log
 	case phaseConfirm:
-		global("log", l.global)
-		session("log", l.session)
-		roles("log")
+		globalDefault, sessionDefault = policy.Log, policy.Log
 	case phaseEnforce:
-		global("error", l.global)
-		session("error", l.session)
-		roles("error")
+		globalDefault, sessionDefault = policy.Error, policy.Error
 	}
-	return s
+	prof := &profile.Profile{
+		Global:  profile.Layer{Default: globalDefault},
+		Session: profile.Layer{Default: sessionDefault, Allow: sortedNames(l.session)},
+	}
+	// A pass that allows everything at a layer needs no list there.
+	if globalDefault != policy.Allow {
+		prof.Global.Allow = sortedNames(l.global)
+	}
+	if sessionDefault == policy.Allow {
+		prof.Session.Allow = nil
+	}
+	if perRole && len(l.roles) > 0 {
+		prof.Roles = map[string]profile.Layer{}
+		for _, r := range l.roleNames() {
+			layer := profile.Layer{Default: sessionDefault}
+			if sessionDefault != policy.Allow {
+				layer.Allow = sortedNames(l.roles[r])
+			}
+			prof.Roles[r] = layer
+		}
+	}
+	return profile.ConfSettings(prof, nil)
 }
 
 func setOf(names []string) map[string]bool {

@@ -115,4 +115,3 @@ func LoadRejections(file string) ([]Rejection, error) {
 	}
 	return doc.Cases, nil
 }
-

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
 // driver holds what every step of a run shares.
@@ -361,7 +362,7 @@ func withoutPgseccomp(settings map[string]string) map[string]string {
 	for name, value := range settings {
 		lower := strings.ToLower(name)
 		switch {
-		case strings.HasPrefix(lower, "pgseccomp."), strings.HasPrefix(lower, "session_syscall_"):
+		case strings.HasPrefix(lower, policy.SettingPrefix), strings.HasPrefix(lower, policy.RoleSettingPrefix):
 			continue
 		case lower == "shared_preload_libraries":
 			var keep []string
