@@ -52,7 +52,7 @@ func untrustedError(r *Record, line []byte) error {
 	if len(text) > max {
 		text = text[:max] + "..."
 	}
-	return fmt.Errorf("record in a %s line, which any user can write: %q", where, text)
+	return fmt.Errorf("record in a line anybody can write (%s): %q", where, text)
 }
 
 // Add adds the counts of o to s, keeping at most MaxExamples examples.
