@@ -27,6 +27,8 @@
  * and a new backend only hands the ready program to the kernel
  * (install_program()): one syscall.
  *
+ * Go twin: internal/filterprog.
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"

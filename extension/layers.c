@@ -8,6 +8,8 @@
  * while reloading (where an ERROR would be fatal).  Problems are described
  * in the caller's buffer.
  *
+ * Go twin: internal/policy/layer.go, build.go and over.go.
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"
@@ -255,12 +257,16 @@ session_sources(const FilterLayer *global, const LayerSettings *session,
 		list = parsed[a] = parse_syscall_list(value, true, detail, sizeof(detail));
 		if (list == NULL)
 		{
-			if (per_role)
-				snprintf(errbuf, errbuf_size, "Invalid value for %s.%s: \"%s\". %s",
-						 role_setting_prefixes[a], rolename, value, detail);
-			else
-				snprintf(errbuf, errbuf_size, "Invalid value for %s: \"%s\". %s",
-						 session_list_names[a], value, detail);
+			char	   *name = per_role ?
+				psprintf("%s.%s", role_setting_prefixes[a], rolename) :
+				pstrdup(session_list_names[a]);
+			char		where[ERRBUF_SIZE];
+
+			/* the word and where it is set, not the whole list */
+			setting_location(name, value, where, sizeof(where));
+			snprintf(errbuf, errbuf_size, "Invalid value for %s%s. %s",
+					 name, where, detail);
+			pfree(name);
 			return false;
 		}
 

@@ -18,6 +18,8 @@
  * The setting values belong to PostgreSQL's configuration system: this
  * file only reads them, and keeps its own copies of everything it derives.
  *
+ * Go twin: internal/policy (build.go builds the same plan from the same settings).
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"
@@ -334,6 +336,19 @@ load_session_layer(const char *rolename)
 							 rolename, elapsed_microseconds(&start), syscall_us)));
 }
 
+/*
+ * The program the postmaster compiled for a role listed in session_roles,
+ * as inherited with fork; NULL for a role that is not listed.
+ */
+const struct sock_fprog *
+planned_role_program(const char *rolename)
+{
+	for (int r = 0; r < session_plan->nroles; r++)
+		if (strcmp(session_plan->roles[r].rolename, rolename) == 0)
+			return &session_plan->roles[r].program;
+	return NULL;
+}
+
 /* Called by set_client_filter() once it has checked its arguments. */
 void
 load_client_layer(FilterLayer *layer)
@@ -425,6 +440,8 @@ reload_session_plan(const char *rejected_setting, const char *rejected_detail)
 	if (rejected_detail == NULL)
 	{
 		plan = planned_session_layers(errbuf, sizeof(errbuf));
+		if (plan != NULL)
+			warn_folded_role_names(session_roles_value);
 		if (plan != NULL && same_plan(plan, session_plan))
 		{
 			MemoryContextDelete(plan->context);
@@ -535,6 +552,8 @@ define_settings(void)
 							   GUC_DISALLOW_IN_AUTO_FILE | GUC_SUPERUSER_ONLY,
 							   check_worker_filters, assign_worker_filters,
 							   NULL);
+	define_hardening_settings();
+	define_role_code_settings();
 }
 
 /*
@@ -551,12 +570,23 @@ configured_value(const char *name)
 	return value ? pstrdup(value) : NULL;
 }
 
+/*
+ * Refuse to start with a setting's value, saying where it is set.  The
+ * value is quoted only when it is one word (an action, on or off): a list
+ * can be long, and its detail names the offending word.
+ */
 static void
-reject_setting(const char *name, const char *value, const char *detail)
+reject_setting(const char *name, const char *value, bool quote_value,
+			   const char *detail)
 {
+	char		where[ERRBUF_SIZE];
+
+	setting_location(name, value, where, sizeof(where));
 	ereport(FATAL,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid value for parameter \"%s\": \"%s\"", name, value),
+			 quote_value ?
+			 errmsg("invalid value for parameter \"%s\"%s: \"%s\"", name, where, value) :
+			 errmsg("invalid value for parameter \"%s\"%s", name, where),
 			 errdetail_internal("%s", detail),
 			 errhint("pgseccomp does not start with a setting it cannot apply; correct it in the configuration.")));
 }
@@ -571,7 +601,7 @@ check_configured_list(const char *name, const char *value, bool allow_inherit)
 		return;
 	list = parse_syscall_list(value, allow_inherit, errbuf, sizeof(errbuf));
 	if (list == NULL)
-		reject_setting(name, value, errbuf);
+		reject_setting(name, value, false, errbuf);
 	free(list);
 }
 
@@ -581,7 +611,7 @@ check_configured_action(const char *name, const char *value)
 	SeccompAction action;
 
 	if (value != NULL && !parse_action(value, &action))
-		reject_setting(name, value, "Use allow, log, error or kill.");
+		reject_setting(name, value, true, "Use allow, log, error or kill.");
 }
 
 /* Refuse misspelt pgseccomp.* settings: each would be a silent no-op. */
@@ -643,12 +673,12 @@ _PG_init(void)
 
 	/* Only pgseccomp sets it (workers.c); a configured value is a mistake. */
 	if (worker_filters != NULL)
-		reject_setting(WORKER_FILTERS_NAME, worker_filters,
+		reject_setting(WORKER_FILTERS_NAME, worker_filters, false,
 					   "pgseccomp sets this parameter itself, to give a session's filters to its parallel workers; remove it from the configuration.");
 
 	/* An unreadable on/off switch must not quietly mean "off". */
 	if (enabled_value != NULL && !parse_bool(enabled_value, &enabled))
-		reject_setting(ENABLED_NAME, enabled_value, "Use on or off.");
+		reject_setting(ENABLED_NAME, enabled_value, true, "Use on or off.");
 
 	if (!pgseccomp_enabled)
 	{
@@ -667,7 +697,9 @@ _PG_init(void)
 	check_configured_action(SESSION_DEFAULT_NAME, session_default);
 	if (session_roles != NULL &&
 		!split_session_roles(session_roles, &roles, errbuf, sizeof(errbuf)))
-		reject_setting(SESSION_ROLES_NAME, session_roles, errbuf);
+		reject_setting(SESSION_ROLES_NAME, session_roles, false, errbuf);
+	if (session_roles != NULL)
+		warn_folded_role_names(session_roles);
 
 	settings = global_settings();
 	oldcontext = MemoryContextSwitchTo(TopMemoryContext);
@@ -703,6 +735,9 @@ _PG_init(void)
 				 errhint("Add it to %s and restart the server.",
 						 global_list_names[SECCOMP_ACTION_ALLOW])));
 
+	if (IsPostmasterEnvironment && !IsUnderPostmaster)
+		harden_postmaster();
+
 	rc = load_layer(global_layer, true, &failed_call);
 	if (rc < 0)
 		ereport(FATAL,
@@ -721,6 +756,7 @@ _PG_init(void)
 
 	prev_client_authentication_hook = ClientAuthentication_hook;
 	ClientAuthentication_hook = pgseccomp_client_authentication;
+	install_role_code_hook();
 
 	session_plan->generation = 1;
 	reload_watch_start(session_plan->generation);

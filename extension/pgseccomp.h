@@ -135,6 +135,9 @@ typedef struct RoleSettings
 
 extern HTAB *read_role_settings(List *roles, char *errbuf, size_t errbuf_size);
 extern const char *const *role_settings_of(HTAB *table, const char *rolename);
+extern void setting_location(const char *name, const char *value,
+							 char *buf, size_t size);
+extern void warn_folded_role_names(const char *value);
 
 /* layers.c: assembling layers */
 extern FilterLayer *assemble_layer(SeccompAction default_action,
@@ -193,6 +196,15 @@ extern void reload_publish(uint64 generation, const char *rejected_setting,
 						   const char *rejected_detail);
 extern bool reload_plan_is_current(uint64 generation);
 extern bool reload_read_status(ReloadStatus *out);
+extern const struct sock_fprog *planned_role_program(const char *rolename);
+
+/* hardening.c: the postmaster's audit session, non-dumpable processes */
+extern void define_hardening_settings(void);
+extern void harden_postmaster(void);
+
+/* rolecode.c: a listed role's functions in autovacuum and background workers */
+extern void define_role_code_settings(void);
+extern void install_role_code_hook(void);
 
 /* workers.c: parallel workers get their leader's layers */
 extern char *worker_filters_value;

@@ -35,6 +35,8 @@
  * of base backups like everything in pg_stat_tmp), where `pgseccomp
  * status` reads it without connecting (internal/procs/reload.go).
  *
+ * Go twin: internal/procs/reload.go reads the status file written here.
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"

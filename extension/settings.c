@@ -9,6 +9,8 @@
  * fatal) and set_client_filter().  Problems are described in the caller's
  * buffer.
  *
+ * Go twin: internal/policy/settings.go.
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"
@@ -16,7 +18,10 @@
 #include <ctype.h>
 
 #include "utils/guc.h"
+#include "miscadmin.h"
+#include "parser/scansup.h"
 #include "utils/guc_tables.h"
+#include "utils/memutils.h"
 #include "utils/varlena.h"
 
 const char *const filter_origin_names[NUM_FILTER_ORIGINS] = {
@@ -78,6 +83,66 @@ valid_role_setting_name(const char *rolename)
 	return true;
 }
 
+/* ---- where a value was set, for messages ---- */
+
+/*
+ * Write " in file \"F\" line N" into buf, for where the configuration sets
+ * the setting name to value, or "" when that is not known.  The setting's
+ * own record says it once the value is in force (always so for per-role
+ * settings, which are placeholders); a value being checked is not in force
+ * yet, so the configuration files are parsed again, as pg_file_settings
+ * does, and the last line setting name is taken, as the server takes it.
+ * That is done only in the postmaster, which logs these messages, and only
+ * on failure.
+ */
+void
+setting_location(const char *name, const char *value, char *buf, size_t size)
+{
+	int			nvars;
+	struct config_generic **vars = guc_variables(&nvars);
+	ConfigVariable *head = NULL;
+	ConfigVariable *tail = NULL;
+	ConfigVariable *last = NULL;
+	bool		found = false;
+
+	buf[0] = '\0';
+	for (int i = 0; i < nvars; i++)
+	{
+		struct config_generic *gen = vars[i];
+		const char *current;
+
+		if (pg_strcasecmp(gen->name, name) != 0)
+			continue;
+		/* GetConfigOption, not config_string: 19 moved it into a union */
+		current = GetConfigOption(gen->name, true, false);
+		if (gen->sourcefile != NULL && current != NULL &&
+			strcmp(current, value) == 0)
+		{
+			snprintf(buf, size, " in file \"%s\" line %d",
+					 gen->sourcefile, gen->sourceline);
+			found = true;
+		}
+		break;
+	}
+	free_guc_variables(vars);
+	if (found)
+		return;
+
+	if (IsUnderPostmaster || ConfigFileName == NULL)
+		return;
+	ParseConfigFile(ConfigFileName, true, NULL, 0, 0, DEBUG3, &head, &tail);
+	if (DataDir != NULL)
+		ParseConfigFile(PG_AUTOCONF_FILENAME, false, NULL, 0, 0, DEBUG3,
+						&head, &tail);
+	for (ConfigVariable *item = head; item != NULL; item = item->next)
+		if (item->name != NULL && pg_strcasecmp(item->name, name) == 0)
+			last = item;
+	if (last != NULL && last->value != NULL && strcmp(last->value, value) == 0)
+		snprintf(buf, size, " in file \"%s\" line %d",
+				 last->filename, last->sourceline);
+	FreeConfigVariables(head);
+}
+
 /*
  * ---- check hooks: reject a bad value, naming the offending word ----
  *
@@ -85,16 +150,27 @@ valid_role_setting_name(const char *rolename)
  * rejected pgseccomp setting keeps the whole previous session plan.
  */
 
+/*
+ * PostgreSQL's own message would quote the whole value, which can be a
+ * list of hundreds of names: name the setting, where it is set, and (in
+ * the detail) the word, its position and the closest syscall name instead.
+ */
 static bool
-check_list(const char *name, const char *value, bool allow_inherit)
+check_list(char **newval, GucSource source, const char *name,
+		   bool allow_inherit)
 {
 	char		errbuf[ERRBUF_SIZE];
-	SyscallList *list = parse_syscall_list(value, allow_inherit,
+	char		where[ERRBUF_SIZE];
+	SyscallList *list = parse_syscall_list(*newval, allow_inherit,
 										   errbuf, sizeof(errbuf));
 
 	reload_note(name, list == NULL ? errbuf : NULL);
 	if (list == NULL)
 	{
+		where[0] = '\0';
+		if (source == PGC_S_FILE)
+			setting_location(name, *newval, where, sizeof(where));
+		GUC_check_errmsg("invalid value for parameter \"%s\"%s", name, where);
 		GUC_check_errdetail("%s", errbuf);
 		return false;
 	}
@@ -106,7 +182,7 @@ check_list(const char *name, const char *value, bool allow_inherit)
 static bool \
 fn(char **newval, void **extra, GucSource source) \
 { \
-	return check_list(names[a], *newval, allow_inherit); \
+	return check_list(newval, source, names[a], allow_inherit); \
 }
 
 LIST_HOOK(check_global_allow, global_list_names, SECCOMP_ACTION_ALLOW, false)
@@ -201,6 +277,64 @@ split_session_roles(const char *value, List **roles,
 	return true;
 }
 
+/*
+ * Warn about each unquoted name in session_roles that PostgreSQL folds
+ * (to lower case, and to NAMEDATALEN - 1 bytes), as it folds setting
+ * names: session_roles = 'Joe' gives role "joe" the per-role lists, not
+ * "Joe".  The value must be one split_session_roles() accepted.
+ */
+void
+warn_folded_role_names(const char *value)
+{
+	List	   *roles = NIL;
+	ListCell   *lc;
+	const char *p = value;
+	char		errbuf[ERRBUF_SIZE];
+	MemoryContext context = AllocSetContextCreate(CurrentMemoryContext,
+												  "pgseccomp role names",
+												  ALLOCSET_SMALL_SIZES);
+	MemoryContext oldcontext = MemoryContextSwitchTo(context);
+
+	/* The postmaster runs this at every reload: free what it allocates. */
+	if (!split_session_roles(value, &roles, errbuf, sizeof(errbuf)))
+		roles = NIL;
+	/* SplitIdentifierString keeps the order: walk the value beside it. */
+	foreach(lc, roles)
+	{
+		const char *folded = lfirst(lc);
+		const char *start;
+		bool		quoted;
+
+		while (scanner_isspace(*p) || *p == ',')
+			p++;
+		start = p;
+		quoted = *p == '"';
+		if (quoted)
+		{
+			for (p++; *p && !(*p == '"' && p[1] != '"'); p++)
+				if (*p == '"')
+					p++;		/* a doubled quote */
+			if (*p)
+				p++;
+		}
+		else
+			while (*p && *p != ',' && !scanner_isspace(*p))
+				p++;
+		if (!quoted &&
+			(strlen(folded) != p - start || strncmp(start, folded, p - start) != 0))
+			ereport(WARNING,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("role name \"%.*s\" in %s folds to \"%s\"",
+							(int) (p - start), start, SESSION_ROLES_NAME, folded),
+					 errdetail("Unquoted names in %s are folded as SQL folds identifiers, so the per-role settings apply to role \"%s\".",
+							   SESSION_ROLES_NAME, folded),
+					 errhint("Write \"%s\" if that role is meant, or double-quote the name for a role whose name has upper-case letters.",
+							 folded)));
+	}
+	MemoryContextSwitchTo(oldcontext);
+	MemoryContextDelete(context);
+}
+
 bool
 check_session_roles(char **newval, void **extra, GucSource source)
 {
@@ -209,7 +343,15 @@ check_session_roles(char **newval, void **extra, GucSource source)
 
 	if (!split_session_roles(*newval, &roles, errbuf, sizeof(errbuf)))
 	{
+		char		where[ERRBUF_SIZE];
+
 		reload_note(SESSION_ROLES_NAME, errbuf);
+		/* a list of roles can be long too: see check_list() */
+		where[0] = '\0';
+		if (source == PGC_S_FILE)
+			setting_location(SESSION_ROLES_NAME, *newval, where, sizeof(where));
+		GUC_check_errmsg("invalid value for parameter \"%s\"%s",
+						 SESSION_ROLES_NAME, where);
 		GUC_check_errdetail("%s", errbuf);
 		return false;
 	}

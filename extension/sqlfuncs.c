@@ -6,6 +6,8 @@
  * Both describe or extend what this process has actually loaded, never
  * today's settings: a reload does not change a running session's filters.
  *
+ * Go twin: internal/policy/rows.go (seccomp_filter()) and client.go (set_client_filter()).
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"
@@ -178,8 +180,8 @@ client_source(FunctionCallInfo fcinfo, int argno, SeccompAction action,
 	if (list == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for argument %s of set_client_filter(): \"%s\"",
-						argname, value),
+				 errmsg("invalid value for argument %s of set_client_filter()",
+						argname),
 				 errdetail_internal("%s", errbuf)));
 
 	if (list->inherit)

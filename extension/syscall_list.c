@@ -8,6 +8,8 @@
  * run under sanitizers (see fuzz/).  Nothing here raises an error: problems
  * are described in the caller's buffer.
  *
+ * Go twin: internal/policy/list.go and action.go; the did-you-mean is internal/syscalls/closest.go.
+ *
  *-------------------------------------------------------------------------
  */
 #include "syscall_list.h"
@@ -27,6 +29,9 @@ const char *const seccomp_action_names[NUM_SECCOMP_ACTIONS] = {
 /* Longer than any syscall name libseccomp knows. */
 #define MAX_SYSCALL_NAME 64
 
+/* Above every syscall number of the architectures pgseccomp runs on. */
+#define MAX_SYSCALL_NUMBER 1024
+
 /* qsort comparator for ints */
 int
 compare_ints(const void *a, const void *b)
@@ -35,6 +40,97 @@ compare_ints(const void *a, const void *b)
 	int			y = *(const int *) b;
 
 	return (x > y) - (x < y);
+}
+
+/*
+ * Levenshtein distance between a and b (each at most MAX_SYSCALL_NAME
+ * bytes), comparing bytes.
+ */
+static int
+edit_distance(const char *a, const char *b)
+{
+	int			row[MAX_SYSCALL_NAME + 1];
+	size_t		alen = strlen(a);
+	size_t		blen = strlen(b);
+
+	if (alen > MAX_SYSCALL_NAME || blen > MAX_SYSCALL_NAME)
+		return MAX_SYSCALL_NAME + 1;
+	for (size_t j = 0; j <= blen; j++)
+		row[j] = (int) j;
+	for (size_t i = 1; i <= alen; i++)
+	{
+		int			diagonal = row[0];
+
+		row[0] = (int) i;
+		for (size_t j = 1; j <= blen; j++)
+		{
+			int			above = row[j];
+			int			best = diagonal + (a[i - 1] != b[j - 1]);
+
+			if (above + 1 < best)
+				best = above + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diagonal = above;
+		}
+	}
+	return row[blen];
+}
+
+/*
+ * The syscall name libseccomp knows on this architecture that is closest
+ * to word (lower-cased) by edit distance, the first in byte order on a
+ * tie, copied into buf; false when none is within max(2, length / 3)
+ * edits and fewer edits than the word has bytes.  It scans every syscall number, so call it only on failure.  The
+ * tool's model does the same (internal/syscalls, Arch.Closest).
+ */
+static bool
+closest_syscall_name(const char *word, char *buf, size_t buf_size)
+{
+	char		lower[MAX_SYSCALL_NAME + 1];
+	size_t		len = strlen(word);
+	int			limit;
+	int			best = MAX_SYSCALL_NAME + 1;
+
+	if (len > MAX_SYSCALL_NAME)
+		return false;
+	for (size_t i = 0; i <= len; i++)
+		lower[i] = (word[i] >= 'A' && word[i] <= 'Z') ? word[i] - 'A' + 'a' : word[i];
+	limit = len / 3 > 2 ? (int) (len / 3) : 2;
+	for (int nr = 0; nr < MAX_SYSCALL_NUMBER; nr++)
+	{
+		char	   *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+		int			distance;
+
+		if (name == NULL)
+			continue;
+		distance = edit_distance(lower, name);
+		if (distance <= limit &&
+			(distance < best || (distance == best && strcmp(name, buf) < 0)) &&
+			strlen(name) < buf_size)
+		{
+			best = distance;
+			strcpy(buf, name);
+		}
+		free(name);
+	}
+	return best <= limit && best < (int) len;
+}
+
+/* The native architecture, as the tool names it (internal/syscalls). */
+static const char *
+native_arch_name(void)
+{
+	switch (seccomp_arch_native())
+	{
+		case SCMP_ARCH_X86_64:
+			return "x86_64";
+		case SCMP_ARCH_AARCH64:
+			return "aarch64";
+		default:
+			return "native";
+	}
 }
 
 static bool
@@ -79,12 +175,13 @@ parse_syscall_list(const char *value, bool allow_inherit,
 		return list;
 
 	p = value;
-	for (;;)
+	for (int word = 1;; word++)
 	{
 		const char *start;
 		const char *end;
 		const char *next;
 		char		name[MAX_SYSCALL_NAME + 1];
+		char		closest[MAX_SYSCALL_NAME + 1];
 		size_t		len;
 		int			syscall;
 
@@ -100,7 +197,8 @@ parse_syscall_list(const char *value, bool allow_inherit,
 		if (len == 0)
 		{
 			snprintf(errbuf, errbuf_size,
-					 "The list has an empty entry: a comma at its start or end, or two commas in a row.");
+					 "The list has an empty entry (word %d): a comma at its start or end, or two commas in a row.",
+					 word);
 			goto fail;
 		}
 		if (len == 1 && *start == '*')
@@ -110,7 +208,8 @@ parse_syscall_list(const char *value, bool allow_inherit,
 						 "\"*\" (use the global list) is valid only in session lists.");
 			else if (maxcount > 1)
 				snprintf(errbuf, errbuf_size,
-						 "\"*\" must be the whole list, not one of its entries.");
+						 "\"*\" must be the whole list, not one of its entries (word %d).",
+						 word);
 			else
 			{
 				list->inherit = true;
@@ -120,8 +219,9 @@ parse_syscall_list(const char *value, bool allow_inherit,
 		}
 		if (len > MAX_SYSCALL_NAME)
 		{
-			snprintf(errbuf, errbuf_size, "Unknown syscall \"%.*s...\".",
-					 MAX_SYSCALL_NAME, start);
+			snprintf(errbuf, errbuf_size,
+					 "Unknown syscall \"%.*s...\" (word %d of the list).",
+					 MAX_SYSCALL_NAME, start, word);
 			goto fail;
 		}
 		memcpy(name, start, len);
@@ -130,17 +230,25 @@ parse_syscall_list(const char *value, bool allow_inherit,
 		syscall = seccomp_syscall_resolve_name(name);
 		if (syscall == __NR_SCMP_ERROR)
 		{
-			snprintf(errbuf, errbuf_size,
-					 strpbrk(name, " \t\n") ?
-					 "Unknown syscall \"%s\": separate syscall names with commas." :
-					 "Unknown syscall \"%s\".", name);
+			if (strpbrk(name, " \t\n"))
+				snprintf(errbuf, errbuf_size,
+						 "Unknown syscall \"%s\" (word %d of the list): separate syscall names with commas.",
+						 name, word);
+			else if (closest_syscall_name(name, closest, sizeof(closest)))
+				snprintf(errbuf, errbuf_size,
+						 "Unknown syscall \"%s\" (word %d of the list). Did you mean \"%s\"?",
+						 name, word, closest);
+			else
+				snprintf(errbuf, errbuf_size,
+						 "Unknown syscall \"%s\" (word %d of the list).", name, word);
 			goto fail;
 		}
 		if (syscall < 0)
 		{
 			/* libseccomp knows it, but only on other architectures */
 			snprintf(errbuf, errbuf_size,
-					 "Syscall \"%s\" does not exist on this architecture.", name);
+					 "Syscall \"%s\" (word %d of the list) does not exist on this architecture (%s).",
+					 name, word, native_arch_name());
 			goto fail;
 		}
 		list->syscalls[list->count++] = syscall;

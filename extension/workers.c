@@ -22,6 +22,8 @@
  * default action followed by " syscall:action" for each rule, with actions
  * as digits (0 allow, 1 log, 2 error, 3 kill), e.g. "2 0:0 1:0/0 56:2".
  *
+ * Go twin: none; the model has no parallel workers (a worker gets its leader's rows).
+ *
  *-------------------------------------------------------------------------
  */
 #include "pgseccomp.h"

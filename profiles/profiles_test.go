@@ -1,4 +1,4 @@
-package profiles
+package profiles_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/record"
+	"github.com/pgseccomp/pgseccomp/profiles"
 )
 
 // TestShippedProfile checks what the shipped profile says about itself:
@@ -18,7 +19,7 @@ import (
 // Debian 12, x86_64, proven by an enforce pass without denials, enforcing
 // (error defaults), and loadable as the server would load it.
 func TestShippedProfile(t *testing.T) {
-	p, err := PostgreSQL15Debian12()
+	p, err := profiles.PostgreSQL15Debian12()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestShippedProfileHoldsBuiltInWorkload(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole built-in workload")
 	}
-	p, err := PostgreSQL15Debian12()
+	p, err := profiles.PostgreSQL15Debian12()
 	if err != nil {
 		t.Fatal(err)
 	}

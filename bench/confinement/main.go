@@ -51,6 +51,12 @@ Measures (all by default; choose with --measures):
                          confined side's global program, and with its global
                          and session programs, in a re-executed child: what
                          the kernel adds to each syscall of a confined backend
+  watch                  pgbench -S on a cluster of its own whose global layer
+                         logs every syscall, without and with pgseccomp watch
+                         running in this process, in pairs: the ratio of tps,
+                         and the watch's CPU time per 100,000 records (the
+                         capture reads every record on the host, so other
+                         processes' records make that figure higher)
 
 Output: one line per measure with the median tps of each side, the median of
 the per-pair ratios and their range, and the goal with
@@ -315,6 +321,13 @@ func bench(ctx context.Context, o options) error {
 			return err
 		}
 		r.Measures = append(r.Measures, res)
+	}
+	if slices.Contains(o.Measures, watchKey) && o.Control == "" {
+		res, err := measureWatch(ctx, o, stderr)
+		if err != nil {
+			return err
+		}
+		r.Watch = &res
 	}
 	if install && o.Control == "" {
 		res, err := measureInstall(ctx, b, sides[1], o, stderr)

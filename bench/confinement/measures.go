@@ -77,7 +77,7 @@ func measureKeys() []string {
 	for _, m := range measures {
 		keys = append(keys, m.key)
 	}
-	return append(keys, installKey, syscallCostKey)
+	return append(keys, installKey, syscallCostKey, watchKey)
 }
 
 // pgbenchRun is one pgbench run of a measure on one side.

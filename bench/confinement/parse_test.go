@@ -296,7 +296,7 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{"defaults", nil, func(o options) bool {
 			return o.Pairs == 15 && o.Duration.Seconds() == 5 && o.Clients == 4 && o.Scale == 10 &&
-				o.Jobs >= 1 && o.Jobs <= 4 && len(o.Measures) == 6 && o.Out == "bench/results/confinement.json" && o.Control == ""
+				o.Jobs >= 1 && o.Jobs <= 4 && len(o.Measures) == 7 && slices.Contains(o.Measures, watchKey) && o.Out == "bench/results/confinement.json" && o.Control == ""
 		}, ""},
 		{"control", []string{"--control"}, func(o options) bool {
 			return o.Control == controlUnloaded && o.Out == "bench/results/confinement-control.json"

@@ -31,7 +31,9 @@ type report struct {
 	Install  *installResult  `json:"install,omitempty"`
 	// SyscallCost is the kernel's per-syscall cost of the filters.
 	SyscallCost *syscallCostResult `json:"syscall_cost,omitempty"`
-	Notes       []string           `json:"notes"`
+	// Watch is what pgseccomp watch costs a server that logs every syscall.
+	Watch *watchResult `json:"watch,omitempty"`
+	Notes []string     `json:"notes"`
 }
 
 // notes explain the choices a reader of the figures needs to know.
@@ -105,6 +107,10 @@ func printTable(w io.Writer, r *report) {
 	if sc := r.SyscallCost; sc != nil && len(sc.Stages) == 3 {
 		fmt.Fprintf(w, "%-22s %-4s no filter %.1f  global %.1f  global+session %.1f (medians of %d rounds)   +%.1f ns per syscall\n",
 			sc.Name, "ns", sc.Stages[0].MedianNS, sc.Stages[1].MedianNS, sc.Stages[2].MedianNS, sc.Rounds, sc.AddedNS)
+	}
+	if wr := r.Watch; wr != nil {
+		fmt.Fprintf(w, "%-22s %-4s ratio with/without watch: median %.3f over %d pairs; watch CPU %.3f s per 100,000 records (%d records, kernel lost %d, overflows %d)\n",
+			wr.Name, "tps", wr.RatioMedian, len(wr.Ratios), wr.CPUPer100k, wr.Records, wr.Lost, wr.Overflows)
 	}
 	if in := r.Install; in != nil {
 		d := in.US

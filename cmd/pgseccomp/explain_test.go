@@ -96,7 +96,7 @@ func TestExplain(t *testing.T) {
 			name:   "invalid settings name file and line",
 			conf:   preloaded + "\npgseccomp.global_syscall_allow = 'read,raed'\npgseccomp.session_roles = 'joe'\nsession_syscall_allow.ann = ''\n",
 			code:   1,
-			errOut: []string{"would reject", "postgresql.conf:4: pgseccomp.global_syscall_allow = 'read,raed': Unknown syscall \"raed\".", `postgresql.conf:6: session_syscall_allow.ann = '': "session_syscall_allow.ann" is set, but role "ann" is not listed`},
+			errOut: []string{"would reject", "postgresql.conf:4: pgseccomp.global_syscall_allow = 'read,raed': Unknown syscall \"raed\" (word 2 of the list). Did you mean \"read\"?", `postgresql.conf:6: session_syscall_allow.ann = '': "session_syscall_allow.ann" is set, but role "ann" is not listed`},
 		},
 		{
 			name:   "every connection refused",

@@ -42,8 +42,9 @@ Checks (the word after each finding):
   wal-segment, abort
                  pwritev (new WAL segments) and abort()'s syscalls after a
                  PANIC: denied, the cluster stays down after a crash
-  signal-return, relcache-init, buffer-io, sleep-resume
-                 what any backend may need at any moment
+  signal-return, relcache-init, buffer-io, sleep-resume, usleep
+                 what any backend may need at any moment (the last two, a
+                 resumed or a short sleep, are warnings)
   listen-tcp, ssl, peer, password
                  what listen_addresses, ssl = on and the pg_hba.conf
                  methods in force need before authentication
@@ -76,7 +77,9 @@ Flags:
                  from --pgdata, else from the file's data_directory setting,
                  else from the file's own directory
 ` + clusterFlagsHelp + `  --profile FILE a pgseccomp profile instead (--config FILE reads one too,
-                 recognized by its JSON)
+                 recognized by its JSON); a profile has no server settings,
+                 so listen-tcp, ssl, peer, password, methods, io-method and
+                 attribution are checked only on a configuration
   --arch ARCH    check for servers of ARCH (x86_64, aarch64, i386, arm,
                  ppc64le, s390x, riscv64, ...); repeat for several, e.g. a
                  configuration shared by x86_64 and aarch64 servers, where a

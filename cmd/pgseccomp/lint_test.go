@@ -26,10 +26,10 @@ func TestLintCommand(t *testing.T) {
 		{name: "notices only", conf: preloaded + "log_connections = on\npgseccomp.session_syscall_error = 'acct,chroot," + ring + "'\n", code: 0,
 			lines: []string{": notice: the session layer denies acct, chroot, io_uring_enter, io_uring_register, io_uring_setup, which the global layer allows", "1 finding: 1 notice"}},
 		{name: "error", conf: preloaded + "pgseccomp.session_syscall_error = 'acct,chrot'\n", code: 1,
-			lines: []string{`postgresql.conf:3: error: word 2 of pgseccomp.session_syscall_error: Unknown syscall "chrot". Did you mean "chroot"? (invalid)`,
+			lines: []string{`postgresql.conf:3: error: pgseccomp.session_syscall_error: Unknown syscall "chrot" (word 2 of the list). Did you mean "chroot"? (invalid)`,
 				"  fix: replace \"chrot\" with \"chroot\""}},
 		{name: "per architecture", conf: preloaded + "pgseccomp.session_syscall_error = 'open," + ring + "'\n", archs: []string{"x86_64", "aarch64"}, code: 1,
-			lines: []string{`Syscall "open" does not exist on this architecture (aarch64). Did you mean "openat"? [aarch64] (invalid)`}},
+			lines: []string{`Syscall "open" (word 1 of the list) does not exist on this architecture (aarch64). Did you mean "openat"? [aarch64] (invalid)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,7 +90,7 @@ func TestExplainAndLintHelp(t *testing.T) {
 	// Every check lint can report is in its usage.
 	_, out, _ := runCLI(t, "lint", "--help")
 	for _, check := range []string{"invalid", "ignored", "not-active", "refused", "startup", "postmaster", "wal-segment", "abort",
-		"signal-return", "relcache-init", "buffer-io", "sleep-resume", "listen-tcp", "ssl", "peer", "password", "methods", "twin",
+		"signal-return", "relcache-init", "buffer-io", "sleep-resume", "usleep", "listen-tcp", "ssl", "peer", "password", "methods", "twin",
 		"io-uring", "io-method", "global-only", "kill", "overridden", "client-filter", "session-roles", "attribution", "--dsn"} {
 		if !strings.Contains(out, check) {
 			t.Errorf("lint --help does not name %s", check)
@@ -120,7 +120,7 @@ func TestLintDSN(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 	for _, want := range []string{
-		`warning: pgseccomp.session_roles names "Joe", which is role "joe", not role "Joe" (session-roles)`,
+		`warning: pgseccomp.session_roles names Joe, which folds to "joe", not the server's role "Joe" (session-roles)`,
 		`warning: pgseccomp.session_roles names "lint_anne", but the server has no such role (session-roles)`,
 	} {
 		if !strings.Contains(out, want) {

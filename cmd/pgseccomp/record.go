@@ -260,6 +260,10 @@ func runRecord(args []string) int {
 	}
 	fmt.Fprintf(stdout, "recorded in %s: %d passes (%s), %d audit records of the server read; kernel audit lost counter %d before and %d after, capture socket never overflowed\n",
 		res.Elapsed.Round(1e9), len(phases), strings.Join(phases, ", "), records, res.LostBefore, res.LostAfter)
+	fmt.Fprintf(stdout, "proven with the recorded lists and error defaults: %s\n", strings.Join(res.Proven, ", "))
+	if len(res.Unexercised) > 0 {
+		fmt.Fprintf(stdout, "not exercised (pg_hba.conf methods the recording cannot log in with; see provenance.added): %s\n", strings.Join(res.Unexercised, "; "))
+	}
 	fmt.Fprintf(stdout, "global layer: %d syscalls; session layer: %d syscalls", len(p.Global.Allow), len(p.Session.Allow))
 	if len(p.Roles) > 0 {
 		fmt.Fprintf(stdout, "; %d roles with their own lists", len(p.Roles))

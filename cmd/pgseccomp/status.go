@@ -56,9 +56,11 @@ Exit status:
      postmaster writes)
   2  bad flags, or --pgdata/--pid name no running server or process
 
-Run it as root or as the server's OS user: other users cannot read which
-libraries a postmaster has loaded (/proc/PID/maps), so they cannot tell
-whether a cluster runs pgseccomp (a warning says so).
+Run it as root: other users cannot read which libraries a postmaster has
+loaded (/proc/PID/maps), so they cannot tell whether a cluster runs
+pgseccomp (a warning says so). The server's OS user can too where
+pgseccomp.allow_core_dumps = on; otherwise pgseccomp makes the server's
+processes non-dumpable, and their /proc files belong to root.
 
 Examples:
   # every cluster on this machine
@@ -151,7 +153,7 @@ func runStatus(args []string) int {
 	}
 	for _, c := range clusters {
 		if c.LoadedErr != nil {
-			fmt.Fprintf(stderr, "pgseccomp status: warning: cannot tell whether %s runs pgseccomp: %v; run as root or as the server's OS user\n",
+			fmt.Fprintf(stderr, "pgseccomp status: warning: cannot tell whether %s runs pgseccomp: %v; run as root\n",
 				clusterLabel(c), c.LoadedErr)
 		}
 	}
@@ -219,19 +221,20 @@ func selectClusters(r procs.Reader, o *statusOptions, set map[string]bool) ([]pr
 		if err != nil {
 			return nil, nil, usageError("status", "%v", err)
 		}
-		c, warnings, code := clusterForPGDATA(r, e.DataDir)
+		c, warnings, code := clusterForPGDATA(r, e.DataDir, e.CommandLine("status"))
 		if code != 0 {
 			return nil, nil, code
 		}
 		return []procs.ServerProcesses{c}, warnings, 0
 	case set["pgdata"]:
 		dataDir := o.cluster.pgdata
+		check := "pg_ctl -D " + dataDir + " status"
 		// A configuration directory (Debian's /etc/postgresql/15/main)
 		// names its data directory; anything else is taken as one.
 		if e, err := o.cluster.find(); err == nil {
-			dataDir = e.DataDir
+			dataDir, check = e.DataDir, e.CommandLine("status")
 		}
-		c, warnings, code := clusterForPGDATA(r, dataDir)
+		c, warnings, code := clusterForPGDATA(r, dataDir, check)
 		if code != 0 {
 			return nil, nil, code
 		}
@@ -279,7 +282,8 @@ func reportUnconfined(clusters []procs.ServerProcesses) int {
 
 // clusterForPGDATA finds the running cluster whose data directory is pgdata.
 // A non-zero code means an input error has been reported.
-func clusterForPGDATA(r procs.Reader, pgdata string) (procs.ServerProcesses, []error, int) {
+// check is the command that tells whether the server runs, for messages.
+func clusterForPGDATA(r procs.Reader, pgdata, check string) (procs.ServerProcesses, []error, int) {
 	if abs, err := filepath.Abs(pgdata); err == nil {
 		pgdata = abs
 	}
@@ -292,23 +296,23 @@ func clusterForPGDATA(r procs.Reader, pgdata string) (procs.ServerProcesses, []e
 	pf, err := procs.ReadPostmasterPID(pgdata)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return procs.ServerProcesses{}, nil, usageError("status", "%s does not exist: the server does not seem to be running; check that it is (pg_ctl -D %s status)", pidPath, pgdata)
+		return procs.ServerProcesses{}, nil, usageError("status", "%s does not exist: the server does not seem to be running; check that it is (%s)", pidPath, check)
 	case errors.Is(err, fs.ErrPermission):
 		return procs.ServerProcesses{}, nil, usageError("status", "cannot read %s: permission denied; run as root or as the server's OS user", pidPath)
 	case err != nil:
-		return procs.ServerProcesses{}, nil, usageError("status", "%v; check that the server is running (pg_ctl -D %s status)", err, pgdata)
+		return procs.ServerProcesses{}, nil, usageError("status", "%v; check that the server is running (%s)", err, check)
 	}
 	c, warnings, err := r.OfPostmaster(pf.PID)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return procs.ServerProcesses{}, nil, usageError("status", "process %d named in %s is not running: the file is stale (left by a crash?); check that the server is running (pg_ctl -D %s status)", pf.PID, pidPath, pgdata)
+		return procs.ServerProcesses{}, nil, usageError("status", "process %d named in %s is not running: the file is stale (left by a crash?); check that the server is running (%s)", pf.PID, pidPath, check)
 	case errors.Is(err, procs.ErrNotPostmaster):
-		return procs.ServerProcesses{}, nil, usageError("status", "%s names %v; the file is stale (left by a crash?); check that the server is running (pg_ctl -D %s status)", pidPath, err, pgdata)
+		return procs.ServerProcesses{}, nil, usageError("status", "%s names %v; the file is stale (left by a crash?); check that the server is running (%s)", pidPath, err, check)
 	case err != nil:
 		return procs.ServerProcesses{}, nil, usageError("status", "%v", err)
 	}
 	if pf.DataDir != "" && c.DataDir != "" && !samePath(pf.DataDir, c.DataDir) {
-		return procs.ServerProcesses{}, nil, usageError("status", "process %d named in %s serves data directory %s, not %s: the file is stale; check that the server is running (pg_ctl -D %s status)", pf.PID, pidPath, c.DataDir, pf.DataDir, pgdata)
+		return procs.ServerProcesses{}, nil, usageError("status", "process %d named in %s serves data directory %s, not %s: the file is stale; check that the server is running (%s)", pf.PID, pidPath, c.DataDir, pf.DataDir, check)
 	}
 	if c.DataDir == "" {
 		c.DataDir = pgdata

@@ -88,7 +88,7 @@ func TestStatusRejectedReload(t *testing.T) {
 	reload(bad)
 	code, _, errOut := runCLI(t, "status", "--pgdata", c.DataDir)
 	for _, want := range []string{"runs session filters older than its configuration since",
-		"setting pgseccomp.session_syscall_error", `Unknown syscall "getpriorty".`} {
+		"setting pgseccomp.session_syscall_error", `Unknown syscall "getpriorty" (word 2 of the list). Did you mean "getpriority"?`} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("status after a rejected reload: stderr does not say %q:\n%s", want, errOut)
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/watch"
 )
 
-const watchUsage = `Usage: pgseccomp watch [--pgdata DIR] [--config FILE] [--server-log FILE]
+const watchUsage = `Usage: pgseccomp watch [--cluster VER/NAME | --pgdata DIR] [--config FILE] [--server-log FILE]
                        [--json] [--interval D] [--metrics-address HOST:PORT]
                        [--since TIME [--audit-log FILE]]
 
@@ -33,13 +33,12 @@ SIGINT ends it. What cannot be attributed is named on the line with the
 reason (see the README for the server settings that make attribution
 complete).
 
-  --pgdata DIR        the cluster's data directory (postmaster.pid,
-                      current_logfiles; DIR/postgresql.conf unless --config)
-  --config FILE       the postgresql.conf the server runs with
-  --server-log FILE   the server log, when the logging collector is off
-                      (default: the file DIR/current_logfiles names, jsonlog
-                      first, then csvlog, then stderr); a stderr log is read
-                      with the configuration's log_line_prefix
+` + clusterFlagsHelp + `  --config FILE       the postgresql.conf the server runs with
+  --server-log FILE   the server log (default: the file the data directory's
+                      current_logfiles names, jsonlog first, then csvlog,
+                      then stderr; with the logging collector off, Debian's
+                      /var/log/postgresql/postgresql-VER-NAME.log); a stderr
+                      log is read with the configuration's log_line_prefix
   --json              one JSON object per line (fields in the README)
   --interval D        how long identical records are counted into one line
                       (default 1s)
@@ -57,8 +56,7 @@ complete).
                       (journalctl -o json _TRANSPORT=audit _TRANSPORT=kernel)
 
 Examples:
-  pgseccomp watch --pgdata /var/lib/postgresql/15/main \
-      --config /etc/postgresql/15/main/postgresql.conf
+  pgseccomp watch --cluster 15/main
   pgseccomp watch --pgdata "$PGDATA" --json --metrics-address 127.0.0.1:9187
   pgseccomp watch --pgdata "$PGDATA" --since 2h
   journalctl -k -o json | pgseccomp watch --pgdata "$PGDATA" --since 1d --audit-log -
@@ -99,9 +97,18 @@ func runWatch(args []string) int {
 	if err != nil {
 		return usageError("watch", "%v", err)
 	}
+	if in.conf == nil {
+		return usageError("watch", "%s is a profile: a watch reads the configuration the server runs with; give --pgdata or --config with its postgresql.conf", in.path)
+	}
 	dataDir := in.conf.DataDir
 	if dataDir == "" {
-		return usageError("watch", "no data directory: give --pgdata DIR (the directory with postmaster.pid)")
+		return usageError("watch", "no data directory: give --cluster VER/NAME or --pgdata DIR (the directory with postmaster.pid)")
+	}
+	fallbackLog := ""
+	if cf.cluster.name != "" || cf.cluster.pgdata != "" {
+		if e, err := cf.cluster.find(); err == nil && e.Version != "" {
+			fallbackLog = fmt.Sprintf("/var/log/postgresql/postgresql-%s-%s.log", e.Version, e.Name)
+		}
 	}
 	prefix := "%m [%p] " // PostgreSQL's default
 	if s, ok := in.conf.Lookup("log_line_prefix"); ok {
@@ -117,7 +124,7 @@ func runWatch(args []string) int {
 	}
 	cfg := watch.Config{
 		DataDir:  dataDir,
-		Log:      watch.LogSource{Path: *serverLog, Prefix: prefix},
+		Log:      watch.LogSource{Path: *serverLog, Prefix: prefix, Fallback: fallbackLog},
 		Policy:   load,
 		Interval: *interval,
 		JSON:     *jsonOut,

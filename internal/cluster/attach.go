@@ -5,23 +5,18 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
-	"github.com/pgseccomp/pgseccomp/internal/osuser"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 )
 
 // AttachOptions say which existing cluster to attach to.
 type AttachOptions struct {
-	// ConfigDir is the directory pg_ctl -D takes: the data directory, or
-	// on Debian the configuration directory (/etc/postgresql/15/main)
-	// whose postgresql.conf names the data directory.
-	ConfigDir string
+	// Of is the cluster (FindExisting).
+	Of *Existing
 	// BinDir as in Options.
 	BinDir string
 	// WorkDir is a directory this package may use (it is created if
@@ -55,25 +50,14 @@ func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	configDir, err := filepath.Abs(opts.ConfigDir)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: resolve %q: %w", opts.ConfigDir, err)
-	}
-	fi, err := os.Stat(filepath.Join(configDir, "postgresql.conf"))
-	if err != nil || fi.IsDir() {
-		return nil, fmt.Errorf("cluster: %s has no postgresql.conf: give the directory pg_ctl -D takes (the data directory, or /etc/postgresql/VERSION/NAME on Debian)", configDir)
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil, fmt.Errorf("cluster: cannot tell the owner of %s", configDir)
-	}
-	owner, err := lookupAccountID(st.Uid)
+	e := opts.Of
+	owner, err := lookupAccount(e.Owner)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	c := &Cluster{
 		BinDir: binDir, OSUser: owner.Name, acct: owner, logf: logf,
-		settings: map[string]string{}, attached: true, cmdline: true, configDir: configDir,
+		settings: map[string]string{}, attached: true, cmdline: true, configDir: e.ConfigDir,
 	}
 	if err := os.MkdirAll(opts.WorkDir, 0o711); err != nil {
 		return nil, fmt.Errorf("cluster: create %s: %w", opts.WorkDir, err)
@@ -82,23 +66,7 @@ func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
 	if err := os.Chmod(c.BaseDir, 0o711); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	// What the cluster's own configuration says, as its server reads it
-	// (run from BaseDir: postgres needs a working directory it can read).
-	for _, name := range []string{"data_directory", "port", "shared_preload_libraries"} {
-		cmd := c.Command(ctx, "postgres", "-D", configDir, "-C", name)
-		// Not c.Env(): the server reads PGPORT and friends as defaults.
-		cmd.Env = slices.DeleteFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, "PG") })
-		raw, err := cmd.CombinedOutput()
-		out := string(raw)
-		if err != nil {
-			return nil, fmt.Errorf("cluster: read %s of the cluster at %s (postgres -C %s): %w\n%s", name, configDir, name, err, strings.TrimSpace(out))
-		}
-		c.own = append(c.own, strings.TrimSpace(out))
-	}
-	c.DataDir = c.own[0]
-	if c.Port, err = strconv.Atoi(c.own[1]); err != nil {
-		return nil, fmt.Errorf("cluster: the cluster at %s has port %q, not a number", configDir, c.own[1])
-	}
+	c.DataDir, c.Port = e.DataDir, e.Port
 	c.SocketDir = filepath.Join(c.BaseDir, "socket")
 	c.LogFile = filepath.Join(c.BaseDir, "server.log")
 	c.hbaFile = filepath.Join(c.BaseDir, "pg_hba.conf")
@@ -127,7 +95,7 @@ func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
 	}
-	logf("cluster: attached to %s (data %s, port %d, OS user %s, running %v)", configDir, c.DataDir, c.Port, c.OSUser, c.wasRunning)
+	logf("cluster: attached to %s (data %s, port %d, OS user %s, running %v)", e, c.DataDir, c.Port, c.OSUser, c.wasRunning)
 	return c, nil
 }
 
@@ -172,13 +140,4 @@ func (c *Cluster) attachedStartArgs() []string {
 // shellQuote quotes s for /bin/sh, which pg_ctl runs the server with.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// lookupAccountID resolves the owner of a cluster's files.
-func lookupAccountID(uid uint32) (osuser.Account, error) {
-	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
-	if err != nil {
-		return osuser.Account{}, fmt.Errorf("look up the owner (uid %d) of the cluster's files: %w", uid, err)
-	}
-	return lookupAccount(u.Username)
 }

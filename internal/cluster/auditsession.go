@@ -16,7 +16,10 @@ import (
 // even those of a process gone before its record was read.
 //
 // The kernel gives a task a new session id when its loginuid is written
-// (audit_set_loginuid, which needs CAP_AUDIT_CONTROL); the id is per task
+// (audit_set_loginuid; the extension does the same from inside the
+// postmaster while the loginuid is unset, see README "Audit session", and
+// keeps the session it finds here). Writing needs CAP_AUDIT_CONTROL once a
+// loginuid is set; the id is per task
 // and a fork copies it, so the writes and the forks of pg_ctl happen on
 // one locked thread, which ends with its goroutine.
 type auditSession struct {

@@ -128,8 +128,7 @@ type Cluster struct {
 	copy       *copyConf // a copy: what it reads of the original
 	superuser  string    // the role connections use by default; "" means OSUser
 	attached   bool
-	configDir  string   // what pg_ctl -D takes
-	own        []string // its data_directory, port, shared_preload_libraries
+	configDir  string // what pg_ctl -D takes
 	hbaFile    string
 	wasRunning bool
 	serverOurs bool // this package started the attached cluster's server

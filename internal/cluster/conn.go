@@ -70,11 +70,12 @@ func (c *Cluster) Superuser() string {
 
 // TCPHost is the address the server listens on for TCP connections
 // (host and hostssl lines of pg_hba.conf): 127.0.0.1, or "" for an
-// existing cluster recorded in place, which listens on no TCP address.
+// existing cluster recorded in place, or a copy of one that listens on
+// no TCP address.
 func (c *Cluster) TCPHost() string {
 	switch {
-	case c.copy != nil:
-		return c.copy.listen
+	case c.copy != nil && c.copy.listen == "":
+		return ""
 	case c.attached:
 		return ""
 	}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +33,7 @@ type copyConf struct {
 	config    string // config_file: the original's, read in place (never written)
 	identFile string // the copy's pg_ident.conf
 	listen    string // listen_addresses: loopback, or '' if the original listens on no TCP
+	hbaOffset int    // lines before the original's in the copy's pg_hba.conf
 }
 
 // Copy makes a physical copy of an existing cluster in a temporary
@@ -83,10 +85,7 @@ func Copy(ctx context.Context, opts CopyOptions) (c *Cluster, err error) {
 	if err := os.Chmod(c.BaseDir, 0o711); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	conf := &copyConf{of: e, config: e.ConfigFile, listen: "127.0.0.1"}
-	if strings.TrimSpace(e.Value("listen_addresses", "localhost")) == "" {
-		conf.listen = ""
-	}
+	conf := &copyConf{of: e, config: e.ConfigFile, listen: loopbackFor(e.Value("listen_addresses", "localhost"))}
 	if e.ConfigDir == e.DataDir { // initdb's layout: the copy has its own
 		conf.config = filepath.Join(c.DataDir, "postgresql.conf")
 	}
@@ -98,7 +97,9 @@ func Copy(ctx context.Context, opts CopyOptions) (c *Cluster, err error) {
 		if err := os.Remove(c.DataDir); err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
-		out, err := c.run(ctx, "pg_basebackup", "-D", c.DataDir, "-X", "stream", "-c", "fast",
+		// No manifest: the walsender would build it in a temporary file
+		// (base/pgsql_tmp) of the original.
+		out, err := c.run(ctx, "pg_basebackup", "-D", c.DataDir, "-X", "stream", "-c", "fast", "--no-manifest",
 			"-h", e.SocketDir(), "-p", strconv.Itoa(e.Port), "-U", e.Owner, "-d", "dbname=postgres")
 		if err != nil {
 			return nil, fmt.Errorf("cluster: copy %s with pg_basebackup (a replication connection over %s as %s, peer authentication): %w\n%s\n"+
@@ -151,6 +152,7 @@ func (c *Cluster) writeCopyAuth() error {
 	c.copy.identFile = filepath.Join(dir, "pg_ident.conf")
 	head := fmt.Sprintf("# pgseccomp: a copy of %s being recorded; %s drives it over the private socket.\n"+
 		"local all %s trust\nlocal replication %s trust\n# %s:\n", e, CopyRole, CopyRole, CopyRole, e.HBAFile)
+	c.copy.hbaOffset = strings.Count(head, "\n")
 	for path, data := range map[string][]byte{c.hbaFile: append([]byte(head), hba...), c.copy.identFile: ident} {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return fmt.Errorf("cluster: %w", err)
@@ -262,4 +264,32 @@ func (c *Cluster) copyStartSettings(settings map[string]string) {
 	settings["listen_addresses"] = QuoteValue(c.copy.listen)
 	settings["unix_socket_directories"] = QuoteValue(c.SocketDir)
 	settings["external_pid_file"] = "''"
+}
+
+// OriginalHBALine is the line of the original's pg_hba.conf that line n of
+// the server's pg_hba.conf is (the same n except in a copy).
+func (c *Cluster) OriginalHBALine(n int) int {
+	if c.copy == nil {
+		return n
+	}
+	return n - c.copy.hbaOffset
+}
+
+// loopbackFor maps the original's listen_addresses to the loopback
+// interface, the same way: a list that names a host (localhost, or any
+// name) becomes "localhost", so that the postmaster resolves a name as
+// the original does (glibc's resolver asks uname() for the host name);
+// addresses and "*" become 127.0.0.1; an empty list stays empty.
+func loopbackFor(listen string) string {
+	listen = strings.TrimSpace(listen)
+	if listen == "" {
+		return ""
+	}
+	for _, a := range strings.Split(listen, ",") {
+		a = strings.TrimSpace(a)
+		if a != "*" && net.ParseIP(a) == nil {
+			return "localhost"
+		}
+	}
+	return "127.0.0.1"
 }

@@ -232,14 +232,18 @@ func (e *Existing) Manager() string {
 
 // RestartCommand is the command that restarts the server the way it is
 // managed, for messages.
-func (e *Existing) RestartCommand() string {
+func (e *Existing) RestartCommand() string { return e.CommandLine("restart") }
+
+// CommandLine is the command that runs pg_ctl's action (start, stop,
+// restart, status) the way the server is managed, for messages.
+func (e *Existing) CommandLine(action string) string {
 	switch e.Manager() {
 	case "systemd":
-		return "systemctl restart postgresql@" + e.Version + "-" + e.Name
+		return "systemctl " + action + " postgresql@" + e.Version + "-" + e.Name
 	case "pg_ctlcluster":
-		return "pg_ctlcluster " + e.Version + " " + e.Name + " restart"
+		return "pg_ctlcluster " + e.Version + " " + e.Name + " " + action
 	}
-	return "sudo -u " + e.Owner + " pg_ctl -D " + shellQuote(e.ConfigDir) + " restart"
+	return "sudo -u " + e.Owner + " pg_ctl -D " + shellQuote(e.ConfigDir) + " " + action
 }
 
 // Running returns the postmaster's pid when the server runs.

@@ -117,3 +117,14 @@ func FuzzParseClusterName(f *testing.F) {
 		}
 	})
 }
+
+func TestLoopbackFor(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", " ": "", "localhost": "localhost", "*": "127.0.0.1", "0.0.0.0": "127.0.0.1",
+		"10.0.0.5, ::1": "127.0.0.1", "db.example.org": "localhost", "127.0.0.1,db": "localhost",
+	} {
+		if got := loopbackFor(in); got != want {
+			t.Errorf("loopbackFor(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

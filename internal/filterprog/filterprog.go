@@ -6,6 +6,8 @@
 // other architecture killed, errors as EACCES, kill as kill-process. The
 // tool uses it to show what each layer costs the kernel (explain --bpf), and
 // the tests run the programs in a BPF virtual machine.
+//
+// C twin: extension/filter.c.
 package filterprog
 
 import (

@@ -10,6 +10,7 @@
 package lint
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -61,6 +62,29 @@ type Input struct {
 	// Rewrite, when not nil, rewrites each finding's message and fix
 	// (e.g. setting names into a profile's JSON locations).
 	Rewrite func(string) string
+}
+
+// ForConf is the Input for a server's configuration (as pgconf.Load
+// reads it) on each of archs: its pgseccomp settings built as the
+// postmaster builds them, and its pg_hba.conf. Callers that know the
+// server's roles set Input.Roles (FetchRoles).
+func ForConf(conf *pgconf.File, archs ...policy.Arch) Input {
+	in := Input{Conf: conf, HBA: ReadHBA(conf)}
+	for _, arch := range archs {
+		t := Target{Arch: arch}
+		var problems policy.Problems
+		var err error
+		t.Settings, err = policy.SettingsFromConf(conf)
+		if errors.As(err, &problems) {
+			t.Problems = append(t.Problems, problems...)
+		}
+		t.Policy, err = t.Settings.Build(arch)
+		if errors.As(err, &problems) {
+			t.Problems = append(t.Problems, problems...)
+		}
+		in.Targets = append(in.Targets, t)
+	}
+	return in
 }
 
 // Run runs every check on each target. A finding every target has is
@@ -134,6 +158,7 @@ func (l *linter) add(fd Finding) {
 	if fd.Where == "" && fd.Setting != "" {
 		fd.Where = l.t.Settings.Where(fd.Setting)
 		if fd.Where == "" && l.in.Conf != nil {
+			fd.Where = l.in.Conf.Path // not set: the main file is where to set it
 			if s, ok := l.in.Conf.Lookup(fd.Setting); ok {
 				fd.Where = s.Where()
 			}

@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -69,27 +68,19 @@ func lintDir(t *testing.T, dir string, archs []string, roles []string) []Finding
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := Input{Conf: conf, HBA: ReadHBA(conf), Roles: roles}
 	if len(archs) == 0 {
 		archs = []string{"x86_64"}
 	}
+	var as []policy.Arch
 	for _, name := range archs {
 		arch, err := policy.ParseArch(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		tg := Target{Arch: arch}
-		var problems policy.Problems
-		tg.Settings, err = policy.SettingsFromConf(conf)
-		if errors.As(err, &problems) {
-			tg.Problems = append(tg.Problems, problems...)
-		}
-		tg.Policy, err = tg.Settings.Build(arch)
-		if errors.As(err, &problems) {
-			tg.Problems = append(tg.Problems, problems...)
-		}
-		in.Targets = append(in.Targets, tg)
+		as = append(as, arch)
 	}
+	in := ForConf(conf, as...)
+	in.Roles = roles
 	return Run(in)
 }
 
@@ -116,11 +107,11 @@ func TestLint(t *testing.T) {
 		{name: "not enabled", conf: "shared_preload_libraries = 'pg_stat_statements,pgseccomp'\n", failed: true,
 			want: []want{{"not-active", Warning, "pgseccomp.enabled is off"}}},
 		{name: "misspelt word: position and suggestion, not the list", conf: base + "pgseccomp.session_syscall_error = 'acct,chrot,ptrace'\n", failed: true,
-			want: []want{{"invalid", Error, `postgresql.conf:4: word 2 of pgseccomp.session_syscall_error: Unknown syscall "chrot". Did you mean "chroot"?`}}},
+			want: []want{{"invalid", Error, `postgresql.conf:4: pgseccomp.session_syscall_error: Unknown syscall "chrot" (word 2 of the list). Did you mean "chroot"?`}}},
 		{name: "unknown on another architecture", conf: base + "pgseccomp.session_syscall_error = 'open," + noRing + "'\n", archs: []string{"x86_64", "aarch64"}, failed: true,
-			want: []want{{"invalid", Error, `word 1 of pgseccomp.session_syscall_error: Syscall "open" does not exist on this architecture (aarch64). Did you mean "openat"? [aarch64]`}}},
+			want: []want{{"invalid", Error, `pgseccomp.session_syscall_error: Syscall "open" (word 1 of the list) does not exist on this architecture (aarch64). Did you mean "openat"? [aarch64]`}}},
 		{name: "misspelt word in a long list", conf: base + "pgseccomp.global_syscall_default = error\npgseccomp.global_syscall_allow = '" + startable() + ",getpriorty'\n", failed: true,
-			want: []want{{"invalid", Error, fmt.Sprintf(`postgresql.conf:5: word %d of pgseccomp.global_syscall_allow: Unknown syscall "getpriorty". Did you mean "getpriority"?`, strings.Count(startable(), ",")+2)}}},
+			want: []want{{"invalid", Error, fmt.Sprintf(`postgresql.conf:5: pgseccomp.global_syscall_allow: Unknown syscall "getpriorty" (word %d of the list). Did you mean "getpriority"?`, strings.Count(startable(), ",")+2)}}},
 		{name: "a conflict in a long list is not quoted whole", conf: base + "pgseccomp.global_syscall_allow = '" + startable() + "'\npgseccomp.global_syscall_error = 'ptrace,read'\n", failed: true,
 			want: []want{{"invalid", Error, `Syscall "read" is named in both pgseccomp.global_syscall_allow`}}},
 		{name: "default with spaces", conf: base + "pgseccomp.session_syscall_default = ' error'\n", failed: true,
@@ -136,11 +127,29 @@ func TestLint(t *testing.T) {
 				{"twin", Notice, "the global layer allows stat but denies statx"},
 			}},
 		{name: "pre-glibc-2.33 role list", conf: base + "pgseccomp.session_roles = 'joe'\nsession_syscall_default.joe = error\nsession_syscall_allow.joe = 'read,stat'\n", failed: true,
-			want: []want{{"startup", Error, `the session layer of role "joe" denies newfstatat, pselect6`}}},
+			want: []want{{"startup", Error, `the session layer of role "joe" denies newfstatat`}, {"usleep", Warning, `the session layer of role "joe" denies pselect6`}}},
+		{name: "pselect6 denied to sessions slows them", conf: base + "pgseccomp.session_syscall_error = 'pselect6," + noRing + "'\n", failed: true,
+			want: []want{{"usleep", Warning, "the session layer denies pselect6"}}, absent: []string{"startup"}},
 		{name: "a WAL segment denied to sessions keeps the cluster down", conf: base + "pgseccomp.session_syscall_error = 'pwritev," + noRing + "'\n", failed: true,
 			want: []want{{"wal-segment", Error, "the session layer denies pwritev"}}},
 		{name: "abort denied to a role", conf: base + "pgseccomp.session_roles = 'joe'\nsession_syscall_error.joe = 'tgkill," + noRing + "'\n", failed: true,
 			want: []want{{"abort", Error, `postgresql.conf:5: the session layer of role "joe" denies tgkill`}}},
+		{name: "work any backend does by chance", conf: base + "pgseccomp.session_roles = 'joe'\nsession_syscall_error.joe = 'rt_sigreturn,rename,pread64," + noRing + "'\n", failed: true,
+			want: []want{
+				{"signal-return", Error, `the session layer of role "joe" denies rt_sigreturn`},
+				{"relcache-init", Error, `the session layer of role "joe" denies rename`},
+				{"buffer-io", Error, `the session layer of role "joe" denies pread64`},
+			}},
+		{name: "a profile recorded without TCP, peer and a PANIC, on a Debian cluster",
+			conf: errorDefault("setsockopt", "getsockopt", "pwritev", "gettid", "tgkill") + "pgseccomp.session_syscall_default = error\npgseccomp.session_syscall_allow = '" + startable("pselect6") + "'\nssl = on\n",
+			hba:  "local all postgres peer\nlocal all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n", failed: true,
+			want: []want{
+				{"listen-tcp", Error, "the global layer denies setsockopt, which listen_addresses = 'localhost' (the default) needs"},
+				{"peer", Error, "the global layer denies getsockopt, which peer in "},
+				{"wal-segment", Error, "the global layer denies pwritev"},
+				{"abort", Error, "the global layer denies gettid, tgkill"},
+				{"usleep", Warning, "the session layer denies pselect6"},
+			}},
 		{name: "restart_syscall", conf: errorDefault("restart_syscall"), failed: true,
 			want: []want{{"sleep-resume", Warning, "the global layer denies restart_syscall"}}},
 		{name: "clone without clone3", conf: errorDefault("clone3"), failed: true,
@@ -200,12 +209,19 @@ func TestLint(t *testing.T) {
 		{name: "attribution: log_connections off", conf: strings.Replace(errorDefault(), "log_connections = on\n", "", 1),
 			want: []want{{"attribution", Notice, "log_connections = 'off'"}}},
 		{name: "attribution: no pid", conf: errorDefault() + "log_line_prefix = '%m '\n",
-			want: []want{{"attribution", Notice, "log_line_prefix = '%m ' has no %p"}}},
-		{name: "attribution: jsonlog", conf: errorDefault() + "log_line_prefix = '%m '\nlog_destination = 'jsonlog'\n", absent: []string{"attribution"}},
+			want: []want{{"attribution", Notice, "log_line_prefix = '%m ' lacks %m or %p"}}},
+		{name: "attribution: jsonlog without the collector", conf: errorDefault() + "log_destination = 'jsonlog'\n",
+			want: []want{{"attribution", Notice, "log_destination = 'jsonlog', but logging_collector = 'off'"}}},
+		{name: "attribution: failed statements not logged", conf: errorDefault() + "log_min_error_statement = fatal\n",
+			want: []want{{"attribution", Notice, "log_min_error_statement = 'fatal'"}}},
+		{name: "attribution: jsonlog", conf: errorDefault() + "log_line_prefix = '%m '\nlog_destination = 'jsonlog'\nlogging_collector = on\n", absent: []string{"attribution"}},
 		{name: "a name that folds", conf: errorDefault() + "pgseccomp.session_roles = 'Joe'\n",
 			want: []want{{"session-roles", Notice, `pgseccomp.session_roles names Joe, which folds to "joe"`}}},
 		{name: "a name that folds to another role", conf: errorDefault() + "pgseccomp.session_roles = 'Joe'\n", roles: []string{"postgres", "Joe"}, failed: true,
-			want: []want{{"session-roles", Warning, `names "Joe", which is role "joe", not role "Joe"`}}},
+			want: []want{{"session-roles", Warning, `pgseccomp.session_roles names Joe, which folds to "joe", not the server's role "Joe"`}}},
+		{name: "a quoted name in another case", conf: errorDefault() + "pgseccomp.session_roles = '\"JOE\"'\n", roles: []string{"postgres", "joe"}, failed: true,
+			want: []want{{"session-roles", Warning, `pgseccomp.session_roles names "JOE", but the server's role is "joe"`}}},
+		{name: "both cases exist, the lower one listed", conf: errorDefault() + "pgseccomp.session_roles = 'joe'\n", roles: []string{"joe", "Joe"}, absent: []string{"session-roles"}},
 		{name: "a role that does not exist", conf: errorDefault() + "pgseccomp.session_roles = 'jeo'\n", roles: []string{"postgres", "joe"}, failed: true,
 			want: []want{{"session-roles", Warning, `names "jeo", but the server has no such role`}}},
 		{name: "roles that exist", conf: errorDefault() + "pgseccomp.session_roles = 'joe, \"Ann\"'\n", roles: []string{"postgres", "joe", "Ann"}, absent: []string{"session-roles"}},

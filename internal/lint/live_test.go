@@ -48,6 +48,9 @@ func TestNeedsOnLiveServer(t *testing.T) {
 		{check: "ssl", hba: "local all all trust\nhostssl all all 127.0.0.1/32 trust\n", user: "postgres", tcp: true, sslmode: "require",
 			conf: map[string]string{"ssl": "on", "ssl_cert_file": "'/etc/ssl/certs/ssl-cert-snakeoil.pem'", "ssl_key_file": "'/etc/ssl/private/ssl-cert-snakeoil.key'"}},
 	}
+	// One cluster for every case (initdb is the slow part): each run
+	// rewrites its settings and pg_hba.conf, starts and stops it.
+	c := clustertest.NewStopped(t, cluster.Options{})
 	for _, tt := range tests {
 		t.Run(tt.check, func(t *testing.T) {
 			need := policy.NeedsOf(tt.check)[0]
@@ -69,7 +72,9 @@ func TestNeedsOnLiveServer(t *testing.T) {
 					"log_connections":                  "on",
 				}
 				maps.Copy(settings, tt.conf)
-				c := clustertest.NewStopped(t, cluster.Options{Settings: settings})
+				if err := c.SetSettings(settings); err != nil {
+					t.Fatal(err)
+				}
 				for name, text := range map[string]string{"pg_hba.conf": tt.hba, "pg_ident.conf": tt.ident} {
 					if err := os.WriteFile(filepath.Join(c.DataDir, name), []byte(text), 0o600); err != nil {
 						t.Fatal(err)
@@ -88,6 +93,11 @@ func TestNeedsOnLiveServer(t *testing.T) {
 				case tt.noStart && !control && err == nil:
 					t.Errorf("the server started without %s", strings.Join(remove, ", "))
 				case tt.noStart:
+					if err == nil {
+						if err := c.Stop(ctx); err != nil {
+							t.Error(err)
+						}
+					}
 					continue
 				case err != nil:
 					t.Fatalf("control %v: the server did not start: %v", control, err)
@@ -101,7 +111,10 @@ func TestNeedsOnLiveServer(t *testing.T) {
 					// Hashed here: hashing in the server draws a salt
 					// with getrandom too.
 					hash := md5.Sum([]byte("lint-secret" + tt.user))
-					_, err = conn.Exec(ctx, "CREATE ROLE "+tt.user+" LOGIN PASSWORD 'md5"+hex.EncodeToString(hash[:])+"'")
+					_, err = conn.Exec(ctx, "DROP ROLE IF EXISTS "+tt.user)
+					if err == nil {
+						_, err = conn.Exec(ctx, "CREATE ROLE "+tt.user+" LOGIN PASSWORD 'md5"+hex.EncodeToString(hash[:])+"'")
+					}
 					conn.Close(ctx)
 					if err != nil {
 						t.Fatal(err)

@@ -79,7 +79,7 @@ func isOn(v string) bool {
 }
 
 // warningNeeds are the needs whose denial is a risk, not an outage.
-var warningNeeds = map[string]bool{"sleep-resume": true}
+var warningNeeds = map[string]bool{"sleep-resume": true, "usleep": true}
 
 // checkNeeds: each layer against policy.Needs, for what the configuration
 // uses. A denied need stops the server, refuses connections of a
@@ -87,6 +87,10 @@ var warningNeeds = map[string]bool{"sleep-resume": true}
 func (l *linter) checkNeeds(sessions []sessionLayer) {
 	conds := l.conditionsWhy()
 	layers := append([]sessionLayer{{"", l.t.Policy.Global}}, sessions...)
+	reported := map[*policy.Layer]map[string]bool{} // a name reported as an error is not repeated as a warning
+	for _, ly := range layers {
+		reported[ly.layer] = map[string]bool{}
+	}
 	for _, need := range policy.Needs {
 		because := ""
 		if need.When != policy.Always {
@@ -103,8 +107,9 @@ func (l *linter) checkNeeds(sessions []sessionLayer) {
 			}
 			var denied []string
 			for _, name := range names {
-				if d, _ := l.denies(ly.layer, name); d {
+				if d, _ := l.denies(ly.layer, name); d && !(warningNeeds[need.Check] && reported[ly.layer][name]) {
 					denied = append(denied, name)
+					reported[ly.layer][name] = true
 				}
 			}
 			if len(denied) == 0 {

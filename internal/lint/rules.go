@@ -26,10 +26,13 @@ func (l *linter) checkInvalid() {
 			fd.Message = p.Setting + ": " + p.Detail // the detail names the word
 		}
 		if p.Word != "" {
-			// The word and its place, never the whole list.
-			fd.Message = fmt.Sprintf("word %d of %s: %s", p.Pos, p.Setting, p.Detail)
+			// The detail names the word, its place and the closest name
+			// (as the server's message does), never the whole list.
+			fd.Message = p.Setting + ": " + p.Detail
 			if sug := suggest(l.arch, p.Word); sug != "" {
-				fd.Message += fmt.Sprintf(" Did you mean %q?", sug)
+				if !strings.Contains(p.Detail, "Did you mean") {
+					fd.Message += fmt.Sprintf(" Did you mean %q?", sug)
+				}
 				fd.Fix = fmt.Sprintf("replace %q with %q, or with the syscall you meant, in %s", p.Word, sug, p.Setting)
 			} else {
 				fd.Fix = fmt.Sprintf("remove %q from %s, or replace it with a syscall name libseccomp %s knows on %s", p.Word, p.Setting, syscalls.LibraryVersion(), l.arch)
@@ -365,7 +368,8 @@ func suggest(arch policy.Arch, word string) string {
 			}
 		}
 	}
-	return syscalls.Suggest(arch, word)
+	name, _ := arch.Closest(word)
+	return name
 }
 
 // words is a list setting's names for a message: the first few, and how

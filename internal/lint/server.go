@@ -65,8 +65,8 @@ func (l *linter) checkRoleNames() {
 	written := map[string]string{} // folded name -> as written, when it folded
 	for _, w := range strings.Split(v.Text, ",") {
 		w = strings.TrimSpace(w)
-		if w != "" && !strings.HasPrefix(w, `"`) && strings.ToLower(w) != w {
-			written[strings.ToLower(w)] = w
+		if w != "" && !strings.HasPrefix(w, `"`) && pgconf.FoldName(w) != w {
+			written[policy.TruncateIdentifier(pgconf.FoldName(w))] = w
 		}
 	}
 	for _, role := range s.SessionRoles {
@@ -79,11 +79,15 @@ func (l *linter) checkRoleNames() {
 			}
 		}
 		switch {
-		case other != "":
+		case other != "" && (folded || !exists):
+			msg := fmt.Sprintf("%s names %q, but the server's role is %q", policy.SessionRolesName, role, other)
+			if folded {
+				msg = fmt.Sprintf("%s names %s, which folds to %q, not the server's role %q", policy.SessionRolesName, w, role, other)
+			}
 			l.add(Finding{Check: "session-roles", Severity: Warning, Setting: policy.SessionRolesName, Role: role,
-				Message: fmt.Sprintf("%s names %q, which is role %q, not role %q", policy.SessionRolesName, firstNonEmpty(w, role), role, other),
-				Why:     fmt.Sprintf("PostgreSQL folds unquoted names to lower case, and pgseccomp matches the authenticated role exactly: sessions of %q get the session-level lists, not the ones meant for it", other),
-				Fix:     fmt.Sprintf("write the name in double quotes as the role is spelt (%s = '\"%s\"'), and its per-role settings with that name", policy.SessionRolesName, other)})
+				Message: msg,
+				Why:     fmt.Sprintf("pgseccomp matches the authenticated role exactly (PostgreSQL folds unquoted names in the list to lower case): sessions of %q get the session-level lists, not the ones meant for it", other),
+				Fix:     fmt.Sprintf("list the role in double quotes as it is spelt (\"%s\"); per-role setting names are case-insensitive, so its session_syscall_* settings need no change", other)})
 		case !exists:
 			l.add(Finding{Check: "session-roles", Severity: Warning, Setting: policy.SessionRolesName, Role: role,
 				Message: fmt.Sprintf("%s names %q, but the server has no such role", policy.SessionRolesName, role),
@@ -104,8 +108,6 @@ func firstNonEmpty(a, b string) string {
 	}
 	return b
 }
-
-const ioUringWhy = "operations submitted through an io_uring ring (opening, reading, writing files, connecting sockets, making directories) are done by the kernel without a syscall of their own, so seccomp never sees them: a process that can set up or use a ring can do what the layer's lists deny"
 
 // checkIOUring: a layer that lets io_uring through while it denies
 // something: an error when io_uring is allowed by a default, a warning
@@ -137,7 +139,7 @@ func (l *linter) checkIOUring(sessions []sessionLayer) {
 		}
 		fd := Finding{Check: "io-uring", Severity: Error, Setting: l.settingFor(ly.layer, allowed[0]), Role: ly.role,
 			Message: fmt.Sprintf("%s allows %s while it denies other syscalls", layerName(ly.layer, ly.role), strings.Join(allowed, ", ")),
-			Why:     ioUringWhy,
+			Why:     policy.IOUringWhy,
 			Fix:     fmt.Sprintf("deny %s (add them to %s); PostgreSQL 15 to 17 never use io_uring, and 18's default io_method = worker does not either", strings.Join(policy.IOUring, ", "), errorSetting(ly.layer, ly.role))}
 		if explicit {
 			fd.Severity = Warning
@@ -188,7 +190,7 @@ func (l *linter) checkIOMethod() {
 	}
 	l.add(Finding{Check: "io-method", Severity: Error, Where: s.Where(),
 		Message: "io_method = io_uring, but the global layer does not name io_uring_setup and io_uring_enter in its allow list",
-		Why:     "PostgreSQL 18 and later create io_uring rings in the postmaster for every process with io_method = io_uring: denied, the server does not start; allowed, the cluster's reads and writes go through rings, and " + ioUringWhy,
+		Why:     "PostgreSQL 18 and later create io_uring rings in the postmaster for every process with io_method = io_uring: denied, the server does not start; allowed, the cluster's reads and writes go through rings, and " + policy.IOUringWhy,
 		Fix:     "use io_method = worker (the default), which keeps every I/O a syscall the filters see; or, accepting the bypass, name io_uring_setup, io_uring_enter and io_uring_register in " + policy.GlobalListName(policy.Allow)})
 }
 
@@ -240,13 +242,27 @@ func (l *linter) checkAttribution() {
 			Why:     "a seccomp audit record names only the pid; with log_connections on, the server log ties each backend's pid to its role and database, also after the session ended (pgseccomp watch and record --per-role read it)",
 			Fix:     "set log_connections = on (reload)"})
 	}
-	dest := strings.ToLower(setting(conf, "log_destination", "stderr").Value)
+	dest := setting(conf, "log_destination", "stderr")
+	structured := strings.Contains(strings.ToLower(dest.Value), "csvlog") || strings.Contains(strings.ToLower(dest.Value), "jsonlog")
 	prefix := setting(conf, "log_line_prefix", "%m [%p] ")
-	if !strings.Contains(dest, "csvlog") && !strings.Contains(dest, "jsonlog") && !strings.Contains(prefix.Value, "%p") {
+	collector := setting(conf, "logging_collector", "off")
+	switch {
+	case structured && !isOn(collector.Value):
+		l.add(Finding{Check: "attribution", Severity: Notice, Where: l.whereOf(collector), Setting: "logging_collector",
+			Message: fmt.Sprintf("log_destination = %s, but logging_collector = %s: no csvlog or jsonlog file is written", pgconf.Quote(dest.Value), pgconf.Quote(collector.Value)),
+			Why:     "csvlog and jsonlog are written only by the logging collector; without them, only a stderr log with a pid in its prefix ties a line to the audit records of its process",
+			Fix:     "set logging_collector = on (restart)"})
+	case !structured && (!strings.Contains(prefix.Value, "%p") || !strings.Contains(prefix.Value, "%m")):
 		l.add(Finding{Check: "attribution", Severity: Notice, Where: l.whereOf(prefix), Setting: "log_line_prefix",
-			Message: fmt.Sprintf("log_line_prefix = %s has no %%p, and log_destination = %s writes no csvlog or jsonlog", pgconf.Quote(prefix.Value), pgconf.Quote(dest)),
-			Why:     "without the pid on each line, a log line cannot be tied to the audit records of the process that wrote it",
-			Fix:     "add %p to log_line_prefix (e.g. '%m [%p] %q%u@%d '), or log to jsonlog or csvlog (reload)"})
+			Message: fmt.Sprintf("log_line_prefix = %s lacks %%m or %%p, and log_destination = %s writes no csvlog or jsonlog", pgconf.Quote(prefix.Value), pgconf.Quote(dest.Value)),
+			Why:     "without the time and pid on each line, a log line cannot be tied to the audit records of the process that wrote it (pgseccomp watch reads the log by pid and time)",
+			Fix:     "have log_line_prefix include %m and %p (e.g. '%m [%p] %q%u@%d '), or log to jsonlog or csvlog with logging_collector = on (reload)"})
+	}
+	if les := setting(conf, "log_min_error_statement", "error"); slices.Contains([]string{"log", "fatal", "panic"}, strings.ToLower(strings.TrimSpace(les.Value))) {
+		l.add(Finding{Check: "attribution", Severity: Notice, Where: l.whereOf(les), Setting: "log_min_error_statement",
+			Message: fmt.Sprintf("log_min_error_statement = %s: a statement that fails with an error is not logged", pgconf.Quote(les.Value)),
+			Why:     "a syscall denied with error makes a statement fail; with log_min_error_statement at error (the default) or lower, the log names that statement next to the error",
+			Fix:     "set log_min_error_statement = error (reload)"})
 	}
 }
 

@@ -3,7 +3,6 @@ package pgconf
 import (
 	"fmt"
 	"net"
-	"os"
 	"strings"
 )
 
@@ -20,24 +19,12 @@ type HBALine struct {
 // hbaTypes are the connection types of pg_hba.conf.
 var hbaTypes = map[string]bool{"local": true, "host": true, "hostssl": true, "hostnossl": true, "hostgssenc": true, "hostnogssenc": true}
 
-// maxHBASize bounds what ReadHBA reads, as a configuration file is bounded.
-const maxHBASize = 16 << 20
-
-// ReadHBA reads the pg_hba.conf at path (a regular file of at most 16 MiB).
+// ReadHBA reads the pg_hba.conf at path, with ReadFile's rules (a regular
+// file of at most MaxFileSize bytes).
 func ReadHBA(path string) ([]HBALine, error) {
-	fi, err := os.Stat(path)
+	data, err := ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading the server's pg_hba.conf: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file; hba_file must name the server's pg_hba.conf", path)
-	}
-	if fi.Size() > maxHBASize {
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d a pg_hba.conf is read up to", path, fi.Size(), maxHBASize)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the server's pg_hba.conf: %w", err)
+		return nil, fmt.Errorf("reading the server's pg_hba.conf %s: %w", path, err)
 	}
 	return ParseHBA(data, path)
 }

@@ -64,7 +64,7 @@ func TestReadHBA(t *testing.T) {
 	if got, err := ReadHBA(path); err != nil || len(got) != 1 {
 		t.Errorf("ReadHBA: %v %v", got, err)
 	}
-	for _, bad := range []string{dir, filepath.Join(dir, "missing")} {
+	for _, bad := range []string{dir, filepath.Join(dir, "missing"), "/dev/zero"} {
 		if _, err := ReadHBA(bad); err == nil {
 			t.Errorf("ReadHBA(%s): no error", bad)
 		}

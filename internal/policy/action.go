@@ -1,3 +1,5 @@
+// C twin: extension/syscall_list.c (parse_action).
+
 package policy
 
 import (

@@ -32,18 +32,27 @@ func ParseArch(s string) (Arch, error) { return syscalls.ParseArch(s) }
 type SyscallError struct {
 	Name      string
 	Arch      Arch
-	OtherArch bool // libseccomp knows the name, but only on other architectures
-	Position  int  // the name's place in its list (1 is the first word); 0 when not in a list
+	OtherArch bool   // libseccomp knows the name, but only on other architectures
+	Word      int    // its position in the list, from 1; 0 when not in a list
+	Closest   string // the closest name on Arch (syscalls.Arch.Closest), or ""
 }
 
+// Error is the extension's detail (parse_syscall_list in
+// extension/syscall_list.c), word for word.
 func (e *SyscallError) Error() string {
-	if e.OtherArch {
-		return fmt.Sprintf("Syscall %q does not exist on this architecture (%s).", e.Name, e.Arch)
+	name := fmt.Sprintf("%q", e.Name)
+	if e.Word > 0 {
+		name += fmt.Sprintf(" (word %d of the list)", e.Word)
 	}
-	if strings.ContainsAny(e.Name, " \t\n") {
-		return fmt.Sprintf("Unknown syscall %q: separate syscall names with commas.", e.Name)
+	switch {
+	case e.OtherArch:
+		return fmt.Sprintf("Syscall %s does not exist on this architecture (%s).", name, e.Arch)
+	case strings.ContainsAny(e.Name, " \t\n"):
+		return fmt.Sprintf("Unknown syscall %s: separate syscall names with commas.", name)
+	case e.Closest != "":
+		return fmt.Sprintf("Unknown syscall %s. Did you mean %q?", name, e.Closest)
 	}
-	return fmt.Sprintf("Unknown syscall %q.", e.Name)
+	return fmt.Sprintf("Unknown syscall %s.", name)
 }
 
 type resolveKey struct {

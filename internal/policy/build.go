@@ -1,3 +1,5 @@
+// C twin: extension/layers.c and pgseccomp.c (the plan).
+
 package policy
 
 import (
@@ -44,7 +46,7 @@ func (s *Settings) Build(arch Arch) (*Policy, error) {
 		if err != nil {
 			pr := Problem{Setting: setting, Value: value, Where: s.Where(setting), Detail: err.Error()}
 			if se, ok := err.(*SyscallError); ok {
-				pr.Word, pr.Pos = se.Name, se.Position
+				pr.Word, pr.Pos = se.Name, se.Word
 			}
 			problems = append(problems, pr)
 			return List{}, false

@@ -1,3 +1,5 @@
+// C twin: extension/sqlfuncs.c (set_client_filter).
+
 package policy
 
 import (

@@ -1,3 +1,5 @@
+// C twin: extension/layers.c.
+
 package policy
 
 import (

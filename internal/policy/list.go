@@ -1,3 +1,5 @@
+// C twin: extension/syscall_list.c.
+
 package policy
 
 import (
@@ -29,30 +31,37 @@ func ParseList(value string, allowInherit bool, arch Arch) (List, error) {
 	entries := strings.Split(value, ",")
 	var list List
 	for i, entry := range entries {
+		word := i + 1
 		name := trimCSpace(entry)
 		switch {
 		case name == "":
-			return List{}, fmt.Errorf("The list has an empty entry: a comma at its start or end, or two commas in a row.")
+			return List{}, fmt.Errorf("The list has an empty entry (word %d): a comma at its start or end, or two commas in a row.", word)
 		case name == "*":
 			switch {
 			case !allowInherit:
 				return List{}, fmt.Errorf("\"*\" (use the global list) is valid only in session lists.")
 			case len(entries) > 1:
-				return List{}, fmt.Errorf("\"*\" must be the whole list, not one of its entries.")
+				return List{}, fmt.Errorf("\"*\" must be the whole list, not one of its entries (word %d).", word)
 			}
 			return List{Inherit: true}, nil
 		case len(name) > maxSyscallName:
-			return List{}, fmt.Errorf("Unknown syscall \"%s...\".", name[:maxSyscallName])
+			return List{}, fmt.Errorf("Unknown syscall \"%s...\" (word %d of the list).", name[:maxSyscallName], word)
 		case strings.IndexByte(name, 0) >= 0:
 			// C would stop at the NUL and read a shorter name; no
 			// configuration file can carry one (pgconf cuts values there).
-			return List{}, fmt.Errorf("Unknown syscall %q.", name)
+			return List{}, fmt.Errorf("Unknown syscall %q (word %d of the list).", name, word)
 		}
 		nr, err := SyscallNumber(arch, name)
 		if err != nil {
-			se := *err.(*SyscallError)
-			se.Position = i + 1
-			return List{}, &se
+			if e, ok := err.(*SyscallError); ok {
+				e2 := *e
+				e2.Word = word
+				if !e2.OtherArch && !strings.ContainsAny(name, " \t\n") {
+					e2.Closest, _ = arch.Closest(name)
+				}
+				return List{}, &e2
+			}
+			return List{}, err
 		}
 		list.Syscalls = append(list.Syscalls, nr)
 	}

@@ -1,3 +1,5 @@
+// C twin: extension/layers.c (layer_over_global).
+
 package policy
 
 // Over is the session layer l as its program is compiled, on top of the

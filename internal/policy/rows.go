@@ -1,3 +1,5 @@
+// C twin: extension/sqlfuncs.c (seccomp_filter).
+
 package policy
 
 import (

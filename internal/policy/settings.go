@@ -1,3 +1,5 @@
+// C twin: extension/settings.c.
+
 package policy
 
 import (
@@ -16,6 +18,9 @@ const (
 	SessionDefaultName    = "pgseccomp.session_syscall_default"
 	SessionRolesName      = "pgseccomp.session_roles"
 	AllowSSBName          = "pgseccomp.allow_speculative_store_bypass"
+	AllowCoreDumpsName    = "pgseccomp.allow_core_dumps"        // extension/hardening.c
+	AuditSessionName      = "pgseccomp.audit_session"           // extension/hardening.c
+	BackgroundRoleFilters = "pgseccomp.background_role_filters" // extension/rolecode.c
 	WorkerFiltersName     = "pgseccomp.parallel_worker_filters" // set by the extension itself, never in a file
 	PreloadLibrariesName  = "shared_preload_libraries"
 	RoleSettingPrefix     = "session_syscall_" // per-role settings: session_syscall_<action>.<role>
@@ -66,7 +71,7 @@ func KnownSettings() []string {
 	for _, a := range Actions {
 		names = append(names, SessionListName(a))
 	}
-	return append(names, SessionDefaultName, SessionRolesName, AllowSSBName, WorkerFiltersName)
+	return append(names, SessionDefaultName, SessionRolesName, AllowSSBName, AllowCoreDumpsName, AuditSessionName, BackgroundRoleFilters, WorkerFiltersName)
 }
 
 // Value is a setting's value and where it was set ("file:line", or "" when
@@ -389,6 +394,9 @@ func splitIdentifiers(s string, downcase bool) ([]string, bool) {
 	}
 	for {
 		var name string
+		if i == len(s) {
+			return nil, false // a comma at the end: an empty name
+		}
 		if s[i] == '"' {
 			var b strings.Builder
 			i++

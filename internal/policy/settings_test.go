@@ -16,8 +16,10 @@ func build(t *testing.T, values map[string]string) (*Policy, error) {
 	return s.Build(nativeArch(t))
 }
 
-// TestValidation: every setting the extension rejects is rejected, with a
-// message naming the setting and the offending word.
+// TestValidation: what the model accepts, and the rejections that are the
+// model's own (a name longer than any syscall, another architecture's
+// syscall, ...). The rejections the extension shares with the model are
+// the vectors of testdata/vectors/rejected (TestRejections).
 func TestValidation(t *testing.T) {
 	long := strings.Repeat("x", 70)
 	tests := []struct {
@@ -27,28 +29,14 @@ func TestValidation(t *testing.T) {
 	}{
 		{"valid lists", map[string]string{"pgseccomp.global_syscall_allow": " read , write,read ", "pgseccomp.session_syscall_error": "clone"}, nil},
 		{"names are case-insensitive", map[string]string{"PgSeccomp.Global_Syscall_Default": "LOG"}, nil},
-		{"unknown syscall", map[string]string{"pgseccomp.global_syscall_allow": "read,frobnicate"},
-			[]string{"pgseccomp.global_syscall_allow", `Unknown syscall "frobnicate".`}},
 		{"space-separated list", map[string]string{"pgseccomp.session_syscall_allow": "read write"},
-			[]string{"pgseccomp.session_syscall_allow", `Unknown syscall "read write": separate syscall names with commas.`}},
-		{"empty entry", map[string]string{"pgseccomp.global_syscall_log": "read,,write"},
-			[]string{"pgseccomp.global_syscall_log", "empty entry"}},
-		{"trailing comma", map[string]string{"pgseccomp.session_syscall_log": "read,"},
-			[]string{"pgseccomp.session_syscall_log", "empty entry"}},
-		{"star in a global list", map[string]string{"pgseccomp.global_syscall_error": "*"},
-			[]string{"pgseccomp.global_syscall_error", `"*" (use the global list) is valid only in session lists.`}},
-		{"star as one entry", map[string]string{"pgseccomp.session_syscall_allow": "read,*"},
-			[]string{"pgseccomp.session_syscall_allow", `"*" must be the whole list`}},
+			[]string{"pgseccomp.session_syscall_allow", `Unknown syscall "read write" (word 1 of the list): separate syscall names with commas.`}},
 		{"star with spaces is the whole list", map[string]string{"pgseccomp.session_syscall_allow": " * "}, nil},
 		{"blank list is empty", map[string]string{"pgseccomp.global_syscall_allow": " \t "}, nil},
 		{"name longer than any syscall", map[string]string{"pgseccomp.global_syscall_allow": long},
 			[]string{`Unknown syscall "` + long[:64] + `..."`}},
 		{"syscall of another architecture", map[string]string{"pgseccomp.global_syscall_allow": "socketcall"},
-			[]string{"pgseccomp.global_syscall_allow", `Syscall "socketcall" does not exist on this architecture`}},
-		{"same syscall in two global lists", map[string]string{"pgseccomp.global_syscall_allow": "read,clone", "pgseccomp.global_syscall_error": "clone"},
-			[]string{`Syscall "clone" is named in both pgseccomp.global_syscall_allow and pgseccomp.global_syscall_error.`}},
-		{"same syscall in two session lists", map[string]string{"pgseccomp.session_syscall_log": "clone", "pgseccomp.session_syscall_kill": "clone"},
-			[]string{`Syscall "clone" is named in both pgseccomp.session_syscall_log and pgseccomp.session_syscall_kill.`}},
+			[]string{"pgseccomp.global_syscall_allow", `Syscall "socketcall" (word 1 of the list) does not exist on this architecture`}},
 		{"a session list and an inherited global list do not conflict", map[string]string{"pgseccomp.global_syscall_error": "clone", "pgseccomp.session_syscall_allow": "clone"}, nil},
 		{"a per-role list beats the session list of another action", map[string]string{
 			"pgseccomp.session_syscall_error": "clone", "pgseccomp.session_roles": "joe", "session_syscall_allow.joe": "clone"}, nil},
@@ -56,34 +44,10 @@ func TestValidation(t *testing.T) {
 			"pgseccomp.session_syscall_error": "clone", "pgseccomp.session_syscall_allow": "clone",
 			"pgseccomp.session_roles": "joe", "session_syscall_kill.joe": "clone"},
 			[]string{`Syscall "clone" is named in both pgseccomp.session_syscall_allow and pgseccomp.session_syscall_error.`}},
-		{"two per-role lists", map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_allow.joe": "clone", "session_syscall_log.joe": "clone"},
-			[]string{`Syscall "clone" is named in both session_syscall_allow.joe and session_syscall_log.joe.`}},
-		{"unknown action", map[string]string{"pgseccomp.global_syscall_default": "deny"},
-			[]string{"pgseccomp.global_syscall_default = 'deny'", "Use allow, log, error or kill."}},
-		{"unknown session action", map[string]string{"pgseccomp.session_syscall_default": "errno"},
-			[]string{"pgseccomp.session_syscall_default = 'errno'"}},
-		{"unknown per-role action", map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_default.joe": "block"},
-			[]string{"session_syscall_default.joe = 'block'", "Use allow, log, error or kill."}},
-		{"bad per-role list", map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_error.joe": "clone,colne"},
-			[]string{"session_syscall_error.joe = 'clone,colne'", `Unknown syscall "colne".`}},
-		{"per-role setting for an unlisted role", map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_allow.alice": "clone"},
-			[]string{`"session_syscall_allow.alice" is set, but role "alice" is not listed in pgseccomp.session_roles`}},
-		{"per-role setting without session_roles", map[string]string{"session_syscall_error.joe": "clone"},
-			[]string{`role "joe" is not listed`}},
-		{"unknown per-role prefix", map[string]string{"pgseccomp.session_roles": "joe", "session_syscall_deny.joe": "clone"},
-			[]string{`"session_syscall_deny.joe" is not a per-role setting`}},
 		{"per-role name without a role", map[string]string{"session_syscall_allow": "clone"},
 			[]string{`"session_syscall_allow" is not a setting`, "pgseccomp.session_syscall_allow"}},
-		{"role that cannot have settings", map[string]string{"pgseccomp.session_roles": `joe,"web-app"`},
-			[]string{`Role "web-app" cannot have per-role settings`}},
-		{"malformed session_roles", map[string]string{"pgseccomp.session_roles": "joe,,alice"},
-			[]string{"pgseccomp.session_roles", "malformed"}},
-		{"unterminated quote in session_roles", map[string]string{"pgseccomp.session_roles": `"joe`},
-			[]string{"malformed"}},
 		{"unknown pgseccomp setting", map[string]string{"pgseccomp.global_syscall_allowed": "read"},
 			[]string{`Unrecognized configuration parameter "pgseccomp.global_syscall_allowed"`}},
-		{"bad enabled", map[string]string{"pgseccomp.enabled": "maybe"},
-			[]string{"pgseccomp.enabled = 'maybe'", "Use on or off."}},
 		{"per-role names are case-insensitive", map[string]string{"pgseccomp.session_roles": "Joe", "SESSION_SYSCALL_ALLOW.JOE": "clone"}, nil},
 		{"worker filters cannot be set", map[string]string{"pgseccomp.parallel_worker_filters": "0"},
 			[]string{"pgseccomp.parallel_worker_filters", "remove it"}},

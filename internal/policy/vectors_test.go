@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"errors"
+	"maps"
 	"slices"
 	"testing"
 
@@ -60,6 +62,38 @@ func TestVectors(t *testing.T) {
 					t.Errorf("case %d (role %q): %s\n got %q\nwant %q", i, c.Role, v.About, got, want)
 				}
 			}
+		})
+	}
+}
+
+// TestRejections runs every shared rejection through the model: it must
+// report a problem with the case's setting and exactly its detail
+// (tests/extension/rejections_test.go checks the same cases against a
+// server, which must refuse to start and say the same).
+func TestRejections(t *testing.T) {
+	cases, err := vectors.LoadRejections("../../testdata/vectors/rejected/rejections.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := nativeArch(t)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			values := map[string]string{PreloadLibrariesName: "pgseccomp", EnabledName: "on"}
+			maps.Copy(values, c.Settings)
+			s, err := ParseSettingsMap(values)
+			if err == nil {
+				_, err = s.Build(arch)
+			}
+			var problems Problems
+			if !errors.As(err, &problems) {
+				t.Fatalf("settings %v: %v, want the problems of a rejected configuration", c.Settings, err)
+			}
+			for _, p := range problems {
+				if p.Setting == c.Setting && p.Detail == c.Detail {
+					return
+				}
+			}
+			t.Errorf("settings %v: no problem of setting %q with detail\n\t%s\ngot %v", c.Settings, c.Setting, c.Detail, problems)
 		})
 	}
 }

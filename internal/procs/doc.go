@@ -10,7 +10,10 @@
 //     [ParsePostmasterPID] (DATADIR/postmaster.pid);
 //   - a [Reader] that reads those files below a configurable root ("/proc" by
 //     default, a fixture directory in tests) and groups processes into
-//     clusters: [Reader.Discover], [Reader.OfPostmaster] and [Reader.ForPID].
+//     clusters: [Reader.Discover], [Reader.OfPostmaster] and [Reader.ForPID];
+//   - [Forks], the kernel's process events: every fork with its parent,
+//     for a watcher that must know processes too short-lived to be seen
+//     in /proc.
 //
 // Processes come and go while /proc is scanned. A process that vanishes
 // between two reads is skipped silently (see [IsVanished]); it never makes a

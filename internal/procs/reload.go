@@ -1,3 +1,5 @@
+// C twin: extension/reload.c (which writes the file).
+
 package procs
 
 import (

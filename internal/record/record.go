@@ -36,6 +36,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgseccomp/pgseccomp/internal/audit"
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
@@ -43,6 +45,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 	"github.com/pgseccomp/pgseccomp/internal/workload"
+	"github.com/pgseccomp/pgseccomp/profiles"
 )
 
 // Options say what to record and how.
@@ -95,6 +98,11 @@ type Options struct {
 type Result struct {
 	Profile *profile.Profile
 	Elapsed time.Duration
+	// Proven are the workloads (built-in steps and commands) the enforce
+	// pass ran with the recorded lists and error defaults, all of which
+	// passed; Unexercised the pg_hba.conf lines whose method no workload
+	// could log in with.
+	Proven, Unexercised []string
 	// LostBefore and LostAfter are the kernel's audit lost counter
 	// (AUDIT_GET) read before the capture started and after it ended; Run
 	// fails when they differ, or when the capture socket overflowed.
@@ -139,7 +147,11 @@ type recorder struct {
 	added    []profile.Addition
 	withheld []profile.Addition // recorded, kept out of a layer (io_uring)
 	names    []string           // workload names for the provenance
-	workDir  string             // an existing cluster's work directory (kept)
+	// unexercised are the pg_hba.conf lines of an existing cluster whose
+	// method the recording cannot log in with ("line 3: hostssl cert").
+	unexercised []string
+	proven      []string // what the enforce pass ran
+	workDir     string   // in place: the work directory (removed at the end)
 }
 
 // Run records a profile.
@@ -164,12 +176,16 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		begin:    time.Now(),
 	}
 	defer r.progress.done()
-	if opts.BuiltIn {
+	switch {
+	case opts.BuiltIn:
 		r.steps = workload.BuiltIn()
 		if opts.Steps != nil {
 			r.steps = opts.Steps
 		}
 		r.names = append(r.names, "built-in")
+	case opts.Existing != nil:
+		r.steps = workload.ServerLife()
+		r.names = append(r.names, "server life")
 	}
 	r.names = append(r.names, opts.Workloads...)
 
@@ -193,6 +209,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := r.recordLayers(ctx); err != nil {
 		return nil, err
 	}
+	r.addUnexercised(prov)
 	r.completeLists()
 	if err := r.enforcePass(ctx); err != nil {
 		return nil, err
@@ -215,7 +232,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	prov.Seconds = time.Since(r.begin).Seconds()
 	p := r.buildProfile(prov)
 	return &Result{Profile: p, Elapsed: time.Since(r.begin), Others: r.col.others,
-		LostBefore: before.Lost, LostAfter: after.Lost}, nil
+		LostBefore: before.Lost, LostAfter: after.Lost, Proven: r.proven, Unexercised: r.unexercised}, nil
 }
 
 // Verify runs the workloads against a server that enforces profile p
@@ -323,7 +340,7 @@ func (r *recorder) makeServer(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("create a work directory for the recording: %w", err)
 		}
-		c, err = cluster.Attach(ctx, cluster.AttachOptions{ConfigDir: e.ConfigDir, BinDir: r.opts.BinDir, WorkDir: work, AuditSession: true, Logf: r.opts.Logf})
+		c, err = cluster.Attach(ctx, cluster.AttachOptions{Of: e, BinDir: r.opts.BinDir, WorkDir: work, AuditSession: true, Logf: r.opts.Logf})
 		if err != nil {
 			os.RemoveAll(work)
 			return err
@@ -377,7 +394,13 @@ func (r *recorder) removeServer() {
 			r.progress.logf("started the server of %s again (%s)", r.opts.Existing, r.opts.Existing.Manager())
 		}
 	}
-	r.progress.logf("the recording's server log is kept in %s", r.srv.logDir)
+	if wasRunning && r.opts.Existing.Manager() == "pg_ctl" && r.opts.ServerLog == "" {
+		r.progress.logf("the server started again logs to %s, in the work directory %s, which is kept", filepath.Join(r.workDir, "server-restarted.log"), r.workDir)
+		return
+	}
+	if err := os.RemoveAll(r.workDir); err != nil {
+		r.progress.logf("remove the work directory: %v", err)
+	}
 }
 
 // control stops or starts the recorded cluster's own server in place, the
@@ -488,6 +511,11 @@ func (r *recorder) pass(ctx context.Context, p phase) (int, error) {
 	if err := r.configure(ctx, p); err != nil {
 		return 0, fmt.Errorf("pass %d (%s): %w", len(r.passes)+1, p, err)
 	}
+	if len(r.passes) == 0 && r.opts.Existing != nil {
+		if err := r.readHBA(ctx); err != nil {
+			return 0, err
+		}
+	}
 	if err := r.runWorkloads(ctx); err != nil {
 		return 0, fmt.Errorf("pass %d (%s): %w", len(r.passes)+1, p, err)
 	}
@@ -542,18 +570,45 @@ func (r *recorder) runWorkloads(ctx context.Context) error {
 		r.col.setStep(name)
 		r.progress.step(name)
 		if err := step.Run(ctx, r.srv); err != nil {
-			return fmt.Errorf("workload %s: %w", name, err)
+			return r.cleanUp(ctx, fmt.Errorf("workload %s: %w", name, err))
 		}
+		r.ran(name)
 	}
 	for _, cmdline := range r.opts.Workloads {
 		r.col.setStep(cmdline)
 		r.progress.step(cmdline)
 		if err := r.runCommand(ctx, cmdline); err != nil {
-			return err
+			return r.cleanUp(ctx, err)
 		}
+		r.ran(cmdline)
 	}
 	r.col.setStep("shutdown")
 	return nil
+}
+
+// cleanUp, after a workload failed on a cluster recorded in place, drops
+// whatever the built-in steps made in it (their databases, roles,
+// tablespaces and slots, all named pgseccomp_...), which the teardown step
+// would have dropped at the end of the pass; on a throwaway server or a
+// copy there is nothing to keep clean. It returns err, with the cleanup's
+// own failure if any.
+func (r *recorder) cleanUp(ctx context.Context, err error) error {
+	if r.srv.Throwaway() || len(r.steps) == 0 {
+		return err
+	}
+	r.col.setStep("cleanup")
+	if cerr := workload.Teardown().Run(context.WithoutCancel(ctx), r.srv); cerr != nil {
+		return fmt.Errorf("%w\nand dropping the workload's objects (pgseccomp_...) from %s failed too: %v; drop them by hand", err, r.opts.Existing, cerr)
+	}
+	r.progress.logf("dropped the workload's objects from %s after the failure", r.opts.Existing)
+	return err
+}
+
+// ran notes a workload the enforce pass ran to its end.
+func (r *recorder) ran(name string) {
+	if r.col.phaseNow() == phaseEnforce {
+		r.proven = append(r.proven, name)
+	}
 }
 
 // runCommand runs one --workload command with the server's connection
@@ -688,6 +743,64 @@ func (r *recorder) addRole(role string, counts map[int]uint64) []string {
 		}
 	}
 	return added
+}
+
+// readHBA names the pg_hba.conf lines of the recorded cluster whose
+// method the recording cannot log in with.
+func (r *recorder) readHBA(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, r.srv.ConnString("postgres"))
+	if err != nil {
+		return fmt.Errorf("read pg_hba.conf's rules from the recorded server: %w", err)
+	}
+	defer conn.Close(context.Background())
+	rules, err := workload.ReadHBARules(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("read pg_hba.conf's rules from the recorded server: %w", err)
+	}
+	for _, rule := range rules {
+		if !workload.ExercisedMethods[rule.Method] {
+			r.unexercised = append(r.unexercised, fmt.Sprintf("line %d: %s %s", r.srv.c.OriginalHBALine(rule.Line), rule.Type, rule.Method))
+		}
+	}
+	if len(r.unexercised) > 0 {
+		r.progress.logf("pg_hba.conf methods the recording cannot log in with (their syscalls come from the shipped profile): %s", strings.Join(r.unexercised, "; "))
+	}
+	return nil
+}
+
+// addUnexercised gives the global layer, where authentication runs, the
+// shipped profile's global list when pg_hba.conf uses a method the
+// recording could not exercise, if that profile is for the same
+// PostgreSQL major, distribution and architecture.
+func (r *recorder) addUnexercised(prov profile.Provenance) {
+	if len(r.unexercised) == 0 {
+		return
+	}
+	shipped, err := profiles.PostgreSQL15Debian12()
+	if err != nil {
+		r.progress.logf("warning: %v: the syscalls of %s are not in the profile", err, strings.Join(r.unexercised, "; "))
+		return
+	}
+	sp := shipped.Provenance
+	major := func(v string) string { m, _, _ := strings.Cut(v, "."); return m }
+	if major(sp.PostgreSQL) != major(prov.PostgreSQL) || sp.Distribution != prov.Distribution || sp.Architecture != prov.Architecture {
+		r.progress.logf("warning: no shipped profile is for PostgreSQL %s on %s (%s): the syscalls of %s are not in the profile; log in by them during the recording with a --workload",
+			major(prov.PostgreSQL), prov.Distribution, prov.Architecture, strings.Join(r.unexercised, "; "))
+		return
+	}
+	var missing []string
+	for _, n := range shipped.Global.Allow {
+		if !r.lists.global[n] {
+			r.lists.global[n] = true
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		r.added = append(r.added, profile.Addition{Layer: "global", Syscalls: missing,
+			Why: fmt.Sprintf("pg_hba.conf uses methods the recording cannot log in with (%s): the global list of the shipped profile %s, for the same PostgreSQL major, distribution and architecture (authentication runs under the global filter)",
+				strings.Join(r.unexercised, "; "), profiles.PostgreSQL15Debian12File)})
+	}
 }
 
 // completeLists adds what the lists need beyond the records, each with

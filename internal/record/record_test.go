@@ -272,3 +272,83 @@ func TestRecordExistingCluster(t *testing.T) {
 		t.Errorf("the server started again still has the recording's settings")
 	}
 }
+
+// TestRecordInPlaceFailureLeavesNothing records a cluster in place with a
+// workload that fails after the server-life steps made their database and
+// roles: the recording fails, the server runs again, and the cluster's
+// databases, roles and data directory are what they were; the work
+// directory is gone.
+func TestRecordInPlaceFailureLeavesNothing(t *testing.T) {
+	needRoot(t)
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "pgseccomp-inplace-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	if err := os.Chmod(tmp, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	c := clustertest.New(t, cluster.Options{})
+	state := func() string {
+		conn, err := c.Connect(ctx, "", "postgres")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var dbs, roles string
+		if err := conn.QueryRow(ctx, `SELECT (SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database),
+			(SELECT string_agg(rolname, ' ' ORDER BY rolname) FROM pg_roles)`).Scan(&dbs, &roles); err != nil {
+			t.Fatal(err)
+		}
+		var files []string
+		for _, dir := range []string{"", "base", "pg_tblspc", "pg_replslot"} {
+			entries, err := os.ReadDir(filepath.Join(c.DataDir, dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				files = append(files, filepath.Join(dir, e.Name()))
+			}
+		}
+		return dbs + "\n" + roles + "\n" + strings.Join(files, " ")
+	}
+	if err := c.Chown(tmp); err != nil { // the restarted server's log is in it
+		t.Fatal(err)
+	}
+	before := state()
+	e, err := cluster.FindExisting("", c.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", tmp)
+	// The built-in workload's setup (a database, roles), then a step
+	// that finds them and fails.
+	failing := workload.Step{Name: "fails-midway", Run: func(ctx context.Context, tg workload.Target) error {
+		conn, err := pgx.Connect(ctx, tg.ConnString("pgseccomp_workload"))
+		if err != nil {
+			return fmt.Errorf("the setup step made no database: %w", err)
+		}
+		conn.Close(ctx)
+		return errors.New("failed on purpose")
+	}}
+	opts := Options{Existing: e, InPlace: true, ServerLog: filepath.Join(tmp, "restarted.log"), Logf: t.Logf,
+		BuiltIn: true, Steps: []workload.Step{workload.ServerLife()[0], failing}}
+	_, err = Run(ctx, opts)
+	if err == nil || !strings.Contains(err.Error(), "failed on purpose") {
+		t.Fatalf("Run with a workload that fails: %v; want the step's failure", err)
+	}
+	t.Logf("the recording failed as it should: %v", firstLine(err.Error()))
+	if after := state(); after != before {
+		t.Errorf("the failed recording left something in the cluster:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	left, _ := filepath.Glob(filepath.Join(tmp, "pgseccomp-*"))
+	if len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

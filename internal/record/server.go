@@ -25,7 +25,7 @@ type server struct {
 }
 
 func (s *server) Env() []string               { return s.c.Env() }
-func (s *server) ConnString(db string) string { return s.c.ConnString(s.c.OSUser, db) }
+func (s *server) ConnString(db string) string { return s.c.ConnString("", db) }
 func (s *server) DataDir() string             { return s.c.DataDir }
 func (s *server) ScratchDir() string          { return s.scratch }
 func (s *server) Throwaway() bool             { attached, _ := s.c.Attached(); return !attached }

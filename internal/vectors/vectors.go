@@ -78,3 +78,41 @@ func SortRows(rows []Row) {
 		return 0
 	})
 }
+
+// Rejection is a configuration pgseccomp must reject: the server refuses
+// to start with it, and the Go model reports a problem with Setting (""
+// for a conflict between two settings) and exactly Detail, which the
+// server's message contains too.
+type Rejection struct {
+	Name     string            `json:"name"`
+	Settings map[string]string `json:"settings"` // besides preloading and enabling pgseccomp
+	Setting  string            `json:"setting"`
+	Detail   string            `json:"detail"`
+}
+
+// LoadRejections reads a rejections file (testdata/vectors/rejected).
+func LoadRejections(file string) ([]Rejection, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		About string      `json:"about"`
+		Cases []Rejection `json:"cases"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(doc.Cases) == 0 {
+		return nil, fmt.Errorf("%s: no cases", file)
+	}
+	for i, c := range doc.Cases {
+		if c.Name == "" || len(c.Settings) == 0 || c.Detail == "" {
+			return nil, fmt.Errorf("%s: case %d: name, settings and detail are required", file, i)
+		}
+	}
+	return doc.Cases, nil
+}
+

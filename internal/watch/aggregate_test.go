@@ -2,6 +2,9 @@ package watch
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +62,54 @@ func TestBurstCounts(t *testing.T) {
 	}
 	if !strings.Contains(overflow, "11 times") || !strings.Contains(overflow, "more than 2 distinct events") {
 		t.Errorf("overflow line %q: want the 11 records of pids 11 and 12 counted by syscall and action", overflow)
+	}
+}
+
+// TestReloadState: pgseccomp_filters_outdated follows the server's reload
+// state file, absent without one, and a rejection is said once. The
+// "postmaster" is this test process, named by a postmaster.pid.
+func TestReloadState(t *testing.T) {
+	dir := t.TempDir()
+	pid := os.Getpid()
+	if err := os.WriteFile(filepath.Join(dir, "postmaster.pid"), []byte(fmt.Sprintf("%d\n%s\n", pid, dir)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "pg_stat_tmp"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	m := NewMetrics()
+	w := New(Config{DataDir: dir, Out: &out, Metrics: m})
+	w.members.Poll(time.Now())
+	gauge := func() (float64, bool) {
+		families, err := m.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "pgseccomp_filters_outdated" {
+				return f.GetMetric()[0].GetGauge().GetValue(), true
+			}
+		}
+		return 0, false
+	}
+	var reported time.Time
+	if reported = w.reloadState(reported); !reported.IsZero() {
+		t.Fatal("a rejection reported without a state file")
+	}
+	if v, ok := gauge(); ok {
+		t.Errorf("pgseccomp_filters_outdated = %v without a state file, want it absent", v)
+	}
+	state := fmt.Sprintf("pid=%d\ngeneration=3\nplan_since=1796536134.158000\nrejected_at=1796536200.500000\nrejected_setting=pgseccomp.session_syscall_error\nrejected_detail=Unknown syscall \"getpriorty\".\n", pid)
+	if err := os.WriteFile(filepath.Join(dir, "pg_stat_tmp", "pgseccomp.status"), []byte(state), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reported = w.reloadState(reported)
+	reported = w.reloadState(reported)
+	if v, ok := gauge(); !ok || v != 1 {
+		t.Errorf("pgseccomp_filters_outdated = %v (exported %v) after a rejected reload, want 1", v, ok)
+	}
+	if n := strings.Count(out.String(), "rejected a reload"); n != 1 || !strings.Contains(out.String(), `getpriorty`) {
+		t.Errorf("the rejection was said %d times, want once naming the word:\n%s", n, out.String())
 	}
 }

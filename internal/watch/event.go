@@ -20,6 +20,7 @@ type Event struct {
 	Kind        string    `json:"kind"`                 // client backend, parallel worker, checkpointer, ...
 	Worker      string    `json:"worker,omitempty"`     // a background worker's name
 	LeaderPID   int       `json:"leader_pid,omitempty"` // a parallel worker's leader
+	Parent      int       `json:"parent_pid,omitempty"` // the backend that forked this process (COPY ... PROGRAM)
 	Role        string    `json:"role,omitempty"`
 	Database    string    `json:"database,omitempty"`
 	Application string    `json:"application_name,omitempty"`
@@ -85,6 +86,9 @@ func (e *Event) human() string {
 	}
 	if e.LeaderPID != 0 {
 		fmt.Fprintf(&b, " of leader %d", e.LeaderPID)
+	}
+	if e.Parent != 0 {
+		fmt.Fprintf(&b, " forked by %d", e.Parent)
 	}
 	for _, f := range []struct{ k, v string }{{"role", e.Role}, {"db", e.Database}, {"app", e.Application}, {"client", e.ClientAddr}} {
 		if f.v != "" {

@@ -39,7 +39,7 @@ var settings = map[string]string{
 	"pgseccomp.global_syscall_default":  "'allow'",
 	"pgseccomp.session_syscall_default": "'allow'",
 	"pgseccomp.session_roles":           "'joe,kim,lou'",
-	"session_syscall_error.joe":         "'readlink'",
+	"session_syscall_error.joe":         "'readlink,execve'",
 	"session_syscall_kill.kim":          "'readlink'",
 	"session_syscall_log.lou":           "'readlink'",
 	"logging_collector":                 "on",
@@ -160,7 +160,9 @@ func eventsOf(ls []line, pid int) []watch.Event {
 	return out
 }
 
-func newWatchedCluster(t *testing.T) (*cluster.Cluster, *pgx.Conn) {
+// newWatchedCluster starts a cluster with settings, changed by the
+// name, value pairs of override.
+func newWatchedCluster(t *testing.T, override ...string) (*cluster.Cluster, *pgx.Conn) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the audit multicast group")
@@ -168,6 +170,9 @@ func newWatchedCluster(t *testing.T) (*cluster.Cluster, *pgx.Conn) {
 	conf := map[string]string{}
 	for k, v := range settings {
 		conf[k] = v
+	}
+	for i := 0; i+1 < len(override); i += 2 {
+		conf[override[i]] = override[i+1]
 	}
 	c := clustertest.New(t, cluster.Options{Settings: conf})
 	ctx := context.Background()
@@ -185,6 +190,7 @@ func newWatchedCluster(t *testing.T) (*cluster.Cluster, *pgx.Conn) {
 	}
 	for _, sql := range []string{
 		"CREATE ROLE joe LOGIN", "CREATE ROLE kim LOGIN", "CREATE ROLE lou LOGIN",
+		"GRANT pg_execute_server_program TO joe",
 		"CREATE TABLESPACE ts LOCATION '" + dir + "'",
 	} {
 		if _, err := admin.Exec(ctx, sql); err != nil {
@@ -214,9 +220,10 @@ func violate(t *testing.T, c *cluster.Cluster, role, app, sql string) (int, time
 }
 
 // TestWatch runs the cases against one cluster, in order: a role
-// denied readlink, the same from a connection that lives a few
-// milliseconds, a parallel worker's denial, 200,000 log records, the
-// metrics, a restart, and last a kill (which makes the server reset).
+// denied readlink, the same from connections that live a few
+// milliseconds, a parallel worker's denial, the exec of COPY ... TO
+// PROGRAM denied in the process the backend forked, 200,000 log records,
+// the metrics, a restart, and last a kill (which makes the server reset).
 func TestWatch(t *testing.T) {
 	c, _ := newWatchedCluster(t)
 	r := startWatch(t, c)
@@ -251,14 +258,32 @@ func TestWatch(t *testing.T) {
 	})
 
 	t.Run("short connection", func(t *testing.T) {
-		pid, lived := violate(t, c, "joe", "brief", location)
-		t.Logf("the connection lived %v", lived)
-		ls := waitFor(t, r, "the short connection's event", func(ls []line) bool { return len(eventsOf(ls, pid)) > 0 })
-		evs := eventsOf(ls, pid)
-		if len(evs) != 1 {
-			t.Fatalf("events of pid %d: %+v", pid, evs)
+		// Ten connections that connect, violate and disconnect at once.
+		var lived []time.Duration
+		pids := map[int]string{}
+		for i := range 10 {
+			app := fmt.Sprintf("brief%d", i)
+			pid, d := violate(t, c, "joe", app, location)
+			pids[pid] = app
+			lived = append(lived, d)
 		}
-		check(t, evs[0], "joe", "brief", "error", "role")
+		ls := waitFor(t, r, "the short connections' events", func(ls []line) bool {
+			for pid := range pids {
+				if len(eventsOf(ls, pid)) == 0 {
+					return false
+				}
+			}
+			return true
+		})
+		for pid, app := range pids {
+			evs := eventsOf(ls, pid)
+			if len(evs) != 1 {
+				t.Fatalf("events of pid %d: %+v", pid, evs)
+			}
+			check(t, evs[0], "joe", app, "error", "role")
+		}
+		slices.Sort(lived)
+		t.Logf("10 connections lived %v (shortest) to %v (longest), median %v, as the client saw them (connect to close)", lived[0], lived[9], lived[5])
 	})
 
 	t.Run("parallel worker", func(t *testing.T) {
@@ -290,6 +315,28 @@ func TestWatch(t *testing.T) {
 				}
 				b, _ := json.Marshal(e)
 				t.Logf("event: %s", b)
+			}
+		}
+	})
+
+	t.Run("COPY TO PROGRAM", func(t *testing.T) {
+		pid, _ := violate(t, c, "joe", "copier", "COPY (SELECT 1) TO PROGRAM 'cat > /dev/null'")
+		ls := waitFor(t, r, "the denied execve's event", func(ls []line) bool {
+			for _, e := range eventsOf(ls, 0) {
+				if e.Syscall == "execve" {
+					return true
+				}
+			}
+			return false
+		})
+		for _, e := range eventsOf(ls, 0) {
+			if e.Syscall == "execve" {
+				if e.Kind != "subprocess" || e.Parent != pid || e.Role != "joe" || e.Application != "copier" ||
+					e.Action != "error" || e.Layer != "role" || !strings.Contains(e.Statement, "TO PROGRAM") {
+					t.Errorf("event %+v\nwant a subprocess of backend %d, joe's session (application copier), error by layer role, the COPY statement", e, pid)
+				}
+				b, _ := json.Marshal(e)
+				t.Logf("event: %s (the backend was %d)", b, pid)
 			}
 		}
 	})
@@ -361,6 +408,18 @@ func TestWatch(t *testing.T) {
 			if families[name] == nil {
 				t.Errorf("no %s", name)
 			}
+		}
+		// pgseccomp_filters_outdated is there exactly when the server
+		// writes its reload state (an extension of 1.1 or later).
+		f := families["pgseccomp_filters_outdated"]
+		if _, err := procs.ReadReloadState(c.DataDir); err == nil {
+			if f == nil || f.GetMetric()[0].GetGauge().GetValue() != 0 {
+				t.Errorf("the server writes its reload state, and pgseccomp_filters_outdated is %v, want 0", f)
+			}
+		} else if f != nil {
+			t.Errorf("the server writes no reload state (%v), yet pgseccomp_filters_outdated is exported: %v", err, f)
+		} else {
+			t.Logf("pgseccomp_filters_outdated not exported: the installed extension writes no reload state (%v)", err)
 		}
 		t.Logf("pgseccomp_violations_total = %v over %d series", counted, len(families["pgseccomp_violations_total"].GetMetric()))
 	})
@@ -476,9 +535,9 @@ func rss(t *testing.T) int {
 
 // TestWatchReplay: records the kernel wrote for a short connection, kept
 // as auditd writes them, replayed afterwards (the connection long gone):
-// the same attribution from the server log.
+// the same attribution from the server log, a csvlog here.
 func TestWatchReplay(t *testing.T) {
-	c, _ := newWatchedCluster(t)
+	c, _ := newWatchedCluster(t, "log_destination", "'csvlog'")
 	capture, err := audit.OpenCapture()
 	if err != nil {
 		t.Fatal(err)
@@ -626,4 +685,36 @@ func TestWatchStderrLogAndAuditSession(t *testing.T) {
 	}
 	b, _ := json.Marshal(e)
 	t.Logf("connection lived %v; event: %s", lived, b)
+}
+
+// TestWatchCheckpointer: a syscall the global layer logs, made by the
+// checkpointer at a CHECKPOINT: events of kind checkpointer, layer global,
+// naming the global list.
+func TestWatchCheckpointer(t *testing.T) {
+	c, admin := newWatchedCluster(t, "pgseccomp.global_syscall_log", "'fsync'")
+	r := startWatch(t, c)
+	ctx := context.Background()
+	for _, sql := range []string{"CREATE TABLE dirty AS SELECT g FROM generate_series(1, 10000) g", "CHECKPOINT"} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	ls := waitFor(t, r, "the checkpointer's fsync", func(ls []line) bool {
+		for _, e := range eventsOf(ls, 0) {
+			if e.Kind == "checkpointer" && e.Syscall == "fsync" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range eventsOf(ls, 0) {
+		if e.Kind == "checkpointer" && e.Syscall == "fsync" {
+			if e.Action != "log" || e.Layer != "global" || e.Setting != "pgseccomp.global_syscall_log" || e.Role != "" {
+				t.Errorf("checkpointer's event %+v: want log by layer global (pgseccomp.global_syscall_log), no role", e)
+			}
+			b, _ := json.Marshal(e)
+			t.Logf("event: %s", b)
+			break
+		}
+	}
 }

@@ -23,6 +23,10 @@ type LogSource struct {
 	Path string
 	// Prefix is the server's log_line_prefix, needed for a stderr log.
 	Prefix string
+	// Fallback is the stderr log to read when there is no
+	// current_logfiles (the logging collector is off), e.g. Debian's
+	// /var/log/postgresql/postgresql-15-main.log; "" for none.
+	Fallback string
 }
 
 // tail follows the server log across rotations.
@@ -42,6 +46,11 @@ func (t *tail) current() (string, serverlog.Format, error) {
 		return t.src.Path, serverlog.FormatOf(t.src.Path), nil
 	}
 	f, err := os.Open(filepath.Join(t.dataDir, "current_logfiles"))
+	if err != nil && t.src.Fallback != "" {
+		if _, serr := os.Stat(t.src.Fallback); serr == nil {
+			return t.src.Fallback, serverlog.Stderr, nil
+		}
+	}
 	if err != nil {
 		return "", 0, fmt.Errorf("find the server log: %w (the logging collector is off? give the log file with --server-log)", err)
 	}

@@ -18,6 +18,7 @@ const memberRetention = 2 * time.Minute
 // Member is a process of the watched cluster, as last seen.
 type Member struct {
 	PID        int
+	Parent     int // its parent process (0 if unknown)
 	Postmaster int // the postmaster it descends from
 	Title      procs.Title
 	Seen       time.Time
@@ -42,7 +43,22 @@ type Members struct {
 	// decided caches Place's answer for pids that are not members, so
 	// that a flood of other processes' records costs no /proc reads.
 	decided map[int]decision
+	// forked are the cluster's processes the kernel's process events
+	// told of (see Forked), with their parents: short-lived ones too.
+	forked map[int]fork
 }
+
+type fork struct {
+	parent int
+	at     time.Time
+}
+
+// maxForked bounds the forks kept, maxMembers the processes that exited
+// kept: past it they are kept a shorter time.
+const (
+	maxForked  = 1 << 18
+	maxMembers = 1 << 17
+)
 
 type decision struct {
 	placement Placement
@@ -59,7 +75,7 @@ const (
 
 // NewMembers returns a tracker of the cluster whose data directory is dataDir.
 func NewMembers(dataDir string) *Members {
-	return &Members{DataDir: dataDir, session: audit.Unset, procs: map[int]*Member{}, decided: map[int]decision{}}
+	return &Members{DataDir: dataDir, session: audit.Unset, procs: map[int]*Member{}, decided: map[int]decision{}, forked: map[int]fork{}}
 }
 
 // Postmaster returns the running postmaster's pid (0 when the server is
@@ -106,18 +122,16 @@ func (m *Members) Poll(now time.Time) Change {
 		m.postmaster = 0
 		m.mu.Unlock()
 	}
-	alive := map[int]bool{}
+	alive := map[int]int{} // pid -> parent
 	if pid != 0 {
-		for _, p := range m.descendants(pid) {
-			alive[p] = true
-		}
+		alive = m.descendants(pid)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for p := range alive {
+	for p, parent := range alive {
 		mem := m.procs[p]
 		if mem == nil || !mem.Gone.IsZero() {
-			mem = &Member{PID: p, Postmaster: pid}
+			mem = &Member{PID: p, Parent: parent, Postmaster: pid}
 			m.procs[p] = mem
 			delete(m.decided, p)
 		}
@@ -131,39 +145,55 @@ func (m *Members) Poll(now time.Time) Change {
 			}
 		}
 	}
+	for p, f := range m.forked {
+		if now.Sub(f.at) > memberRetention {
+			delete(m.forked, p)
+		}
+	}
+	retention := memberRetention
+	if len(m.procs) > maxMembers {
+		retention = memberRetention / 8 // thousands of connections a second
+	}
 	for p, mem := range m.procs {
-		if !alive[p] && mem.Gone.IsZero() {
+		if _, ok := alive[p]; !ok && mem.Gone.IsZero() {
 			mem.Gone = now
 		}
-		if !mem.Gone.IsZero() && now.Sub(mem.Gone) > memberRetention {
+		if !mem.Gone.IsZero() && now.Sub(mem.Gone) > retention {
 			delete(m.procs, p)
 		}
 	}
 	return change
 }
 
-// descendants returns pid and every process below it: from the
-// kernel's lists of children when it has them, else from one scan of
-// /proc (parents from /proc/PID/stat).
-func (m *Members) descendants(root int) []int {
-	out := []int{root}
-	for i := 0; i < len(out); i++ {
-		children, err := m.reader.Children(out[i])
+// descendants returns pid and every process below it, each with its
+// parent: from the kernel's lists of children when it has them, else
+// from one scan of /proc (parents from /proc/PID/stat).
+func (m *Members) descendants(root int) map[int]int {
+	out := map[int]int{root: 0}
+	queue := []int{root}
+	for i := 0; i < len(queue); i++ {
+		children, err := m.reader.Children(queue[i])
 		if err != nil {
 			if procs.IsVanished(err) && i > 0 {
 				continue
 			}
 			return m.scanDescendants(root)
 		}
-		out = append(out, children...)
+		for _, c := range children {
+			if _, seen := out[c]; !seen {
+				out[c] = queue[i]
+				queue = append(queue, c)
+			}
+		}
 	}
 	return out
 }
 
-func (m *Members) scanDescendants(root int) []int {
+func (m *Members) scanDescendants(root int) map[int]int {
+	out := map[int]int{root: 0}
 	pids, err := m.reader.PIDs()
 	if err != nil {
-		return []int{root}
+		return out
 	}
 	children := map[int][]int{}
 	for _, p := range pids {
@@ -173,9 +203,14 @@ func (m *Members) scanDescendants(root int) []int {
 		}
 		children[st.PPID] = append(children[st.PPID], p)
 	}
-	out := []int{root}
-	for i := 0; i < len(out); i++ {
-		out = append(out, children[out[i]]...)
+	queue := []int{root}
+	for i := 0; i < len(queue); i++ {
+		for _, c := range children[queue[i]] {
+			if _, seen := out[c]; !seen {
+				out[c] = queue[i]
+				queue = append(queue, c)
+			}
+		}
 	}
 	return out
 }
@@ -197,6 +232,39 @@ func (m *Members) title(pid int, isPostmaster bool) procs.Title {
 		return procs.Title{Kind: procs.KindSubprocess, Detail: title}
 	}
 	return procs.ParseTitle(title)
+}
+
+// Forked notes a new process (from procs.Forks): it is the cluster's
+// when its parent is the postmaster, a member, or a process noted so
+// before. Other processes are not kept.
+func (m *Members) Forked(parent, child int, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, member := m.procs[parent]
+	_, forked := m.forked[parent]
+	if parent != m.postmaster && !member && !forked || m.postmaster == 0 {
+		return
+	}
+	if len(m.forked) >= maxForked {
+		for pid, f := range m.forked {
+			if now.Sub(f.at) > memberRetention/4 {
+				delete(m.forked, pid)
+			}
+		}
+	}
+	m.forked[child] = fork{parent, now}
+	delete(m.decided, child)
+}
+
+// forkedMember returns a process the process events placed.
+func (m *Members) forkedMember(pid int) (Member, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, ok := m.forked[pid]
+	if !ok {
+		return Member{}, false
+	}
+	return Member{PID: pid, Parent: f.parent, Postmaster: m.postmaster, Seen: f.at}, true
 }
 
 // Placement says whether a record's process is the cluster's.
@@ -223,6 +291,11 @@ func (m *Members) Place(pid int, ses uint32, now time.Time) (Placement, Member) 
 	m.mu.Unlock()
 	if known {
 		return Ours, copy
+	}
+	if f, ok := m.forkedMember(pid); ok {
+		if _, alive := m.descendsFrom(pid, postmaster); !alive {
+			return Ours, f // gone: the fork event is all there is
+		}
 	}
 	if session != audit.Unset {
 		// The server has a session of its own: the record's ses decides.
@@ -253,8 +326,12 @@ func (m *Members) place(pid int, ses uint32, postmaster int, session uint32, now
 				return NotOurs, Member{}
 			}
 			t := m.title(pid, pid == postmaster)
+			parent := 0
+			if st, err := m.reader.Stat(pid); err == nil {
+				parent = st.PPID
+			}
 			m.mu.Lock()
-			mem := &Member{PID: pid, Postmaster: postmaster, Title: t, Seen: now}
+			mem := &Member{PID: pid, Parent: parent, Postmaster: postmaster, Title: t, Seen: now}
 			m.procs[pid] = mem
 			copy := *mem
 			m.mu.Unlock()

@@ -3,6 +3,7 @@ package watch
 import (
 	"net"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,6 +22,7 @@ type Metrics struct {
 	processes  *prometheus.GaugeVec
 	up         prometheus.Gauge
 	starts     prometheus.Counter
+	outdated   *outdated
 }
 
 // NewMetrics registers watch's metrics in a registry of their own.
@@ -56,19 +58,39 @@ func NewMetrics() *Metrics {
 			Help: "Postmasters seen starting (a new pid in postmaster.pid) while watching, the first one included.",
 		}),
 	}
-	m.Registry.MustRegister(m.violations, m.lost, m.overflows, m.unplaced, m.processes, m.up, m.starts)
+	m.outdated = &outdated{desc: prometheus.NewDesc("pgseccomp_filters_outdated",
+		"1 when the server runs session filters older than its configuration (its last reload was rejected by pgseccomp), 0 when they are current; absent when the server does not say (pgseccomp off, or an extension that writes no status file).", nil, nil)}
+	m.outdated.state.Store(-1)
+	m.Registry.MustRegister(m.violations, m.lost, m.overflows, m.unplaced, m.processes, m.up, m.starts, m.outdated)
 	return m
 }
 
-// FiltersOutdated registers pgseccomp_filters_outdated, read from check
-// at every scrape: 1 when the server runs filters older than its
-// configuration. The extension does not expose this yet: until it does,
-// the command registers nothing, rather than a value it cannot know.
-func (m *Metrics) FiltersOutdated(check func() float64) {
-	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "pgseccomp_filters_outdated",
-		Help: "1 when the server runs filters older than its configuration (a reload pgseccomp rejected).",
-	}, check))
+// outdated is pgseccomp_filters_outdated: exported only while the
+// server says (procs.ReloadStateFile), never a value it cannot know.
+type outdated struct {
+	desc  *prometheus.Desc
+	state atomic.Int32 // -1 unknown, 0 current, 1 outdated
+}
+
+func (o *outdated) Describe(ch chan<- *prometheus.Desc) { ch <- o.desc }
+
+func (o *outdated) Collect(ch chan<- prometheus.Metric) {
+	if v := o.state.Load(); v >= 0 {
+		ch <- prometheus.MustNewConstMetric(o.desc, prometheus.GaugeValue, float64(v))
+	}
+}
+
+// setOutdated records whether the server runs session filters older than
+// its configuration (known false: unknown).
+func (m *Metrics) setOutdated(outdated, known bool) {
+	switch {
+	case !known:
+		m.outdated.state.Store(-1)
+	case outdated:
+		m.outdated.state.Store(1)
+	default:
+		m.outdated.state.Store(0)
+	}
 }
 
 // Serve serves the metrics on address (host:port) until the listener is

@@ -1,8 +1,9 @@
 // Package watch is pgseccomp watch: it reads the kernel's seccomp audit
 // records as they are written (internal/audit's capture), keeps those of
 // one cluster's processes (its postmaster, followed across restarts, and
-// every descendant, remembered after they exit; the postmaster's own
-// audit session when it has one; the pids its server log names), and
+// every descendant, remembered after they exit; every fork the kernel's
+// process events report below it, however short-lived; the postmaster's
+// own audit session when it has one; the pids its server log names), and
 // turns them into events that say who was denied what: the process's
 // kind, the session's role, database, application and client (process
 // titles, internal/procs; the server log, internal/serverlog), the
@@ -27,7 +28,6 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/audit"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/procs"
-	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
 // Config says what to watch and how.
@@ -65,7 +65,6 @@ type tally struct {
 	placement   Placement
 	member      Member
 	ses         uint32
-	postgresExe bool
 	overflow    bool // counted past MaxKeys: the pid is not kept
 }
 
@@ -95,9 +94,10 @@ type Watcher struct {
 	unplaced      uint64
 	unplacedNoted time.Time
 
-	policyMu sync.Mutex
-	policies map[policy.Arch]*policy.Policy
-	stale    bool
+	policyMu  sync.Mutex
+	policies  map[policy.Arch]*policy.Policy
+	policyErr map[policy.Arch]error
+	stale     bool
 }
 
 // Stats are a watch's totals.
@@ -124,7 +124,7 @@ func New(cfg Config) *Watcher {
 		cfg.MaxKeys = 10000
 	}
 	w := &Watcher{cfg: cfg, members: NewMembers(cfg.DataDir), out: writer{cfg.Out, cfg.JSON},
-		current: map[key]*tally{}, policies: map[policy.Arch]*policy.Policy{}}
+		current: map[key]*tally{}, policies: map[policy.Arch]*policy.Policy{}, policyErr: map[policy.Arch]error{}}
 	w.sessions = NewSessions(w.invalidatePolicy)
 	return w
 }
@@ -149,6 +149,22 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 	if statusErr != nil {
 		w.note(Note{Text: fmt.Sprintf("cannot read the kernel's audit lost counter (%v): lost records will not be reported", statusErr), Note: "records_lost"})
 	}
+	// The kernel's process events tell the parent of every process,
+	// however short-lived; without them such processes are placed by the
+	// server log or the audit session only.
+	if forks, err := procs.OpenForks(); err != nil {
+		w.note(Note{Note: "process_events", Text: fmt.Sprintf("%v: a process that exits within %v of its fork is placed by the server log or the postmaster's audit session only", err, w.cfg.Poll)})
+	} else {
+		forked := make(chan error, 1)
+		go func() {
+			forked <- forks.Run(func(parent, child int) { w.members.Forked(parent, child, time.Now()) })
+		}()
+		defer func() {
+			forks.Stop()
+			<-forked
+			forks.Close()
+		}()
+	}
 	captured := make(chan error, 1)
 	go func() { captured <- capture.Run(w.onRecord, nil) }()
 	t := &tail{src: w.cfg.Log, dataDir: w.cfg.DataDir}
@@ -161,6 +177,7 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 	var nextSlow time.Time
 	var logErr string
 	var overflows uint64
+	var rejectedAt time.Time
 	finish := func() error {
 		capture.Stop()
 		err := <-captured
@@ -182,7 +199,17 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 			captured <- err
 			return finish()
 		case now := <-poll.C:
-			switch w.members.Poll(now) {
+			change := w.members.Poll(now)
+			if change != NoChange {
+				// What the old server did is printed before the note.
+				t.read(w.sessions.Add)
+				queue = append(queue, w.rotate(now))
+				for _, b := range queue {
+					w.flush(b)
+				}
+				queue = queue[:0]
+			}
+			switch change {
 			case Started:
 				pid, ses := w.members.Postmaster()
 				text := fmt.Sprintf("server running, postmaster pid %d", pid)
@@ -240,9 +267,33 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 				}
 				w.sessions.Evict(now)
 				w.confinement()
+				rejectedAt = w.reloadState(rejectedAt)
 			}
 		}
 	}
+}
+
+// reloadState reads whether the server runs session filters older than
+// its configuration (a rejected reload), sets the metric, and says so once
+// per rejection; it returns the rejection reported.
+func (w *Watcher) reloadState(reported time.Time) time.Time {
+	pid, _ := w.members.Postmaster()
+	s, err := procs.ReadReloadState(w.cfg.DataDir)
+	known := err == nil && pid != 0 && s.PID == pid
+	if m := w.cfg.Metrics; m != nil {
+		m.setOutdated(known && s.Rejected(), known)
+	}
+	if !known || !s.Rejected() || s.RejectedAt.Equal(reported) {
+		return reported
+	}
+	what := s.RejectedDetail
+	if s.RejectedSetting != "" {
+		what = s.RejectedSetting + ": " + what
+	}
+	w.note(Note{Note: "filters_outdated", PID: pid, Text: fmt.Sprintf("the server rejected a reload at %s (%s) and runs the session filters in force since %s: until it reloads a corrected configuration, layers computed from the files on disk may not explain its records",
+		s.RejectedAt.UTC().Format(humanTime), what, s.PlanSince.UTC().Format(humanTime))})
+	w.invalidatePolicy()
+	return s.RejectedAt
 }
 
 func (w *Watcher) addStats(f func(*Stats)) {
@@ -308,7 +359,7 @@ func (w *Watcher) count(rec *audit.Record, placement Placement, mem Member, at t
 			t = w.current[k]
 		}
 		if t == nil {
-			t = &tally{first: at, placement: placement, member: mem, ses: rec.Session, postgresExe: postgres, overflow: overflow}
+			t = &tally{first: at, placement: placement, member: mem, ses: rec.Session, overflow: overflow}
 			w.current[k] = t
 		}
 	}
@@ -333,7 +384,9 @@ func (w *Watcher) flush(b bucket) {
 	var unplaced uint64
 	for k, t := range b.tallies {
 		if t.placement == Undecided {
-			if _, ok := w.sessions.Lookup(k.pid); !ok {
+			if f, ok := w.members.forkedMember(k.pid); ok && !w.replaying {
+				t.placement, t.member = Ours, f
+			} else if !w.logPlaces(k.pid, t.first) {
 				unplaced += t.count
 				continue
 			}
@@ -361,218 +414,17 @@ func (w *Watcher) flush(b bucket) {
 	}
 }
 
-// roleLabel is the role label of the violations metric: the role when it
-// is listed in session_roles, else "" (bounded by the configuration).
-func (w *Watcher) roleLabel(role string) string {
-	p := w.policy(syscalls.Native())
-	if p == nil || role == "" {
-		return ""
-	}
-	if _, listed := p.Roles[role]; listed {
-		return role
-	}
-	return ""
-}
-
-// policy returns the configuration in force built for arch, nil if it
-// cannot be read.
-func (w *Watcher) policy(arch policy.Arch) *policy.Policy {
-	w.policyMu.Lock()
-	defer w.policyMu.Unlock()
-	if w.stale {
-		w.policies = map[policy.Arch]*policy.Policy{}
-		w.stale = false
-	}
-	if p, ok := w.policies[arch]; ok {
-		return p
-	}
-	var p *policy.Policy
-	if w.cfg.Policy != nil {
-		p, _ = w.cfg.Policy(arch)
-	}
-	w.policies[arch] = p
-	return p
-}
-
-// attribute turns a tally into an event.
-func (w *Watcher) attribute(k key, t *tally) *Event {
-	e := &Event{Time: t.first, LastTime: t.last, Count: t.count, PID: k.pid, Action: actionName(k.action), SyscallNr: k.syscall}
-	if t.ses != audit.Unset {
-		ses := t.ses
-		e.AuditSession = &ses
-	}
-	unknown := func(field, why string) {
-		if e.Unattributed == nil {
-			e.Unattributed = map[string]string{}
-		}
-		e.Unattributed[field] = why
-	}
-	rec := audit.Record{AuditArch: k.arch, Syscall: k.syscall}
-	arch, name, ok := rec.Resolve()
-	e.Syscall, e.Arch = name, arch.String()
+// logPlaces reports whether the server log places a record of pid made
+// at first, a process the watch never saw running: its session must have
+// begun shortly before, for a process the watch did not see lived
+// between two polls. A pid the log named long ago has been reused,
+// perhaps by another cluster's process. A replay has only the log, read
+// in step with the records.
+func (w *Watcher) logPlaces(pid int, first time.Time) bool {
+	const window = 10 * time.Second
+	ls, ok := w.sessions.Lookup(pid)
 	if !ok {
-		e.Syscall = fmt.Sprintf("syscall %d", k.syscall)
-		if arch == 0 {
-			e.Arch = fmt.Sprintf("arch 0x%x", k.arch)
-		}
+		return false
 	}
-	if t.overflow {
-		e.PID = 0
-		e.Kind = "unknown"
-		unknown("process", fmt.Sprintf("more than %d distinct events in one interval: counted by syscall and action only", w.cfg.MaxKeys))
-		w.decide(e, arch, nil, "", unknown)
-		return e
-	}
-
-	// The process: its title when it was seen, else the server log.
-	mem := t.member
-	if m, ok := w.members.Lookup(k.pid); ok && !w.replaying && (mem.Title.Kind == "" || mem.Title.Kind == procs.KindStarting) {
-		mem = m
-	}
-	title := mem.Title
-	ls, logged := w.sessions.Lookup(k.pid)
-	e.Kind = string(title.Kind)
-	if title.Kind == "" || title.Kind == procs.KindStarting {
-		switch {
-		case logged && ls.backendType != "":
-			e.Kind = ls.backendType
-		case logged && ls.role != "":
-			e.Kind = string(procs.KindClientBackend)
-		case title.Kind == procs.KindStarting:
-			e.Kind = string(procs.KindStarting)
-		default:
-			e.Kind = string(procs.KindUnknown)
-			unknown("kind", "the process exited before it was seen and the server log names no session for its pid")
-		}
-	}
-	if title.Kind == procs.KindBackgroundWorker {
-		e.Worker = title.Detail
-	}
-	e.Role, e.Database, e.ClientAddr = title.Role, title.Database, title.Host
-	if title.Kind == procs.KindAutovacuumWorker {
-		e.Role = ""
-	}
-
-	// A parallel worker works for its leader's session.
-	session, sessionPID := ls, k.pid
-	sessionLogged := logged
-	leader := title.LeaderPID
-	if leader == 0 && logged {
-		leader = ls.leader
-	}
-	if leader != 0 {
-		e.LeaderPID = leader
-		e.Kind = string(procs.KindParallelWorker)
-		if lm, ok := w.members.Lookup(leader); ok && !w.replaying {
-			e.Role, e.Database, e.ClientAddr = lm.Title.Role, lm.Title.Database, lm.Title.Host
-		}
-		session, sessionLogged = w.sessions.Lookup(leader)
-		sessionPID = leader
-	}
-	if sessionLogged {
-		fillIn(&e.Role, session.role)
-		fillIn(&e.Database, session.database)
-		fillIn(&e.ClientAddr, session.host)
-		e.Application = session.application
-	}
-	isSession := e.Kind == string(procs.KindClientBackend) || e.Kind == string(procs.KindWalSender) || e.Kind == string(procs.KindParallelWorker)
-	if isSession {
-		if e.Role == "" {
-			unknown("role", fmt.Sprintf("no process title and no 'connection authorized' line for pid %d (set log_connections = on)", sessionPID))
-		}
-		if !sessionLogged {
-			unknown("application_name", fmt.Sprintf("the server log names no session for pid %d (log_connections = on, a jsonlog or csvlog destination, or %%a in log_line_prefix)", sessionPID))
-		}
-		killed, errored := e.Action == "kill", e.Action == "error"
-		// A killed parallel worker's statement is its leader's.
-		var st string
-		if logged && sessionPID != k.pid {
-			st = ls.statementAt(t.first, t.last, killed, errored)
-		}
-		if st == "" && sessionLogged {
-			st = session.statementAt(t.first, t.last, killed, errored)
-		}
-		e.Statement = st
-		if st == "" {
-			why := "not in the server log: log_statement = 'all' logs every statement"
-			if errored {
-				why = "the server logged no error with a statement for this session (log_min_error_statement = error, and the statement may have caught the error)"
-			} else if killed {
-				why = "the postmaster's report of the killed process names none"
-			}
-			unknown("statement", why)
-		}
-	}
-	w.decide(e, arch, title.Kind, e.Role, unknown)
-	return e
-}
-
-func fillIn(dst *string, v string) {
-	if *dst == "" {
-		*dst = v
-	}
-}
-
-// decide names the layer whose filter gave the record's action, with
-// the model explain uses: the global filter for every process, plus a
-// session layer (the role's own when it is listed) for sessions, plus a
-// client layer when the action is stronger than those give.
-func (w *Watcher) decide(e *Event, arch syscalls.Arch, kind any, role string, unknown func(field, why string)) {
-	p := w.policy(arch)
-	if p == nil || p.Global == nil {
-		unknown("layer", "the configuration could not be read or is invalid (run pgseccomp lint)")
-		return
-	}
-	observed, ok := policyAction(e.Action)
-	if !ok {
-		unknown("layer", "the record's action is not one pgseccomp's filters return")
-		return
-	}
-	nr := int(e.SyscallNr)
-	global := policy.Stack{p.Global}
-	try := []policy.Stack{global}
-	isSession := e.Kind == string(procs.KindClientBackend) || e.Kind == string(procs.KindWalSender) || e.Kind == string(procs.KindParallelWorker)
-	if isSession && role != "" {
-		if stack, err := p.SessionStack(role, nil); err == nil {
-			try = []policy.Stack{stack, global}
-		}
-	}
-	for _, stack := range try {
-		a, origin := stack.Effective(nr)
-		if a != observed {
-			continue
-		}
-		e.Layer = origin.String()
-		for _, l := range stack {
-			if l.Origin == origin {
-				e.Setting = l.Why(nr)
-			}
-		}
-		if origin == policy.Session {
-			if _, listed := p.Roles[role]; listed {
-				e.Layer = "role"
-			}
-		}
-		return
-	}
-	if a, _ := try[0].Effective(nr); isSession && observed > a {
-		e.Layer = policy.Client.String()
-		e.Setting = "set_client_filter()"
-		return
-	}
-	a, _ := try[0].Effective(nr)
-	unknown("layer", fmt.Sprintf("the configuration read gives %s, not %s: the process runs filters built from another configuration (changed and not reloaded, or a reload pgseccomp rejected)", a, e.Action))
-}
-
-func actionName(a audit.Action) string {
-	switch a {
-	case audit.ActionKillProcess, audit.ActionKillThread:
-		return "kill"
-	}
-	return a.String()
-}
-
-func policyAction(name string) (policy.Action, bool) {
-	a, err := policy.ParseAction(name)
-	return a, err == nil
+	return w.replaying || !ls.start.Before(first.Add(-window))
 }

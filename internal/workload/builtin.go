@@ -66,6 +66,7 @@ func BuiltIn() []Step {
 
 		// Sessions and client programs.
 		connectionsStep(),
+		hbaLoginsStep(),
 		dumpRestoreStep(),
 		pgbenchStep(),
 		maintenanceToolsStep(),
@@ -84,6 +85,29 @@ func BuiltIn() []Step {
 		backendAbortStep(),
 		startupPanicStep(),
 
+		teardownStep(),
+	}
+}
+
+// ServerLife returns the steps of the built-in workload that any server
+// meets, whatever its application does: a login by every method of its
+// pg_hba.conf that can be exercised, WAL segments created and
+// recycled, checkpoints and archiving, a base backup through a
+// walsender, a restart, crash recovery after an immediate stop, a
+// backend's abort() and a PANIC in the startup process. pgseccomp record
+// runs them in every recording of an existing cluster's copy, before the
+// user's workloads, so that a profile of a real cluster never lacks them.
+// The destructive ones run only on a server made for the recording.
+func ServerLife() []Step {
+	return []Step{
+		setupStep(),
+		hbaLoginsStep(),
+		walStep(),
+		baseBackupStep("base-backup-plain-stream", "-X", "stream"),
+		restartStep(),
+		crashRecoveryStep(),
+		backendAbortStep(),
+		startupPanicStep(),
 		teardownStep(),
 	}
 }

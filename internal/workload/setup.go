@@ -48,6 +48,11 @@ func setupStep() Step {
 	})
 }
 
+// Teardown is the teardown step alone: pgseccomp record runs it when a
+// workload fails on a cluster recorded in place, so that nothing the
+// steps made stays in it.
+func Teardown() Step { return teardownStep() }
+
 // teardownStep removes everything the workload made: databases, roles,
 // tablespaces, slots, and the scratch directories the server writes to.
 func teardownStep() Step {

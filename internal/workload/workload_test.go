@@ -515,3 +515,23 @@ func TestPlanSum(t *testing.T) {
 		}
 	}
 }
+
+// TestServerLife: the steps every recording of an existing cluster runs
+// start with setup, end with teardown, and include every event of a
+// server's life.
+func TestServerLife(t *testing.T) {
+	steps := ServerLife()
+	var names []string
+	for _, st := range steps {
+		names = append(names, st.Name)
+	}
+	if names[0] != "setup" || names[len(names)-1] != "teardown" {
+		t.Errorf("ServerLife runs %v, want setup first and teardown last", names)
+	}
+	for _, n := range []string{"pg-hba-logins", "wal-segments-checkpoints-archiving", "base-backup-plain-stream", "restart",
+		"crash-recovery-immediate-stop", "backend-abort-plperlu", "startup-panic"} {
+		if !slices.Contains(names, n) {
+			t.Errorf("ServerLife lacks %s: %v", n, names)
+		}
+	}
+}

@@ -28,12 +28,11 @@ import (
 )
 
 const (
-	version   = "15"
-	appRole   = "pgseccomp_app"
-	appPass   = "app-secret"
-	appDB     = "pgseccomp_appdb"
-	snakeoil  = "/etc/ssl/private/ssl-cert-snakeoil.key"
-	profile15 = "../../profiles/postgresql-15-debian-12-x86_64.json"
+	version  = "15"
+	appRole  = "pgseccomp_app"
+	appPass  = "app-secret"
+	appDB    = "pgseccomp_appdb"
+	snakeoil = "/etc/ssl/private/ssl-cert-snakeoil.key"
 )
 
 // debianCluster is a cluster made with pg_createcluster for one test.
@@ -90,7 +89,7 @@ func newDebianCluster(t *testing.T) *debianCluster {
 		if t.Failed() {
 			log := fmt.Sprintf("/var/log/postgresql/postgresql-%s-%s.log", version, d.name)
 			if data, err := os.ReadFile(log); err == nil {
-				t.Logf("end of %s:\n%s", log, tail(string(data), 40))
+				t.Logf("end of %s:\n%s", log, tail(string(data), 80))
 			}
 		}
 		out, err := exec.Command("pg_dropcluster", "--stop", version, d.name).CombinedOutput()
@@ -99,6 +98,10 @@ func newDebianCluster(t *testing.T) *debianCluster {
 		}
 	})
 	if d.e, err = cluster.FindExisting(version+"/"+d.name, ""); err != nil {
+		t.Fatal(err)
+	}
+	// Connections in the server log, to tie a denial's pid to a session.
+	if err := os.WriteFile(filepath.Join(d.e.ConfigDir, "conf.d", "00-test.conf"), []byte("log_connections = on\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// An application role that logs in with SCRAM over hostssl only,
@@ -285,8 +288,32 @@ func TestConfineDebianCluster(t *testing.T) {
 		t.Fatalf("the application's login before confinement: %d rows, %v", n, err)
 	}
 
+	// Record on a copy while a client keeps querying the cluster itself.
+	catalog := d.catalog()
+	client := d.keepQuerying(ctx)
+	out := filepath.Join(t.TempDir(), "recorded")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The application's own queries, as it runs them on the cluster.
+	appWorkload := fmt.Sprintf("PGHOST=$PGSECCOMP_TCP_HOST PGUSER=%s PGPASSWORD=%s PGSSLMODE=require psql -X -d %s -c %s -c 'SELECT count(*) FROM t' -c 'UPDATE t SET v = v WHERE id < 100'",
+		appRole, appPass, appDB, "'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'")
+	code, rec := d.runTool("record", "--cluster", version+"/"+d.name, "--builtin=false", "--workload", appWorkload, "--out", out)
+	queries, failures := client.stop()
+	if code != 0 {
+		t.Fatalf("pgseccomp record --cluster: exit %d\n%s", code, rec)
+	}
+	step("record --cluster on a copy: %d queries on the cluster meanwhile, %d failed\n%s", queries, len(failures), tail(rec, 6))
+	if queries == 0 || len(failures) > 0 {
+		t.Errorf("while recording, %d queries on the cluster itself, %d failed: %v", queries, len(failures), failures)
+	}
+	if after := d.catalog(); after != catalog {
+		t.Errorf("recording changed the cluster:\nbefore:\n%s\nafter:\n%s", catalog, after)
+	}
+	recorded := filepath.Join(out, "pgseccomp-profile.json")
+
 	// Install with error defaults, through the tool as a DBA runs it.
-	code, out := d.runTool("install", "--cluster", version+"/"+d.name, "--profile", profile15, "--enforce", "error")
+	code, out = d.runTool("install", "--cluster", version+"/"+d.name, "--profile", recorded, "--enforce", "error")
 	if code != 0 {
 		t.Fatalf("pgseccomp install: exit %d\n%s", code, out)
 	}
@@ -380,6 +407,72 @@ func TestConfineDebianCluster(t *testing.T) {
 		t.Errorf("uninstall left conf.d/pgseccomp.conf: %v", err)
 	}
 	step("uninstall and restart: unconfined")
+}
+
+// catalog is what recording must leave as it was: the databases and
+// roles, and the data directory's top level, databases and slots.
+func (d *debianCluster) catalog() string {
+	d.t.Helper()
+	var b strings.Builder
+	b.WriteString(d.psql("postgres", "SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database") + "\n")
+	b.WriteString(d.psql("postgres", "SELECT string_agg(rolname, ' ' ORDER BY rolname) FROM pg_roles") + "\n")
+	for _, dir := range []string{"", "base", "pg_replslot", "pg_tblspc"} {
+		entries, err := os.ReadDir(filepath.Join(d.e.DataDir, dir))
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s/:", dir)
+		for _, e := range entries {
+			b.WriteString(" " + e.Name())
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// querier keeps querying the cluster as the application does, one new
+// connection every 100 ms beside one that stays open.
+type querier struct {
+	cancel   context.CancelFunc
+	done     chan struct{}
+	queries  int
+	failures []string
+}
+
+func (d *debianCluster) keepQuerying(ctx context.Context) *querier {
+	ctx, cancel := context.WithCancel(ctx)
+	q := &querier{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(q.done)
+		conn, err := pgx.Connect(ctx, d.appConnString())
+		if err != nil {
+			q.failures = append(q.failures, err.Error())
+			return
+		}
+		defer conn.Close(context.Background())
+		for ctx.Err() == nil {
+			var n int
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil && ctx.Err() == nil {
+				q.failures = append(q.failures, "open connection: "+err.Error())
+			}
+			if _, err := d.appQuery(ctx); err != nil && ctx.Err() == nil {
+				q.failures = append(q.failures, "new connection: "+err.Error())
+			}
+			q.queries += 2
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return q
+}
+
+// stop ends the queries and returns how many ran and which failed.
+func (q *querier) stop() (int, []string) {
+	q.cancel()
+	<-q.done
+	return q.queries, q.failures
 }
 
 func freePort(t *testing.T) int {

@@ -24,27 +24,37 @@ const helperEnv = "PGSECCOMP_TEST_HELPER"
 
 // TestGlobalLoadFailure: when the global filter cannot be loaded, the
 // server does not start. The postmaster runs under an outer filter (as a
-// container runtime might impose) that denies seccomp and prctl.
+// container runtime might impose) that denies seccomp and prctl. The first
+// prctl the postmaster makes is the one that makes it non-dumpable, unless
+// pgseccomp.allow_core_dumps = on; that failure stops it too.
 func TestGlobalLoadFailure(t *testing.T) {
-	c := clustertest.NewStopped(t, cluster.Options{Settings: confSettings(nil)})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperDenySeccomp$")
-	cmd.Env = append(c.Env(), helperEnv+"=deny-seccomp",
-		"HELPER_POSTGRES="+filepath.Join(c.BinDir, "postgres"),
-		"HELPER_DATADIR="+c.DataDir, "HELPER_USER="+c.OSUser)
-	cmd.Dir = c.BaseDir
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("the server started although its global filter could not be loaded:\n%s", out)
+	for _, tt := range []struct{ allowCoreDumps, want string }{
+		{"on", "could not load the pgseccomp global filter"},
+		{"off", "pgseccomp could not make the server's processes non-dumpable"},
+	} {
+		t.Run("allow_core_dumps="+tt.allowCoreDumps, func(t *testing.T) {
+			c := clustertest.NewStopped(t, cluster.Options{Settings: confSettings(map[string]string{
+				"pgseccomp.allow_core_dumps": tt.allowCoreDumps})})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperDenySeccomp$")
+			cmd.Env = append(c.Env(), helperEnv+"=deny-seccomp",
+				"HELPER_POSTGRES="+filepath.Join(c.BinDir, "postgres"),
+				"HELPER_DATADIR="+c.DataDir, "HELPER_USER="+c.OSUser)
+			cmd.Dir = c.BaseDir
+			out, err := cmd.CombinedOutput()
+			if ctx.Err() != nil {
+				t.Fatalf("the server started although its global filter could not be loaded:\n%s", out)
+			}
+			if err == nil {
+				t.Fatalf("the server exited with status 0:\n%s", out)
+			}
+			if !strings.Contains(string(out), tt.want) {
+				t.Fatalf("output does not contain %q:\n%s", tt.want, out)
+			}
+			t.Logf("%s", strings.TrimSpace(string(out)))
+		})
 	}
-	if err == nil {
-		t.Fatalf("the server exited with status 0:\n%s", out)
-	}
-	if want := "could not load the pgseccomp global filter"; !strings.Contains(string(out), want) {
-		t.Fatalf("output does not contain %q:\n%s", want, out)
-	}
-	t.Logf("%s", strings.TrimSpace(string(out)))
 }
 
 // TestHelperDenySeccomp is not a test: run by TestGlobalLoadFailure, it

@@ -107,7 +107,7 @@ func TestReloadNewSessionsOnly(t *testing.T) {
 	}{
 		{"role that cannot have per-role settings",
 			with(reloadB, "pgseccomp.session_roles", `joe,"web-app"`),
-			[]string{`invalid value for parameter "pgseccomp.session_roles": "joe,"web-app""`, `Role "web-app" cannot have per-role settings`},
+			[]string{`invalid value for parameter "pgseccomp.session_roles"` + inConf(c), `Role "web-app" cannot have per-role settings`},
 			[]string{"clone"}, []string{"readlink"}},
 		{"misspelt per-role action",
 			with(reloadB, "session_syscall_eror.joe", "clone"),
@@ -115,11 +115,11 @@ func TestReloadNewSessionsOnly(t *testing.T) {
 			[]string{"clone"}, []string{"readlink"}},
 		{"space-separated session list",
 			with(reloadB, "pgseccomp.session_syscall_error", "clone clone3"),
-			[]string{`invalid value for parameter "pgseccomp.session_syscall_error": "clone clone3"`, "separate syscall names with commas"},
+			[]string{`invalid value for parameter "pgseccomp.session_syscall_error"` + inConf(c), `Unknown syscall "clone clone3" (word 1 of the list): separate syscall names with commas`},
 			[]string{"clone"}, []string{"readlink"}},
 		{"empty entry in a per-role list",
 			with(reloadB, "session_syscall_error.joe", readlinkSyscall()+",,chroot"),
-			[]string{"pgseccomp session settings not applied", "Invalid value for session_syscall_error.joe", "empty entry"},
+			[]string{"pgseccomp session settings not applied", "Invalid value for session_syscall_error.joe" + inConf(c), "empty entry (word 2)"},
 			[]string{"clone"}, []string{"readlink"}},
 		{"unknown per-role default",
 			with(reloadB, "session_syscall_default.joe", "deny"),
@@ -130,7 +130,7 @@ func TestReloadNewSessionsOnly(t *testing.T) {
 		// plan, so joe's new, empty, list does not apply either.
 		{"invalid session list next to a valid per-role change",
 			with(reloadB, "pgseccomp.session_syscall_error", "clone,cloone", "session_syscall_error.joe", ""),
-			[]string{`invalid value for parameter "pgseccomp.session_syscall_error": "clone,cloone"`, `Unknown syscall "cloone"`,
+			[]string{`invalid value for parameter "pgseccomp.session_syscall_error"` + inConf(c), `Unknown syscall "cloone" (word 2 of the list). Did you mean "clone"?`,
 				"pgseccomp session settings not applied", "The reload rejected pgseccomp.session_syscall_error."},
 			[]string{"clone"}, []string{"readlink"}},
 		// The per-role settings are checked together when the postmaster
@@ -138,7 +138,7 @@ func TestReloadNewSessionsOnly(t *testing.T) {
 		// and the session-level lists, as they were.
 		{"invalid per-role list next to a valid session change",
 			with(reloadB, "pgseccomp.session_syscall_error", "", "session_syscall_error.joe", "readlinc"),
-			[]string{"pgseccomp session settings not applied", `Invalid value for session_syscall_error.joe: "readlinc"`, `Unknown syscall "readlinc"`},
+			[]string{"pgseccomp session settings not applied", `Invalid value for session_syscall_error.joe` + inConf(c), `Unknown syscall "readlinc" (word 1 of the list). Did you mean "readlink"?`},
 			[]string{"clone"}, []string{"readlink"}},
 	}
 	for _, tt := range tests {
