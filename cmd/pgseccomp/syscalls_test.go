@@ -427,7 +427,7 @@ func TestSyscallsForged(t *testing.T) {
 		}
 		code, out, errOut := runCLI(t, "syscalls", path)
 		if code != 0 || out != "getppid\n" || !strings.Contains(errOut, "warning: left out 1 record in lines anybody can write") ||
-			!strings.Contains(errOut, "untrusted: "+path+":2: record in a ") || !strings.Contains(errOut, "1 selected; 0 unrelated, 0 malformed, 1 untrusted") {
+			!strings.Contains(errOut, "untrusted: "+path+":2: record in a line anybody can write (") || !strings.Contains(errOut, "1 selected; 0 unrelated, 0 malformed, 1 untrusted") {
 			t.Errorf("%s: exit %d, stdout %q\n%s", tt.name, code, out, errOut)
 		}
 		code, out, errOut = runCLI(t, "syscalls", "--include-untrusted", path)

@@ -50,16 +50,16 @@ complete).
                       the server log as far as it goes back (every file of
                       its format in its directory); then exit
   --audit-log FILE    the records to replay: auditd's log (default
-                      /var/log/audit/audit.log), a journalctl or dmesg
-                      output, any format 'pgseccomp syscalls' reads; "-" is
+                      /var/log/audit/audit.log), dmesg or journalctl -o json
+                      output, any source 'pgseccomp syscalls' trusts; "-" is
                       stdin. Without auditd, the default is the journal
-                      (journalctl _TRANSPORT=audit _TRANSPORT=kernel)
+                      (journalctl -o json _TRANSPORT=audit _TRANSPORT=kernel)
 
 Examples:
   pgseccomp watch --cluster 15/main
   pgseccomp watch --pgdata "$PGDATA" --json --metrics-address 127.0.0.1:9187
   pgseccomp watch --pgdata "$PGDATA" --since 2h
-  journalctl -k -o short-iso | pgseccomp watch --pgdata "$PGDATA" --since 1d --audit-log -
+  journalctl -k -o json | pgseccomp watch --pgdata "$PGDATA" --since 1d --audit-log -
 
 Exit status: 0 when stopped by a signal, 2 for a usage or input error, 1
 when the capture fails.
@@ -181,7 +181,9 @@ func replay(cfg watch.Config, since time.Time, auditLog string) int {
 			records, name = f, auditd
 			break
 		}
-		cmd := exec.Command("journalctl", "--no-pager", "-o", "short-iso-precise",
+		// JSON, so that each entry's _TRANSPORT (set by journald) shows
+		// it is the kernel's: text lines could be anybody's.
+		cmd := exec.Command("journalctl", "--no-pager", "-o", "json",
 			"--since", since.Local().Format("2006-01-02 15:04:05"), "_TRANSPORT=audit", "_TRANSPORT=kernel")
 		cmd.Stderr = stderr
 		out, err := cmd.StdoutPipe()

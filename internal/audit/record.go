@@ -20,6 +20,7 @@ const (
 	FormatAuditd Format = iota + 1
 	// FormatSyslog: an auditd record forwarded to syslog (audisp-syslog,
 	// audispd): "Jan 29 07:58:12 host audispd[568]: node=host type=SECCOMP msg=audit(...): ...".
+	// Not trusted: any program can log with the tag audispd.
 	FormatSyslog
 	// FormatKmsg: /dev/kmsg: "5,1234,5678,-;audit: type=1326 audit(...): ...".
 	FormatKmsg
@@ -30,9 +31,11 @@ const (
 	// FormatJournal: the kernel's records in journalctl (-k, -o short,
 	// short-iso, ...) or a syslog file such as kern.log:
 	// "Nov 27 22:35:13 host kernel: audit: type=1326 audit(...): ...".
+	// Not trusted: logger -t kernel writes the same line.
 	FormatJournal
 	// FormatJournalAudit: journald's audit transport, which drops the
 	// audit(TIME:SERIAL) stamp: "Jul 24 09:10:45 host audit[14351]: SECCOMP auid=...".
+	// Not trusted in text (logger -t audit); see FormatJournalJSON.
 	FormatJournalAudit
 	// FormatKernel: a kernel record with no log prefix:
 	// "audit: type=1326 audit(...): ..." or "type=1326 audit(...): ...".

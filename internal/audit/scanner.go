@@ -2,19 +2,15 @@ package audit
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 )
 
-// maxLine is the longest line the Scanner reads whole. Audit records are
-// far shorter (the kernel cuts its log lines near 1 KiB); the rest of a
-// longer line is skipped, and the line is parsed from its first maxLine
-// bytes.
+// maxLine is the longest line read whole, by the Scanner and by Tally
+// alike. Audit records are far shorter (the kernel cuts its log lines near
+// 1 KiB); a longer line is parsed from its first maxLine bytes, and the
+// rest is skipped.
 const maxLine = 1 << 20
-
-// readSize is how much the Scanner asks its reader for at a time.
-const readSize = 1 << 20
 
 // MaxExamples is how many malformed lines [Stats] keeps as examples.
 const MaxExamples = 5
@@ -52,7 +48,7 @@ func untrustedError(r *Record, line []byte) error {
 	if len(text) > max {
 		text = text[:max] + "..."
 	}
-	return fmt.Errorf("record in a %s line, which any user can write: %q", where, text)
+	return fmt.Errorf("record in a line anybody can write (%s): %q", where, text)
 }
 
 // Add adds the counts of o to s, keeping at most MaxExamples examples.
@@ -101,15 +97,11 @@ func (e LineError) Unwrap() error { return e.Err }
 // records and records from sources users can write are counted (see
 // [Scanner.Stats]), never fatal, and never returned.
 type Scanner struct {
-	r     io.Reader
+	k     chunker
+	c     chunk
+	data  []byte // the unread lines of c
 	name  string
-	buf   []byte
-	start int // unread data is buf[start:end]
-	end   int
-	eof   bool
-	err   error
 	line  int64
-	long  []byte // the head of an overlong line
 	rec   Record
 	stats Stats
 }
@@ -117,7 +109,7 @@ type Scanner struct {
 // NewScanner returns a Scanner reading r; name (a file name, or "" for
 // none) labels its malformed-line examples.
 func NewScanner(r io.Reader, name string) *Scanner {
-	return &Scanner{r: r, name: name, buf: make([]byte, readSize+maxLine)}
+	return &Scanner{k: chunker{r: r, stream: true}, c: chunk{buf: make([]byte, chunkSize)}, name: name}
 }
 
 // Scan advances to the next complete seccomp record and reports whether
@@ -172,69 +164,25 @@ func (s *Scanner) Stats() Stats {
 
 // Err returns the read error that stopped Scan, or nil at the end of the
 // input.
-func (s *Scanner) Err() error { return s.err }
+func (s *Scanner) Err() error { return s.k.err }
 
-// nextLine returns the next line without its newline. A line longer than
-// maxLine is returned cut to maxLine bytes, and its rest is skipped.
+// nextLine returns the next line without its newline, cut to maxLine
+// bytes, as Tally reads it.
 func (s *Scanner) nextLine() ([]byte, bool) {
-	for {
-		if i := bytes.IndexByte(s.buf[s.start:s.end], '\n'); i >= 0 {
-			line := s.buf[s.start : s.start+i]
-			s.start += i + 1
-			return line, true
-		}
-		if s.eof || s.err != nil {
-			if s.start < s.end {
-				line := s.buf[s.start:s.end]
-				s.start = s.end
-				return line, true
-			}
+	for len(s.data) == 0 {
+		if !s.k.fill(&s.c) {
 			return nil, false
 		}
-		if s.end-s.start >= maxLine {
-			s.long = append(s.long[:0], s.buf[s.start:s.start+maxLine]...)
-			s.skipRest()
-			return s.long, true
-		}
-		s.fill()
+		s.data = s.c.data
 	}
-}
-
-// fill moves the unread data to the front of the buffer and reads more.
-func (s *Scanner) fill() {
-	if s.start > 0 {
-		s.end = copy(s.buf, s.buf[s.start:s.end])
-		s.start = 0
+	line := s.data
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line, s.data = line[:i], line[i+1:]
+	} else {
+		s.data = nil
 	}
-	for tries := 0; tries < 100; tries++ {
-		n, err := s.r.Read(s.buf[s.end:min(len(s.buf), s.end+readSize)])
-		s.end += n
-		if errors.Is(err, io.EOF) {
-			s.eof = true
-			return
-		}
-		if err != nil {
-			s.err = err
-			return
-		}
-		if n > 0 {
-			return
-		}
+	if len(line) > maxLine {
+		line = line[:maxLine]
 	}
-	s.err = io.ErrNoProgress
-}
-
-// skipRest drops the unread data up to and including the next newline.
-func (s *Scanner) skipRest() {
-	for {
-		if i := bytes.IndexByte(s.buf[s.start:s.end], '\n'); i >= 0 {
-			s.start += i + 1
-			return
-		}
-		s.start = s.end
-		if s.eof || s.err != nil {
-			return
-		}
-		s.fill()
-	}
+	return line, true
 }

@@ -225,9 +225,11 @@ func TestTallyLongLineMemory(t *testing.T) {
 	}
 	// Two workers' chunk buffers (2*2+1 of chunkSize), the cut line's
 	// head, and change; the whole line, or its decoded comm=, is far more.
-	if alloc, limit := after.TotalAlloc-before.TotalAlloc, uint64(5*chunkSize+4*maxLine); alloc > limit {
+	alloc, limit := after.TotalAlloc-before.TotalAlloc, uint64(5*chunkSize+4*maxLine)
+	if alloc > limit {
 		t.Errorf("reading a %d MiB line allocated %d MiB, want at most %d MiB", size>>20, alloc>>20, limit>>20)
 	}
+	t.Logf("a %d MiB line: %.1f MiB allocated (bound %d MiB)", size>>20, float64(alloc)/(1<<20), limit>>20)
 }
 
 func TestTallyReadError(t *testing.T) {
@@ -264,4 +266,37 @@ func mustTime(t testing.TB, s string) time.Time {
 		t.Fatal(err)
 	}
 	return tm
+}
+
+// countingReader gives its lines one Read at a time and counts the Reads.
+type countingReader struct {
+	lines []string
+	reads int
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	r.reads++
+	if len(r.lines) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.lines[0])
+	r.lines = r.lines[1:]
+	return n, nil
+}
+
+// The Scanner returns a record as soon as its line is whole, without
+// waiting for a chunk to fill: it can follow a pipe a program writes to
+// slowly (journalctl, a live log).
+func TestScannerStreams(t *testing.T) {
+	r := &countingReader{lines: []string{logLine + "\n", daemonOK + "\n", logLine + "\n"}}
+	sc := NewScanner(r, "pipe")
+	if !sc.Scan() || r.reads != 1 {
+		t.Fatalf("first record after %d reads, want 1", r.reads)
+	}
+	if !sc.Scan() || r.reads != 3 || sc.Line() != 3 {
+		t.Fatalf("second record at line %d after %d reads, want line 3 after 3", sc.Line(), r.reads)
+	}
+	if sc.Scan() || sc.Err() != nil {
+		t.Fatalf("a third record, or error %v", sc.Err())
+	}
 }

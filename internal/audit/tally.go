@@ -111,64 +111,96 @@ type chunk struct {
 // to out, taking buffers from free when there are any. It returns how
 // many chunks it sent.
 func splitChunks(r io.Reader, out chan<- *chunk, free chan *chunk) (int, error) {
-	var (
-		seq      int
-		carry    []byte // the start of a line the last chunk did not end
-		skipping bool   // dropping the rest of an overlong line
-		eof      bool
-		readErr  error
-	)
-	for !eof {
+	k := chunker{r: r}
+	seq := 0
+	for {
 		var c *chunk
 		select {
 		case c = <-free:
 		default:
 			c = &chunk{buf: make([]byte, chunkSize)}
 		}
-		n := copy(c.buf, carry)
-		for n < len(c.buf) && !eof {
-			m, err := r.Read(c.buf[n:])
-			n += m
-			if errors.Is(err, io.EOF) {
-				eof = true
-			} else if err != nil {
-				readErr, eof = err, true
-			}
-		}
-		data := c.buf[:n]
-		if skipping {
-			i := bytes.IndexByte(data, '\n')
-			if i < 0 {
-				carry = carry[:0]
-				free <- c
-				continue
-			}
-			data = data[i+1:]
-			skipping = false
-		}
-		end := len(data)
-		if !eof {
-			end = bytes.LastIndexByte(data, '\n') + 1
-			if end == 0 {
-				// One line fills the chunk: keep its head, drop the rest.
-				end = min(len(data), maxLine)
-				skipping = true
-			}
-		}
-		carry = append(carry[:0], data[end:]...)
-		if skipping {
-			carry = carry[:0]
-		}
-		c.data = data[:end]
-		if len(c.data) == 0 {
-			free <- c
-			continue
+		if !k.fill(c) {
+			return seq, k.err
 		}
 		c.seq = seq
 		seq++
 		out <- c
 	}
-	return seq, readErr
+}
+
+// chunker cuts a stream into chunks of whole lines, in memory that does
+// not grow with the input: the one reader of every input, for Tally's
+// workers and the Scanner alike. A line longer than a chunk keeps its
+// first maxLine bytes and the rest is skipped; the parsers read any line
+// from its first maxLine bytes.
+type chunker struct {
+	r io.Reader
+	// stream returns a chunk as soon as it holds a whole line (the
+	// Scanner, which may read a pipe that a program writes slowly) rather
+	// than when it is full (Tally).
+	stream   bool
+	carry    []byte // the start of a line the last chunk did not end
+	skipping bool   // dropping the rest of an overlong line
+	eof      bool
+	err      error // the read error that ended the input
+}
+
+// fill reads the next whole lines into c.buf and sets c.data to them; it
+// returns false, leaving c unused, at the end of the input.
+func (k *chunker) fill(c *chunk) bool {
+	for !k.eof {
+		n := copy(c.buf, k.carry)
+		scanned, idle := 0, 0
+		for n < len(c.buf) && !k.eof {
+			if k.stream && bytes.IndexByte(c.buf[scanned:n], '\n') >= 0 {
+				break
+			}
+			scanned = n
+			m, err := k.r.Read(c.buf[n:])
+			n += m
+			switch {
+			case errors.Is(err, io.EOF):
+				k.eof = true
+			case err != nil:
+				k.err, k.eof = err, true
+			case m == 0:
+				if idle++; idle == 100 {
+					k.err, k.eof = io.ErrNoProgress, true
+				}
+			default:
+				idle = 0
+			}
+		}
+		data := c.buf[:n]
+		if k.skipping {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				k.carry = k.carry[:0]
+				continue
+			}
+			data = data[i+1:]
+			k.skipping = false
+		}
+		end := len(data)
+		if !k.eof {
+			end = bytes.LastIndexByte(data, '\n') + 1
+			if end == 0 {
+				// One line fills the chunk: keep its head, drop the rest.
+				end = min(len(data), maxLine)
+				k.skipping = true
+			}
+		}
+		k.carry = append(k.carry[:0], data[end:]...)
+		if k.skipping {
+			k.carry = k.carry[:0]
+		}
+		c.data = data[:end]
+		if len(c.data) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // tallier parses chunks into its own Summary.

@@ -900,7 +900,7 @@ func (r *recorder) completeLists() {
 }
 
 // ioUringWhy is why io_uring syscalls recorded in sessions are left out.
-const ioUringWhy = "io_uring: operations submitted through a ring (open, read, write, mkdir, connect, ...) are not seen by seccomp, so a session allowed to set up a ring gets around every list of its layers; allow them to sessions only on purpose (record --keep-io-uring)"
+const ioUringWhy = "io_uring: " + policy.IOUringWhy + "; allow them to sessions only on purpose (record --keep-io-uring)"
 
 // withholdIOUring takes the io_uring syscalls out of the session layer and
 // every role's, unless keep, and returns what it took out of which layer.
