@@ -228,10 +228,6 @@ func runRecord(args []string) int {
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "pgseccomp record: %v\n", err)
-		var refused *record.UsageError
-		if errors.As(err, &refused) {
-			return 2
-		}
 		var failed *record.FailedError
 		if errors.As(err, &failed) {
 			fmt.Fprintln(stderr, "pgseccomp record: no files written: the recorded lists did not hold")

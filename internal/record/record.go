@@ -408,12 +408,6 @@ func (r *recorder) control(ctx context.Context, c *cluster.Cluster, action strin
 	return nil
 }
 
-// UsageError is a recording refused before it started, for what the user
-// asked.
-type UsageError struct{ msg string }
-
-func (e *UsageError) Error() string { return e.msg }
-
 // configure writes a pass's settings and restarts the server with them.
 func (r *recorder) configure(ctx context.Context, p phase) error {
 	var wl map[string]string
