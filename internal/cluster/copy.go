@@ -127,7 +127,9 @@ func Copy(ctx context.Context, opts CopyOptions) (c *Cluster, err error) {
 		if out, err := exec.CommandContext(ctx, "cp", "-a", e.DataDir, c.DataDir).CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("cluster: copy the files of the stopped %s: %w\n%s", e, err, out)
 		}
-		for _, stale := range []string{"postmaster.pid", "postmaster.opts"} {
+		// As pg_basebackup leaves them out: a copy of a standby must not
+		// follow its primary (and use its slot) as the standby does.
+		for _, stale := range []string{"postmaster.pid", "postmaster.opts", "standby.signal", "recovery.signal"} {
 			os.Remove(filepath.Join(c.DataDir, stale))
 		}
 		if err := c.unlinkCopy(ctx); err != nil {
