@@ -127,15 +127,20 @@ func Copy(ctx context.Context, opts CopyOptions) (c *Cluster, err error) {
 		if out, err := exec.CommandContext(ctx, "cp", "-a", e.DataDir, c.DataDir).CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("cluster: copy the files of the stopped %s: %w\n%s", e, err, out)
 		}
-		// As pg_basebackup leaves them out: a copy of a standby must not
-		// follow its primary (and use its slot) as the standby does.
-		for _, stale := range []string{"postmaster.pid", "postmaster.opts", "standby.signal", "recovery.signal"} {
+		for _, stale := range []string{"postmaster.pid", "postmaster.opts"} {
 			os.Remove(filepath.Join(c.DataDir, stale))
 		}
 		if err := c.unlinkCopy(ctx); err != nil {
 			return nil, err
 		}
 		logf("cluster: copied the files of the stopped %s in %v", e, time.Since(begin).Round(time.Millisecond))
+	}
+	// A copy of a standby must not follow its primary (and use its slot)
+	// as the standby does: it runs as a primary.
+	for _, signal := range []string{"standby.signal", "recovery.signal"} {
+		if err := os.Remove(filepath.Join(c.DataDir, signal)); err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
 	}
 	if err := c.writeCopyAuth(); err != nil {
 		return nil, err
