@@ -52,7 +52,8 @@ type copyConf struct {
 // file, and copies of pg_hba.conf (CopyRole's trust lines first, then the
 // original's) and pg_ident.conf in BaseDir/conf. Its enabled subscriptions
 // are disabled, in the copy, before anything else runs, so that it never
-// consumes a publisher's changes.
+// consumes a publisher's changes; its tablespaces (and a linked pg_wal)
+// are under BaseDir; a copy of a standby runs as a primary.
 func Copy(ctx context.Context, opts CopyOptions) (c *Cluster, err error) {
 	e := opts.Of
 	logf := opts.Logf
