@@ -31,8 +31,9 @@ pgseccomp can enforce: the talk's ten manual steps (log mode, auditd tuning,
 exercise, get_syscalls.sh, paste, iterate, tighten) in one command.
 
 It creates a throwaway cluster (initdb in a temporary directory, its own port
-and socket, run as the postgres OS user) with pgseccomp preloaded, and runs
-the workloads against it in passes:
+and socket, run as the postgres OS user), or with --cluster or --pgdata a copy
+of an existing one, with pgseccomp preloaded, and runs the workloads against
+it in passes:
 
   global passes   the global filter logs every syscall its list does not
                   allow yet (the session filter allows everything): every
@@ -97,7 +98,13 @@ An existing cluster (recorded on a copy; it keeps serving):
                       PGHOST (the copy's socket), PGPORT, PGUSER (a
                       superuser made in the copy) and PGSECCOMP_TCP_HOST
                       (127.0.0.1, for host and hostssl logins); the roles,
-                      passwords and data of the cluster are there
+                      passwords and data of the cluster are there. Every
+                      recording of a cluster also runs its server life on
+                      the copy: a login by each pg_hba.conf method it can
+                      use (the others are named, and get the shipped
+                      profile's global list), WAL segments, checkpoints, a
+                      base backup, a restart, crash recovery, abort() and a
+                      PANIC
   --in-place          record the cluster itself instead: ITS SERVER IS
                       STOPPED FOR THE WHOLE RECORDING (minutes; no client
                       can connect) and started again afterwards the way it
@@ -232,10 +239,6 @@ func runRecord(args []string) int {
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "pgseccomp record: %v\n", err)
-		var refused *record.UsageError
-		if errors.As(err, &refused) {
-			return 2
-		}
 		var failed *record.FailedError
 		if errors.As(err, &failed) {
 			fmt.Fprintln(stderr, "pgseccomp record: no files written: the recorded lists did not hold")

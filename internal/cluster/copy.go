@@ -52,7 +52,8 @@ type copyConf struct {
 // file, and copies of pg_hba.conf (CopyRole's trust lines first, then the
 // original's) and pg_ident.conf in BaseDir/conf. Its enabled subscriptions
 // are disabled, in the copy, before anything else runs, so that it never
-// consumes a publisher's changes.
+// consumes a publisher's changes; its tablespaces (and a linked pg_wal)
+// are under BaseDir; a copy of a standby runs as a primary.
 func Copy(ctx context.Context, opts CopyOptions) (c *Cluster, err error) {
 	e := opts.Of
 	logf := opts.Logf
@@ -99,8 +100,21 @@ func Copy(ctx context.Context, opts CopyOptions) (c *Cluster, err error) {
 		}
 		// No manifest: the walsender would build it in a temporary file
 		// (base/pgsql_tmp) of the original.
-		out, err := c.run(ctx, "pg_basebackup", "-D", c.DataDir, "-X", "stream", "-c", "fast", "--no-manifest",
-			"-h", e.SocketDir(), "-p", strconv.Itoa(e.Port), "-U", e.Owner, "-d", "dbname=postgres")
+		args := []string{"-D", c.DataDir, "-X", "stream", "-c", "fast", "--no-manifest",
+			"-h", e.SocketDir(), "-p", strconv.Itoa(e.Port), "-U", e.Owner, "-d", "dbname=postgres"}
+		// Tablespaces go under BaseDir, never where the original's are.
+		tablespaces, err := os.ReadDir(filepath.Join(e.DataDir, "pg_tblspc"))
+		if err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		for _, t := range tablespaces {
+			target, err := os.Readlink(filepath.Join(e.DataDir, "pg_tblspc", t.Name()))
+			if err != nil {
+				return nil, fmt.Errorf("cluster: tablespace %s of %s: %w", t.Name(), e, err)
+			}
+			args = append(args, "-T", strings.ReplaceAll(target, "=", `\=`)+"="+filepath.Join(c.BaseDir, "tblspc", t.Name()))
+		}
+		out, err := c.run(ctx, "pg_basebackup", args...)
 		if err != nil {
 			return nil, fmt.Errorf("cluster: copy %s with pg_basebackup (a replication connection over %s as %s, peer authentication): %w\n%s\n"+
 				"allow it in %s (Debian's line: local replication all peer), or stop the server to copy its files",
@@ -117,7 +131,17 @@ func Copy(ctx context.Context, opts CopyOptions) (c *Cluster, err error) {
 		for _, stale := range []string{"postmaster.pid", "postmaster.opts"} {
 			os.Remove(filepath.Join(c.DataDir, stale))
 		}
+		if err := c.unlinkCopy(ctx); err != nil {
+			return nil, err
+		}
 		logf("cluster: copied the files of the stopped %s in %v", e, time.Since(begin).Round(time.Millisecond))
+	}
+	// A copy of a standby must not follow its primary (and use its slot)
+	// as the standby does: it runs as a primary.
+	for _, signal := range []string{"standby.signal", "recovery.signal"} {
+		if err := os.Remove(filepath.Join(c.DataDir, signal)); err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
 	}
 	if err := c.writeCopyAuth(); err != nil {
 		return nil, err
@@ -131,6 +155,48 @@ func Copy(ctx context.Context, opts CopyOptions) (c *Cluster, err error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// unlinkCopy replaces the symbolic links a file copy of a data directory
+// kept (pg_wal on another disk, pg_tblspc's tablespaces), which lead into
+// the original's files, with copies of what they point to, under BaseDir.
+func (c *Cluster) unlinkCopy(ctx context.Context) error {
+	links := []string{filepath.Join(c.DataDir, "pg_wal")}
+	tablespaces, err := os.ReadDir(filepath.Join(c.DataDir, "pg_tblspc"))
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	for _, t := range tablespaces {
+		links = append(links, filepath.Join(c.DataDir, "pg_tblspc", t.Name()))
+	}
+	dir := filepath.Join(c.BaseDir, "linked")
+	for i, link := range links {
+		fi, err := os.Lstat(link)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		target, err := filepath.EvalSymlinks(link)
+		if err != nil {
+			return fmt.Errorf("cluster: %s: %w", link, err)
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		if err := c.acct.Chown(dir); err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, strconv.Itoa(i))
+		if out, err := exec.CommandContext(ctx, "cp", "-a", target, dst).CombinedOutput(); err != nil {
+			return fmt.Errorf("cluster: copy %s (linked from %s): %w\n%s", target, link, err, out)
+		}
+		if err := os.Remove(link); err == nil {
+			err = os.Symlink(dst, link)
+		}
+		if err != nil {
+			return fmt.Errorf("cluster: point %s at the copy: %w", link, err)
+		}
+	}
+	return nil
 }
 
 // writeCopyAuth writes the copy's pg_hba.conf and pg_ident.conf.

@@ -169,3 +169,15 @@ func TestTruncateIdentifier(t *testing.T) {
 		}
 	}
 }
+
+func TestIsSetting(t *testing.T) {
+	for name, want := range map[string]bool{
+		"pgseccomp.enabled": true, "PgSeccomp.Session_Roles": true, "session_syscall_error.joe": true,
+		"session_syscall_default.Joe": true, "shared_preload_libraries": false, "session_syscall_error": false,
+		"work_mem": false, "pgseccompx.enabled": false,
+	} {
+		if got := IsSetting(name); got != want {
+			t.Errorf("IsSetting(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -211,6 +211,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	r.addUnexercised(prov)
 	r.completeLists()
+	r.compareShipped(prov)
 	if err := r.enforcePass(ctx); err != nil {
 		return nil, err
 	}
@@ -423,12 +424,6 @@ func (r *recorder) control(ctx context.Context, c *cluster.Cluster, action strin
 	}
 	return nil
 }
-
-// UsageError is a recording refused before it started, for what the user
-// asked.
-type UsageError struct{ msg string }
-
-func (e *UsageError) Error() string { return e.msg }
 
 // configure writes a pass's settings and restarts the server with them.
 func (r *recorder) configure(ctx context.Context, p phase) error {
@@ -776,16 +771,9 @@ func (r *recorder) addUnexercised(prov profile.Provenance) {
 	if len(r.unexercised) == 0 {
 		return
 	}
-	shipped, err := profiles.PostgreSQL15Debian12()
-	if err != nil {
-		r.progress.logf("warning: %v: the syscalls of %s are not in the profile", err, strings.Join(r.unexercised, "; "))
-		return
-	}
-	sp := shipped.Provenance
-	major := func(v string) string { m, _, _ := strings.Cut(v, "."); return m }
-	if major(sp.PostgreSQL) != major(prov.PostgreSQL) || sp.Distribution != prov.Distribution || sp.Architecture != prov.Architecture {
-		r.progress.logf("warning: no shipped profile is for PostgreSQL %s on %s (%s): the syscalls of %s are not in the profile; log in by them during the recording with a --workload",
-			major(prov.PostgreSQL), prov.Distribution, prov.Architecture, strings.Join(r.unexercised, "; "))
+	shipped, why := shippedFor(prov)
+	if shipped == nil {
+		r.progress.logf("warning: %s: the syscalls of %s are not in the profile; log in by them during the recording with a --workload", why, strings.Join(r.unexercised, "; "))
 		return
 	}
 	var missing []string
@@ -800,6 +788,48 @@ func (r *recorder) addUnexercised(prov profile.Provenance) {
 		r.added = append(r.added, profile.Addition{Layer: "global", Syscalls: missing,
 			Why: fmt.Sprintf("pg_hba.conf uses methods the recording cannot log in with (%s): the global list of the shipped profile %s, for the same PostgreSQL major, distribution and architecture (authentication runs under the global filter)",
 				strings.Join(r.unexercised, "; "), profiles.PostgreSQL15Debian12File)})
+	}
+}
+
+// shippedFor returns the shipped profile for the same PostgreSQL major,
+// distribution and architecture as prov, or nil and why there is none.
+func shippedFor(prov profile.Provenance) (*profile.Profile, string) {
+	shipped, err := profiles.PostgreSQL15Debian12()
+	if err != nil {
+		return nil, err.Error()
+	}
+	sp := shipped.Provenance
+	major := func(v string) string { m, _, _ := strings.Cut(v, "."); return m }
+	if major(sp.PostgreSQL) != major(prov.PostgreSQL) || sp.Distribution != prov.Distribution || sp.Architecture != prov.Architecture {
+		return nil, fmt.Sprintf("no shipped profile is for PostgreSQL %s on %s (%s)", major(prov.PostgreSQL), prov.Distribution, prov.Architecture)
+	}
+	return shipped, ""
+}
+
+// compareShipped names what the shipped profile for the same system
+// allows and this recording of an existing cluster did not see: paths of
+// PostgreSQL its workloads never reached, which its profile will deny.
+func (r *recorder) compareShipped(prov profile.Provenance) {
+	shipped, _ := shippedFor(prov)
+	if shipped == nil || r.opts.Existing == nil {
+		return
+	}
+	for _, l := range []struct {
+		name     string
+		shipped  []string
+		recorded map[string]bool
+	}{{"global", shipped.Global.Allow, r.lists.global}, {"session", shipped.Session.Allow, r.lists.session}} {
+		var unseen []string
+		for _, n := range l.shipped {
+			if !l.recorded[n] {
+				unseen = append(unseen, n)
+			}
+		}
+		if len(unseen) > 0 {
+			r.progress.logf("note: the shipped profile %s allows %d syscall(s) in the %s layer that this recording never saw: %s; "+
+				"they are PostgreSQL paths your workloads did not reach, which this profile denies: run a workload that reaches them, or merge the two (pgseccomp profile merge)",
+				profiles.PostgreSQL15Debian12File, len(unseen), l.name, strings.Join(unseen, ", "))
+		}
 	}
 }
 

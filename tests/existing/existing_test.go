@@ -96,6 +96,12 @@ func newDebianCluster(t *testing.T) *debianCluster {
 		if err != nil {
 			t.Errorf("pg_dropcluster --stop %s %s: %v\n%s", version, d.name, err, out)
 		}
+		// pg_dropcluster leaves the configuration directory when it holds
+		// files it did not make (the test's conf.d file, a snippet install
+		// wrote before a failure).
+		if err := os.RemoveAll(filepath.Join(cluster.ConfRoot(), version, d.name)); err != nil {
+			t.Error(err)
+		}
 	})
 	if d.e, err = cluster.FindExisting(version+"/"+d.name, ""); err != nil {
 		t.Fatal(err)
