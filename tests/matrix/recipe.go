@@ -42,9 +42,11 @@ type recipe struct {
 
 // newRecipe returns the recipe of a major this harness knows.
 func newRecipe(major int, mirror string) (recipe, error) {
+	// plperlu and IPC::Run3 run the talk's cat() function.
 	common := func(m int) []string {
 		return []string{
 			"postgresql-" + strconv.Itoa(m), "postgresql-client-" + strconv.Itoa(m),
+			"postgresql-plperl-" + strconv.Itoa(m), "libipc-run3-perl",
 			"libpq-dev", "libseccomp-dev", "libkrb5-dev",
 			"gcc", "libc6-dev", "make",
 		}
@@ -68,7 +70,7 @@ func newRecipe(major int, mirror string) (recipe, error) {
 		// experimental is NotAutomatic (priority 1): without a pin apt would
 		// take sid's libpq5 and fail on postgresql-19's versioned depends.
 		r.Pin = []string{
-			"Package: postgresql-19 postgresql-client-19 postgresql-server-dev-19 libpq5 libpq-dev",
+			"Package: postgresql-19 postgresql-client-19 postgresql-plperl-19 postgresql-server-dev-19 libpq5 libpq-dev",
 			"Pin: release a=experimental",
 			"Pin-Priority: 990",
 		}
