@@ -16,9 +16,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -62,6 +65,9 @@ Examples:
   make test PG=18                            # the same as --pg 18
 `
 
+// interrupted is set by SIGINT or SIGTERM: no further major starts.
+var interrupted atomic.Bool
+
 type options struct {
 	majors    []int
 	cache     string
@@ -88,6 +94,16 @@ func main() {
 		fmt.Fprintf(os.Stderr, "matrix: %v\n", err)
 		os.Exit(2)
 	}
+	// Ctrl-C reaches the command running in a root (same process group);
+	// this program stays to kill what it leaves behind, remove the run's
+	// scratch directory and stop.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		interrupted.Store(true)
+		fmt.Fprintf(os.Stderr, "matrix: %v: stopping after cleaning up the current run\n", sig)
+	}()
 	results, err := runMatrix(o)
 	printSummary(os.Stdout, results)
 	if err != nil {
@@ -171,6 +187,10 @@ func runMatrix(o options) ([]result, error) {
 	var results []result
 	var failed []string
 	for _, major := range o.majors {
+		if interrupted.Load() {
+			failed = append(failed, strconv.Itoa(major)+" (interrupted)")
+			continue
+		}
 		r := runMajor(o, major, src, logDir, testBin, logf)
 		if r.err != nil {
 			failed = append(failed, strconv.Itoa(major))
@@ -244,6 +264,10 @@ func runMajor(o options, major int, src, logDir, testBin string, logf func(strin
 	res.buildTime = time.Since(begin)
 	logf("PostgreSQL %d: extension built and installed in %v", major, res.buildTime.Round(100*time.Millisecond))
 
+	if interrupted.Load() {
+		res.err = errors.New("interrupted before the tests")
+		return res
+	}
 	begin = time.Now()
 	args := []string{testBin, "-test.count=1", "-test.timeout=" + o.timeout.String()}
 	if o.run != "" {
