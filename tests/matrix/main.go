@@ -215,7 +215,7 @@ func runMajor(o options, major int, src, logDir, testBin string, logf func(strin
 	}
 	res.dist = rec.Distribution
 	begin := time.Now()
-	res.root, res.built, res.err = ensureRoot(o.cache, rec, o.rebuild, logf)
+	res.root, res.built, res.err = ensureRoot(o.cache, rec, o.rebuild, buildRoot, logf)
 	res.rootTime = time.Since(begin)
 	if res.err != nil || o.rootsOnly {
 		return res

@@ -22,7 +22,10 @@ const recipeFile = "pgseccomp-matrix-recipe.json"
 // a root that exists is whole; a lock file per major keeps two runs from
 // building the same root at once. Roots of older recipes of the same major
 // are removed once the new one is in place.
-func ensureRoot(cacheDir string, r recipe, rebuild bool, logf func(string, ...any)) (root string, built bool, err error) {
+// build makes the root (buildRoot; tests pass another) and must leave
+// recipeFile in it.
+func ensureRoot(cacheDir string, r recipe, rebuild bool, build func(dir string, r recipe) error,
+	logf func(string, ...any)) (root string, built bool, err error) {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", false, fmt.Errorf("create the root cache %s: %w; pass --cache", cacheDir, err)
 	}
@@ -44,9 +47,13 @@ func ensureRoot(cacheDir string, r recipe, rebuild bool, logf func(string, ...an
 	}
 	begin := time.Now()
 	logf("PostgreSQL %d: building its root %s from %s with mmdebstrap", r.Major, root, r.Distribution)
-	if err := buildRoot(tmp, r, logf); err != nil {
+	if err := build(tmp, r); err != nil {
 		os.RemoveAll(tmp)
 		return "", false, fmt.Errorf("PostgreSQL %d: build the root: %w", r.Major, err)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, recipeFile)); err != nil {
+		os.RemoveAll(tmp)
+		return "", false, fmt.Errorf("PostgreSQL %d: the root was built without its %s: %w", r.Major, recipeFile, err)
 	}
 	if _, err := os.Stat(root); err == nil { // --rebuild: move the old one out first
 		if err := os.Rename(root, root+".old"); err != nil {
@@ -62,7 +69,7 @@ func ensureRoot(cacheDir string, r recipe, rebuild bool, logf func(string, ...an
 }
 
 // buildRoot makes the root of r in dir with mmdebstrap.
-func buildRoot(dir string, r recipe, logf func(string, ...any)) error {
+func buildRoot(dir string, r recipe) error {
 	if _, err := exec.LookPath("mmdebstrap"); err != nil {
 		return fmt.Errorf("%w: install it (apt-get install mmdebstrap; make deps does)", err)
 	}
