@@ -52,7 +52,8 @@ Flags:
   --mirror URL     Debian mirror (default ` + defaultMirror + `)
   --run REGEXP     only the tests matching REGEXP (go test -run)
   --v              verbose test output (go test -v)
-  --timeout D      per-major test timeout (default 40m)
+  --timeout D      per-major test timeout (default 15m: three majors and
+                   the host's suite stay inside CI's 90 minutes)
   --roots-only     build or check the roots, run nothing
   --rebuild        build the roots again even when cached
   --log DIR        where each major's full output goes (default build/matrix)
@@ -121,7 +122,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.mirror, "mirror", defaultMirror, "")
 	fs.StringVar(&o.run, "run", "", "")
 	fs.BoolVar(&o.verbose, "v", false, "")
-	fs.DurationVar(&o.timeout, "timeout", 40*time.Minute, "")
+	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "")
 	fs.BoolVar(&o.rootsOnly, "roots-only", false, "")
 	fs.BoolVar(&o.rebuild, "rebuild", false, "")
 	fs.StringVar(&o.logDir, "log", "build/matrix", "")
