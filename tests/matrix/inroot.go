@@ -98,6 +98,16 @@ func (s *session) run(dir string, args ...string) error {
 	return err
 }
 
+// output is run, returning what the command wrote instead of showing it.
+func (s *session) output(dir string, args ...string) (string, error) {
+	var buf strings.Builder
+	shown := s.out
+	s.out = &buf
+	defer func() { s.out = shown }()
+	err := s.run(dir, args...)
+	return buf.String(), err
+}
+
 // killNamespace kills every process in mount namespace ns (a
 // "mnt:[4026532...]" link) and returns them as "pid (comm)".
 func killNamespace(ns string) []string {

@@ -151,6 +151,7 @@ type result struct {
 	rootTime  time.Duration
 	buildTime time.Duration // the extension, in the root
 	testTime  time.Duration
+	versions  string // of the server, libseccomp, glibc and gcc in the root
 	err       error
 	log       string
 }
@@ -246,6 +247,18 @@ func runMajor(o options, major int, src, logDir, testBin string, logf func(strin
 		}
 	}()
 
+	// What this root has, for the log and the summary: sid and experimental
+	// move, so the same recipe can hold other versions from one day to the
+	// next.
+	versions, err := s.output("/", "dpkg-query", "-W", "-f", "${Package} ${Version}\n",
+		fmt.Sprintf("postgresql-%d", major), "libseccomp2", "libc6", "gcc")
+	if err != nil {
+		res.err = fmt.Errorf("read the root's package versions: %w\n%s", err, versions)
+		return res
+	}
+	res.versions = strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(versions), "\n", ", ")), " ")
+	logf("PostgreSQL %d: root %s: %s", major, res.root, res.versions)
+
 	// The extension, from a copy: the worktree's objects are the host's.
 	begin = time.Now()
 	ext := "/tmp/pgseccomp-extension"
@@ -318,5 +331,10 @@ func printSummary(w io.Writer, results []result) {
 		}
 		fmt.Fprintf(w, "%-4d %-30s %-16s %10s %10s %10s  %s\n", r.major, r.dist, how,
 			r.rootTime.Round(time.Second), r.buildTime.Round(100*time.Millisecond), r.testTime.Round(time.Second), status)
+	}
+	for _, r := range results {
+		if r.versions != "" {
+			fmt.Fprintf(w, "%d: %s\n", r.major, r.versions)
+		}
 	}
 }
