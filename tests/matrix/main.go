@@ -35,8 +35,9 @@ For each major:
      client programs, libseccomp, gcc, make; the server-dev headers are
      unpacked without their clang/LLVM dependencies) and cached as
      CACHE/pg<major>-<hash of its recipe>. A missing root, or one whose
-     recipe changed, is built (a few minutes) in a temporary directory and
-     renamed when complete; roots of older recipes are removed.
+     recipe changed, or one older than --max-age, is built (a few minutes)
+     in a temporary directory and renamed when complete; roots of older
+     recipes are removed.
   2. a run: the root is seen through an overlay (the cache is never
      changed) in a private mount namespace with /proc, a minimal /dev and
      /dev/shm, and this worktree bind-mounted at the same path; the kernel
@@ -56,6 +57,8 @@ Flags:
                    the host's suite stay inside CI's 90 minutes)
   --roots-only     build or check the roots, run nothing
   --rebuild        build the roots again even when cached
+  --max-age D      build a cached root again when older than D (default
+                   168h: unstable and experimental move; 0 keeps any age)
   --log DIR        where each major's full output goes (default build/matrix)
 
 Exit status 0 when every major passed, 1 when one failed, 2 on bad usage.
@@ -78,6 +81,7 @@ type options struct {
 	timeout   time.Duration
 	rootsOnly bool
 	rebuild   bool
+	maxAge    time.Duration
 	logDir    string
 }
 
@@ -125,6 +129,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "")
 	fs.BoolVar(&o.rootsOnly, "roots-only", false, "")
 	fs.BoolVar(&o.rebuild, "rebuild", false, "")
+	fs.DurationVar(&o.maxAge, "max-age", 7*24*time.Hour, "")
 	fs.StringVar(&o.logDir, "log", "build/matrix", "")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -217,7 +222,7 @@ func runMajor(o options, major int, src, logDir, testBin string, logf func(strin
 	}
 	res.dist = rec.Distribution
 	begin := time.Now()
-	res.root, res.built, res.err = ensureRoot(o.cache, rec, o.rebuild, buildRoot, logf)
+	res.root, res.built, res.err = ensureRoot(o.cache, rec, o.rebuild, o.maxAge, buildRoot, logf)
 	res.rootTime = time.Since(begin)
 	if res.err != nil || o.rootsOnly {
 		return res

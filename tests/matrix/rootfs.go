@@ -22,9 +22,11 @@ const recipeFile = "pgseccomp-matrix-recipe.json"
 // a root that exists is whole; a lock file per major keeps two runs from
 // building the same root at once. Roots of older recipes of the same major
 // are removed once the new one is in place.
+// A root older than maxAge (0: any age) is built again too: the recipe
+// names suites, not package versions, and unstable and experimental move.
 // build makes the root (buildRoot; tests pass another) and must leave
 // recipeFile in it.
-func ensureRoot(cacheDir string, r recipe, rebuild bool, build func(dir string, r recipe) error,
+func ensureRoot(cacheDir string, r recipe, rebuild bool, maxAge time.Duration, build func(dir string, r recipe) error,
 	logf func(string, ...any)) (root string, built bool, err error) {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", false, fmt.Errorf("create the root cache %s: %w; pass --cache", cacheDir, err)
@@ -36,8 +38,13 @@ func ensureRoot(cacheDir string, r recipe, rebuild bool, build func(dir string, 
 	defer unlock()
 
 	root = filepath.Join(cacheDir, r.dirName())
-	if _, err := os.Stat(filepath.Join(root, recipeFile)); err == nil && !rebuild {
-		return root, false, nil
+	if fi, err := os.Stat(filepath.Join(root, recipeFile)); err == nil && !rebuild {
+		age := time.Since(fi.ModTime())
+		if maxAge <= 0 || age <= maxAge {
+			return root, false, nil
+		}
+		logf("PostgreSQL %d: the root %s is %v old, more than --max-age %v: building it again",
+			r.Major, root, age.Round(time.Hour), maxAge)
 	}
 	tmp := root + ".tmp"
 	for _, d := range []string{tmp, root + ".old"} {

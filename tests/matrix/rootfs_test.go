@@ -7,12 +7,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEnsureRoot walks the cache through a root's life with a builder that
 // writes a marker instead of running mmdebstrap: a failed build leaves
 // nothing, a built root is found again without building, a changed recipe
-// builds a new root and removes the old one, --rebuild replaces a root.
+// builds a new root and removes the old one, --rebuild and age replace a
+// root.
 func TestEnsureRoot(t *testing.T) {
 	cache := filepath.Join(t.TempDir(), "rootfs")
 	r17, err := newRecipe(17, defaultMirror)
@@ -46,6 +48,7 @@ func TestEnsureRoot(t *testing.T) {
 		name        string
 		r           recipe
 		rebuild     bool
+		age         time.Duration // of the cached root, set before the step
 		fail, noRec bool
 		wantBuilt   bool
 		wantErr     string
@@ -57,10 +60,18 @@ func TestEnsureRoot(t *testing.T) {
 		{name: "cached", r: r17, wantRoots: []string{r17.dirName()}},
 		{name: "recipe changed", r: changed, wantBuilt: true, wantRoots: []string{changed.dirName()}},
 		{name: "rebuild", r: changed, rebuild: true, wantBuilt: true, wantRoots: []string{changed.dirName()}},
+		{name: "six days old: cached", r: changed, age: 6 * 24 * time.Hour, wantRoots: []string{changed.dirName()}},
+		{name: "eight days old: built again", r: changed, age: 8 * 24 * time.Hour, wantBuilt: true, wantRoots: []string{changed.dirName()}},
 		{name: "rebuild fails: the old root stays", r: changed, rebuild: true, fail: true, wantErr: "mirror unreachable", wantRoots: []string{changed.dirName()}},
 	} {
 		builds = nil
-		root, built, err := ensureRoot(cache, step.r, step.rebuild, build(step.fail, !step.noRec), nolog)
+		if step.age > 0 {
+			when := time.Now().Add(-step.age)
+			if err := os.Chtimes(filepath.Join(cache, step.r.dirName(), recipeFile), when, when); err != nil {
+				t.Fatal(err)
+			}
+		}
+		root, built, err := ensureRoot(cache, step.r, step.rebuild, 7*24*time.Hour, build(step.fail, !step.noRec), nolog)
 		switch {
 		case step.wantErr != "":
 			if err == nil || !strings.Contains(err.Error(), step.wantErr) {
