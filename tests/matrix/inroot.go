@@ -25,10 +25,11 @@ const inRootEnv = "PGSECCOMP_MATRIX_IN_ROOT"
 // and what a run installs (the extension) lasts from one command to the
 // next of the same session.
 type session struct {
-	Root    string   // the cached root (lower layer)
-	Scratch string   // upper/, work/ and merged/ of the overlay
-	Binds   []string // host directories seen at the same path inside
-	Env     []string // environment of every command (PATH, PG_CONFIG, ...)
+	Root    string    // the cached root (lower layer)
+	Scratch string    // upper/, work/ and merged/ of the overlay
+	Binds   []string  // host directories seen at the same path inside
+	Env     []string  // environment of every command (PATH, PG_CONFIG, ...)
+	in      io.Reader // stdin of every command, nil for none
 	out     io.Writer
 }
 
@@ -80,7 +81,7 @@ func (s *session) run(dir string, args ...string) error {
 	}
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), inRootEnv+"="+string(b))
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, s.out, s.out
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.in, s.out, s.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s in a new mount namespace (needs root): %w", strings.Join(args, " "), err)

@@ -25,7 +25,7 @@ import (
 	"time"
 )
 
-const usage = `Usage: go run ./tests/matrix [flags]   (as root)
+const usage = `Usage: go run ./tests/matrix [flags] [-- COMMAND ARGS...]   (as root)
 
 Run tests/extension against PostgreSQL 17 (Debian 13 trixie), 18 (Debian
 unstable) and 19 (Debian experimental), each in its own root file system.
@@ -45,7 +45,9 @@ For each major:
   3. the extension is built there with that major's pg_config (-Wall
      -Werror) from a copy of extension/, and installed into the root.
   4. tests/extension, compiled on the host (go test -c), runs there with
-     PG_CONFIG set to the major's pg_config.
+     PG_CONFIG set to the major's pg_config; or, given after --, COMMAND
+     runs there instead, in this source tree (e.g. bash, to look around, or
+     bin/pgseccomp record to record that major's profile).
 
 Flags:
   --pg LIST        majors to run, comma-separated (default all: 17,18,19)
@@ -67,6 +69,7 @@ Examples:
   go run ./tests/matrix                      # 17, 18 and 19
   go run ./tests/matrix --pg 18 --run 'TestRegress|TestReload'
   make test PG=18                            # the same as --pg 18
+  go run ./tests/matrix --pg 19 -- bash      # a shell in 19's root
 `
 
 // interrupted is set by SIGINT or SIGTERM: no further major starts.
@@ -83,6 +86,8 @@ type options struct {
 	rebuild   bool
 	maxAge    time.Duration
 	logDir    string
+	command   []string // run instead of the tests
+
 }
 
 func main() {
@@ -134,9 +139,7 @@ func parseFlags(args []string) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q; see --help", fs.Arg(0))
-	}
+	o.command = fs.Args()
 	var err error
 	if o.majors, err = parseMajors(*pg); err != nil {
 		return o, err
@@ -178,7 +181,7 @@ func runMatrix(o options) ([]result, error) {
 	}
 
 	testBin := ""
-	if !o.rootsOnly {
+	if !o.rootsOnly && len(o.command) == 0 {
 		// One test binary for every major: glibc is forward compatible, and
 		// each root has libseccomp2.
 		testBin = filepath.Join(logDir, "extension.test")
@@ -288,6 +291,15 @@ func runMajor(o options, major int, src, logDir, testBin string, logf func(strin
 		return res
 	}
 	begin = time.Now()
+	if len(o.command) > 0 {
+		s.in = os.Stdin
+		err = s.run(src, o.command...)
+		res.testTime = time.Since(begin)
+		if err != nil {
+			res.err = fmt.Errorf("in the root of PostgreSQL %d: %w", major, err)
+		}
+		return res
+	}
 	args := []string{testBin, "-test.count=1", "-test.timeout=" + o.timeout.String()}
 	if o.run != "" {
 		args = append(args, "-test.run="+o.run)
