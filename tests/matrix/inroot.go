@@ -221,7 +221,7 @@ func mountDev(dir string) error {
 	}
 	for name, target := range map[string]string{
 		"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
-		"stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx",
+		"stderr": "/proc/self/fd/2",
 	} {
 		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
 			return err
