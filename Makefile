@@ -1,7 +1,9 @@
 # pgseccomp: seccomp confinement for PostgreSQL.
 #
 #   make demo    install what is missing, build, install, run a confined demo
-#   make test    everything CI runs: test-deps, build, install, vet, all tests
+#   make test    everything CI runs: test-deps, build, install, vet, all tests,
+#                then the extension's tests on PostgreSQL 17, 18 and 19
+#                (make test PG=18: one major alone)
 #   make deps    what building and running need; make test-deps adds what
 #                only the tests need; make uninstall undoes make install
 #
@@ -49,7 +51,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all deps test-deps go-version build extension tool install uninstall test vet demo bench fuzz clean pgsuite
+.PHONY: all deps test-deps go-version build extension tool install uninstall test test-host matrix vet demo bench fuzz clean pgsuite
 
 all: build
 
@@ -99,10 +101,29 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
+# make test runs the host's suite (PostgreSQL 15, below) and then the
+# matrix: tests/extension against PostgreSQL 17, 18 and 19, each in its own
+# Debian root file system built by mmdebstrap and cached in
+# /var/cache/pgseccomp/rootfs (see tests/matrix). PG picks majors:
+# make test PG=18 runs 18 alone, PG=15 the host's suite alone, PG="17 19"
+# two of the matrix. SKIP_MATRIX=1 leaves the matrix out (for local runs:
+# CI runs everything); MATRIX_FLAGS go to tests/matrix (e.g. --run REGEXP).
+HOST_MAJOR = 15
+MATRIX_MAJORS = 17 18 19
+PG ?= $(HOST_MAJOR) $(MATRIX_MAJORS)
+SKIP_MATRIX ?=
+MATRIX_FLAGS ?=
+MATRIX_PG = $(filter-out $(HOST_MAJOR),$(PG))
+
+test: $(if $(filter $(HOST_MAJOR),$(PG)),test-host) $(if $(SKIP_MATRIX),,$(if $(MATRIX_PG),matrix))
+
+matrix: test-deps
+	$(GO) run ./tests/matrix --pg '$(MATRIX_PG)' $(MATRIX_FLAGS)
+
 # The tests start their own clusters with the installed extension.
 # Then a bounded run of each fuzz target that drives a live cluster; make
 # fuzz runs them for longer.
-test: test-deps install vet
+test-host: test-deps install vet
 	$(MAKE) -C extension/fuzz check
 	PG_CONFIG=$(PG_CONFIG) $(GO) test -count=1 -timeout 30m $(GOTESTFLAGS) ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzClientFilter$$' -fuzztime 20s -fuzzminimizetime 5s -parallel 1 ./tests/fuzz

@@ -139,6 +139,20 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("server major", func(t *testing.T) {
+		major, err := c.ServerMajor(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// server_version is "15.20 (Debian 15.20-0+deb12u1)", "19rc1 ...": it
+		// starts with the major and then a character that is not a digit.
+		version := queryString(t, c, "SHOW server_version")
+		rest, ok := strings.CutPrefix(version, strconv.Itoa(major))
+		if !ok || rest == "" || (rest[0] >= '0' && rest[0] <= '9') {
+			t.Errorf("ServerMajor = %d, but server_version is %q", major, version)
+		}
+	})
+
 	t.Run("creation settings", func(t *testing.T) {
 		if got := queryString(t, c, "SHOW work_mem"); got != "3MB" {
 			t.Errorf("work_mem = %q, want 3MB from Options.Settings", got)

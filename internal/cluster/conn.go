@@ -81,3 +81,27 @@ func (c *Cluster) TCPHost() string {
 	}
 	return "127.0.0.1"
 }
+
+// ServerMajor returns the running server's major version (15, 17, 18, ...);
+// see ConnMajor. Tests that meet a difference between majors (a renamed
+// setting, a reworded log line) ask it rather than skip.
+func (c *Cluster) ServerMajor(ctx context.Context) (int, error) {
+	conn, err := c.Connect(ctx, "", "")
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.Background())
+	return ConnMajor(ctx, conn)
+}
+
+// ConnMajor returns the major version of the server conn is connected to,
+// from server_version_num (170012 is 17). It uses the simple protocol, so
+// that it works on a connection whose prepared statements were discarded.
+func ConnMajor(ctx context.Context, conn *pgx.Conn) (int, error) {
+	var num int
+	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int",
+		pgx.QueryExecModeSimpleProtocol).Scan(&num); err != nil {
+		return 0, fmt.Errorf("cluster: read server_version_num: %w", err)
+	}
+	return num / 10000, nil
+}

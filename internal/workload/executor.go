@@ -318,6 +318,10 @@ func parallelStep() Step {
 		if err := r.explainExpect(ctx, s, `SELECT count(*) FROM p a JOIN q b USING (t)`, "Temp Written Blocks", 1); err != nil {
 			return err
 		}
+		forceParallel, err := s.forceParallelSetting(ctx)
+		if err != nil {
+			return err
+		}
 		if err := s.exec(ctx,
 			`SELECT count(*) FROM p a JOIN q b USING (t)`,
 			`RESET work_mem`,
@@ -330,12 +334,12 @@ func parallelStep() Step {
 			`SELECT count(*) FROM p`,
 			`RESET parallel_leader_participation`,
 			// Every query in a parallel worker.
-			`SET force_parallel_mode = on`,
+			`SET `+forceParallel+` = on`,
 			`SELECT count(*) FROM q WHERE id < 10`,
 			`SELECT now(), current_setting('work_mem'), pg_backend_pid()`,
-			`SET force_parallel_mode = regress`,
+			`SET `+forceParallel+` = regress`,
 			`SELECT t FROM q WHERE id = 5`,
-			`RESET force_parallel_mode`,
+			`RESET `+forceParallel,
 			// CREATE TABLE AS and matviews use parallel plans for their query.
 			`CREATE TABLE pc AS SELECT k, count(*) FROM p GROUP BY k`,
 			`CREATE MATERIALIZED VIEW pm AS SELECT k, max(t) FROM p GROUP BY k`,

@@ -171,6 +171,10 @@ func plperlStep() Step {
 			return nil
 		}
 		schema := quoteIdent(r.schemaName())
+		forceParallel, err := s.forceParallelSetting(ctx)
+		if err != nil {
+			return err
+		}
 		if err := s.exec(ctx,
 			`CREATE EXTENSION IF NOT EXISTS plperl`,
 			`CREATE EXTENSION IF NOT EXISTS plperlu`,
@@ -184,9 +188,9 @@ func plperlStep() Step {
 			`SELECT perl_words('Grüße aus Köln 42 ünïcödé ΑΒΓ')`,
 			// A Perl interpreter started in a parallel worker.
 			`ALTER FUNCTION perl_words(text) PARALLEL SAFE`,
-			`SET force_parallel_mode = on`,
+			`SET `+forceParallel+` = on`,
 			`SELECT perl_words('in a parallel worker')`,
-			`RESET force_parallel_mode`,
+			`RESET `+forceParallel,
 			`CREATE FUNCTION perl_spi(int) RETURNS int LANGUAGE plperl AS $$
 			   my $rv = spi_exec_query("SELECT count(*) AS n FROM pl WHERE id <= $_[0]");
 			   my $plan = spi_prepare('SELECT name FROM pl WHERE id = $1', 'int');

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
 )
 
 // session is one connection of a step. Its errors name the step, the
@@ -191,3 +193,17 @@ func quoteIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
 
 // quoteLiteral quotes an SQL string literal (standard_conforming_strings).
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// forceParallelSetting is the setting that runs every query in a parallel
+// worker: force_parallel_mode up to 15, debug_parallel_query from 16 (no
+// alias).
+func (s *session) forceParallelSetting(ctx context.Context) (string, error) {
+	major, err := cluster.ConnMajor(ctx, s.conn)
+	if err != nil {
+		return "", fmt.Errorf("workload step %q: %w", s.step, err)
+	}
+	if major < 16 {
+		return "force_parallel_mode", nil
+	}
+	return "debug_parallel_query", nil
+}

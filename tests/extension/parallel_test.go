@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
 )
 
 // Parallel workers are forked by the postmaster and never authenticate, so
@@ -20,8 +22,16 @@ import (
 // forceParallel makes every query of conn run in a parallel worker.
 func forceParallel(t *testing.T, conn *pgx.Conn) {
 	t.Helper()
+	major, err := cluster.ConnMajor(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	force := "SET debug_parallel_query = on"
+	if major < 16 {
+		force = "SET force_parallel_mode = on" // renamed in 16, no alias
+	}
 	for _, set := range []string{
-		"SET force_parallel_mode = on", // debug_parallel_query from PostgreSQL 16
+		force,
 		"SET parallel_setup_cost = 0",
 		"SET parallel_tuple_cost = 0",
 		"SET max_parallel_workers_per_gather = 2",
