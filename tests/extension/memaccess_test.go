@@ -80,7 +80,9 @@ func probeMemory(t *testing.T, c *cluster.Cluster, bin string) []memAttempt {
 	conn := connect(t, c, "")
 	targets := map[int]string{postmaster: "postmaster", int(sibling.PgConn().PID()): "sibling backend"}
 	out := filepath.Join(c.BaseDir, "memprobe.out")
-	cmd := "exec " + bin + " " + strconv.Itoa(postmaster) + " " + strconv.Itoa(int(sibling.PgConn().PID())) + " > " + out
+	// cat reads what COPY writes first: a program that exits before COPY
+	// has written would make COPY fail with a broken pipe.
+	cmd := "cat > /dev/null; exec " + bin + " " + strconv.Itoa(postmaster) + " " + strconv.Itoa(int(sibling.PgConn().PID())) + " > " + out
 	mustExec(t, conn, "COPY (SELECT 1) TO PROGRAM '"+cmd+"'")
 	data, err := os.ReadFile(out)
 	if err != nil {

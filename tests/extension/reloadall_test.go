@@ -53,7 +53,7 @@ func TestReloadAllOrNothing(t *testing.T) {
 		{"misspelt syscall next to removing a role",
 			map[string]string{"pgseccomp.session_roles": "", "pgseccomp.session_syscall_error": "getpriority,getpriorty"},
 			[]string{"pgseccomp session settings not applied", "The reload rejected pgseccomp.session_syscall_error.", `"getpriorty"`},
-			`true pgseccomp.session_syscall_error Unknown syscall "getpriorty".`},
+			`true pgseccomp.session_syscall_error Unknown syscall "getpriorty" (word 2 of the list). Did you mean "getpriority"?`},
 		{"unknown session default next to removing a role",
 			map[string]string{"pgseccomp.session_roles": "", "pgseccomp.session_syscall_default": "deny"},
 			[]string{"pgseccomp session settings not applied", "The reload rejected pgseccomp.session_syscall_default.", `"deny"`},
@@ -61,11 +61,11 @@ func TestReloadAllOrNothing(t *testing.T) {
 		{"bad per-role list next to a valid session change",
 			with(before, "pgseccomp.session_syscall_error", "getpriority", "session_syscall_error.mallory", "readlinc"),
 			[]string{"pgseccomp session settings not applied", "session_syscall_error.mallory", `"readlinc"`},
-			`true Invalid value for session_syscall_error.mallory: "readlinc". Unknown syscall "readlinc".`},
+			`Unknown syscall "readlinc" (word 1 of the list). Did you mean "readlink"?`},
 		{"misspelt global list next to a valid session change",
 			with(before, "pgseccomp.global_syscall_log", "getpriorty", "pgseccomp.session_syscall_error", "getpriority"),
 			[]string{"pgseccomp session settings not applied", "The reload rejected pgseccomp.global_syscall_log.", `"getpriorty"`},
-			`true pgseccomp.global_syscall_log Unknown syscall "getpriorty".`},
+			`true pgseccomp.global_syscall_log Unknown syscall "getpriorty" (word 1 of the list). Did you mean "getpriority"?`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
