@@ -7,7 +7,7 @@
  * each syscall that one of its lists names.  The global layer lives in the
  * postmaster, the session layer is loaded right after authentication, and
  * the client layer by set_client_filter().  The kernel applies every layer
- * and the highest-precedence action wins (SPEC section 1).
+ * and the highest-precedence action wins (docs/SPEC.md §1).
  *
  *-------------------------------------------------------------------------
  */

@@ -49,7 +49,7 @@ func TestShippedProfile(t *testing.T) {
 			t.Errorf("session syscall %s is not allowed by the global layer, which confines sessions too", name)
 		}
 	}
-	// SPEC §6 and §7: what a quiet recording misses.
+	// docs/SPEC.md §6 and §7: what a quiet recording misses.
 	for _, name := range []string{"newfstatat", "getdents64", "pipe2", "pselect6", "signalfd4", "pwritev", "rt_sigaction", "gettid", "tgkill", "seccomp"} {
 		if !slices.Contains(p.Global.Allow, name) {
 			t.Errorf("the global layer does not allow %s", name)

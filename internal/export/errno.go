@@ -15,7 +15,7 @@ type Errno struct {
 	Number int    // 13
 }
 
-// EACCES is what pgseccomp's error action returns (SPEC §1).
+// EACCES is what pgseccomp's error action returns (docs/SPEC.md §1).
 var EACCES = Errno{Name: "EACCES", Number: int(unix.EACCES)}
 
 // maxErrno is the largest error number a seccomp filter can return (and

@@ -11,7 +11,7 @@ import (
 // precedence: when several layers act on a syscall, the greatest wins.
 type Action int
 
-// The actions, in increasing precedence (SPEC §1).
+// The actions, in increasing precedence (docs/SPEC.md §1).
 const (
 	Allow Action = iota // the syscall runs
 	Log                 // the syscall runs and the kernel audits it
@@ -75,7 +75,7 @@ func ParseAction(s string) (Action, error) {
 // Origins are ordered from outermost (loaded first) to innermost.
 type Origin int
 
-// The layers, outermost first (SPEC §2).
+// The layers, outermost first (docs/SPEC.md §2).
 const (
 	Global  Origin = iota // the postmaster's filter, inherited by every process
 	Session               // loaded right after a client authenticates

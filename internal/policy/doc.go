@@ -1,4 +1,4 @@
-// Package policy is the Go model of pgseccomp's layering (SPEC §1–§3): the
+// Package policy is the Go model of pgseccomp's layering (docs/SPEC.md §1–§3): the
 // same settings in, the same filters and the same seccomp_filter() rows out
 // as the extension (extension/settings.c, layers.c, sqlfuncs.c).
 //

@@ -49,7 +49,7 @@ const (
 )
 
 // Needs is what PostgreSQL 15 on Debian 12 (glibc 2.36) needs, measured
-// (README, SPEC §6 and §7; each entry says where it comes from).
+// (README, docs/SPEC.md §6 and §7; each entry says where it comes from).
 var Needs = []Need{
 	{Check: "startup", When: Always,
 		Global:  []string{"newfstatat", "getdents64", "pipe2", "pselect6", "signalfd4"},
@@ -65,11 +65,11 @@ var Needs = []Need{
 	{Check: "wal-segment", When: Always, Record: ByChance,
 		Global:  []string{"pwritev"},
 		Session: []string{"pwritev"},
-		Why:     "a new WAL segment is zero-filled with pwritev by whichever process needs it first, a busy backend or the checkpointer; denied, that process PANICs, and crash recovery fails the same way: the cluster stays down (SPEC §7)"},
+		Why:     "a new WAL segment is zero-filled with pwritev by whichever process needs it first, a busy backend or the checkpointer; denied, that process PANICs, and crash recovery fails the same way: the cluster stays down (docs/SPEC.md §7)"},
 	{Check: "abort", When: Always, Record: ByChance,
 		Global:  []string{"rt_sigaction", "rt_sigprocmask", "gettid", "getpid", "tgkill"},
 		Session: []string{"rt_sigaction", "rt_sigprocmask", "gettid", "getpid", "tgkill"},
-		Why:     "abort() after a PANIC unblocks and raises SIGABRT with these (recorded from a PANIC in the startup process); any process can PANIC, and denied they turn the PANIC into a segmentation fault (SPEC §7)"},
+		Why:     "abort() after a PANIC unblocks and raises SIGABRT with these (recorded from a PANIC in the startup process); any process can PANIC, and denied they turn the PANIC into a segmentation fault (docs/SPEC.md §7)"},
 	{Check: "signal-return", When: Always, Record: ByChance,
 		Global:  []string{"rt_sigreturn"},
 		Session: []string{"rt_sigreturn"},

@@ -102,7 +102,7 @@ type Pass struct {
 var Phases = []string{"global", "session", "confirm", "enforce"}
 
 // Addition is a set of syscalls put in a layer for a reason other than
-// having been recorded (e.g. PostgreSQL's failure paths, SPEC §7).
+// having been recorded (e.g. PostgreSQL's failure paths, docs/SPEC.md §7).
 type Addition struct {
 	Layer    string   `json:"layer"` // "global", "session" or "role <name>"
 	Syscalls []string `json:"syscalls"`

@@ -16,7 +16,7 @@ import (
 
 // provenance says what the profile was recorded on: a profile is only as
 // good as the PostgreSQL, glibc and kernel it was recorded with (glibc
-// 2.33 alone renamed half a dozen syscalls, SPEC §6).
+// 2.33 alone renamed half a dozen syscalls, docs/SPEC.md §6).
 func (r *recorder) provenance(ctx context.Context) (profile.Provenance, error) {
 	p := profile.Provenance{
 		Tool:         "pgseccomp record",

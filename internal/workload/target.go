@@ -1,7 +1,7 @@
 // Package workload is pgseccomp record's built-in workload: a DBA's
 // ordinary life with a PostgreSQL server, run against a server whose
 // syscalls are being recorded, so that the recorded profile covers more
-// than the happy path (SPEC §7).
+// than the happy path (docs/SPEC.md §7).
 package workload
 
 import (

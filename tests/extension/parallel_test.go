@@ -15,7 +15,7 @@ import (
 
 // Parallel workers are forked by the postmaster and never authenticate, so
 // without help they would run a session's SQL under the global filter only
-// (SPEC §6). These tests force every query into a parallel worker and check
+// (docs/SPEC.md §6). These tests force every query into a parallel worker and check
 // that a syscall blocked for the session is blocked there too, for session,
 // per-role and client filters.
 

@@ -20,7 +20,7 @@ import (
 // TestReloadAllOrNothing: a reload in which any pgseccomp setting is
 // rejected keeps the whole previous session plan, although PostgreSQL
 // applies the valid settings of the same reload, and the log names the
-// setting and the word (issue 14 item 1, SPEC section 4).
+// setting and the word (issue 14 item 1, docs/SPEC.md §4).
 func TestReloadAllOrNothing(t *testing.T) {
 	before := map[string]string{
 		"pgseccomp.session_roles":         "mallory",
@@ -102,7 +102,7 @@ func TestReloadAllOrNothing(t *testing.T) {
 // TestReloadDuringAuthentication: a backend forked before a reload that
 // changed the session filters, which completes authentication after it,
 // is refused and told to reconnect; one forked before a reload that
-// changed nothing logs in (issue 14 item 2, SPEC section 4).
+// changed nothing logs in (issue 14 item 2, docs/SPEC.md §4).
 func TestReloadDuringAuthentication(t *testing.T) {
 	loose := map[string]string{"pgseccomp.session_syscall_error": ""}
 	tight := map[string]string{"pgseccomp.session_syscall_error": readlinkSyscall()}

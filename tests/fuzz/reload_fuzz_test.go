@@ -91,7 +91,7 @@ type outcomes struct {
 // applies each setting it can and keeps the old value of one it rejects
 // ("unaffected changes were applied"); pgseccomp keeps the previous session
 // filters when any of its settings was rejected (a reload is all or
-// nothing, SPEC section 4), else rebuilds them from the settings in force,
+// nothing, docs/SPEC.md §4), else rebuilds them from the settings in force,
 // or, when those do not make valid filters, keeps the previous ones. The
 // target models these steps with internal/policy and checks:
 //   - a new session of each of reloadRoles shows exactly the model's rows;

@@ -11,7 +11,7 @@ import (
 )
 
 // A server whose global layer denies pwritev PANICs at its first new WAL
-// segment (SPEC §7); every test then loses its connection.
+// segment (docs/SPEC.md §7); every test then loses its connection.
 func TestParseOutputPanicFixture(t *testing.T) {
 	runs := ParseOutput(readFixture(t, "regress-parallel-panic.log"))
 	if len(runs) != 1 {
