@@ -42,18 +42,10 @@ type AttachOptions struct {
 // An attached cluster's Remove only stops the server this package
 // started; Running tells whether the server was running when attached.
 func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
-	logf := opts.Logf
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	binDir, err := FindBinDir(opts.BinDir)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
-	}
 	e := opts.Of
-	owner, err := lookupAccount(e.Owner)
+	binDir, owner, logf, err := prepare(opts.BinDir, e.Owner, opts.Logf)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
+		return nil, err
 	}
 	c := &Cluster{
 		BinDir: binDir, OSUser: owner.Name, acct: owner, logf: logf,

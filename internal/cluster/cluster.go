@@ -150,17 +150,9 @@ func (c *Cluster) AuditSession() (id uint32, ok bool) {
 // Start to run it and Remove to delete it. If New fails it removes whatever it
 // created.
 func New(ctx context.Context, opts Options) (c *Cluster, err error) {
-	logf := opts.Logf
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	binDir, err := FindBinDir(opts.BinDir)
+	binDir, acct, logf, err := prepare(opts.BinDir, opts.OSUser, opts.Logf)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
-	}
-	acct, err := lookupAccount(opts.OSUser)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
+		return nil, err
 	}
 	settings, err := copySettings(opts.Settings, "Options.Settings")
 	if err != nil {

@@ -56,17 +56,9 @@ type copyConf struct {
 // are under BaseDir; a copy of a standby runs as a primary.
 func Copy(ctx context.Context, opts CopyOptions) (c *Cluster, err error) {
 	e := opts.Of
-	logf := opts.Logf
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	binDir, err := FindBinDir(opts.BinDir)
+	binDir, acct, logf, err := prepare(opts.BinDir, e.Owner, opts.Logf)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
-	}
-	acct, err := lookupAccount(e.Owner)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
+		return nil, err
 	}
 	c = &Cluster{BinDir: binDir, OSUser: acct.Name, acct: acct, logf: logf, settings: map[string]string{},
 		cmdline: true, superuser: CopyRole}

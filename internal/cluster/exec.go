@@ -73,6 +73,25 @@ func checkBinDir(dir string) error {
 	return nil
 }
 
+// prepare is what every way of making a Cluster starts with: a logger
+// (logf, or one that drops messages), the directory of PostgreSQL's
+// programs (FindBinDir of binDir) and the OS account to run them as
+// (lookupAccount of osUser).
+func prepare(binDir, osUser string, logf func(string, ...any)) (string, osuser.Account, func(string, ...any), error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	bin, err := FindBinDir(binDir)
+	if err != nil {
+		return "", osuser.Account{}, nil, fmt.Errorf("cluster: %w", err)
+	}
+	acct, err := lookupAccount(osUser)
+	if err != nil {
+		return "", osuser.Account{}, nil, fmt.Errorf("cluster: %w", err)
+	}
+	return bin, acct, logf, nil
+}
+
 // lookupAccount resolves Options.OSUser.
 func lookupAccount(name string) (osuser.Account, error) {
 	return osuser.Lookup(name, "run PostgreSQL as", "set Options.OSUser")
