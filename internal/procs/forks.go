@@ -25,11 +25,23 @@ const (
 // happens. A watcher that learns a process only from /proc misses those
 // that live less than its polling interval; with Forks it knows the
 // parent of every process, however short-lived.
+//
+// The kernel queues a fork's event before the child runs, so once a
+// record of the child's (an audit record of its denied exec) is read,
+// Drain hands over its fork event: it does not depend on which reader
+// the scheduler ran first.
 type Forks struct {
 	fd        int
 	wake      [2]int
 	closeOnce sync.Once
 	overflows atomic.Uint64
+
+	// mu makes Run and Drain read in turn, so that events are handled
+	// in the kernel's order (a child's fork before its own children's).
+	mu     sync.Mutex
+	handle func(parent, child int)
+	buf    []byte
+	closed bool
 }
 
 // OpenForks subscribes to the process events. It needs CAP_NET_ADMIN:
@@ -68,33 +80,58 @@ func OpenForks() (*Forks, error) {
 // Run calls handle for every new process (not thread) until Stop:
 // parent and child are process ids. It returns nil after Stop.
 func (f *Forks) Run(handle func(parent, child int)) error {
-	buf := make([]byte, 1<<16)
+	f.mu.Lock()
+	f.handle, f.buf = handle, make([]byte, 1<<16)
+	f.mu.Unlock()
 	fds := []unix.PollFd{{Fd: int32(f.fd), Events: unix.POLLIN}, {Fd: int32(f.wake[0]), Events: unix.POLLIN}}
 	for {
 		if _, err := unix.Poll(fds, -1); err != nil && !errors.Is(err, unix.EINTR) {
 			return fmt.Errorf("wait for process events: %w", err)
 		}
-		for {
-			n, _, err := unix.Recvfrom(f.fd, buf, unix.MSG_DONTWAIT)
-			if errors.Is(err, unix.EAGAIN) {
-				break
-			}
-			if errors.Is(err, unix.ENOBUFS) {
-				f.overflows.Add(1)
-				continue
-			}
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("read process events: %w", err)
-			}
-			if parent, child, ok := parseFork(buf[:n]); ok {
-				handle(parent, child)
-			}
+		f.mu.Lock()
+		err := f.drain()
+		f.mu.Unlock()
+		if err != nil {
+			return err
 		}
 		if fds[1].Revents != 0 {
 			return nil
+		}
+	}
+}
+
+// Drain handles, on the caller's goroutine, every event the kernel has
+// queued so far, with Run's handle; it does nothing before Run has
+// started or after Close. A reader of another source (audit records)
+// calls it when a record names a process it does not know yet.
+func (f *Forks) Drain() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.handle == nil || f.closed {
+		return nil
+	}
+	return f.drain()
+}
+
+// drain reads the socket until it is empty; f.mu is held.
+func (f *Forks) drain() error {
+	for {
+		n, _, err := unix.Recvfrom(f.fd, f.buf, unix.MSG_DONTWAIT)
+		if errors.Is(err, unix.EAGAIN) {
+			return nil
+		}
+		if errors.Is(err, unix.ENOBUFS) {
+			f.overflows.Add(1)
+			continue
+		}
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read process events: %w", err)
+		}
+		if parent, child, ok := parseFork(f.buf[:n]); ok {
+			f.handle(parent, child)
 		}
 	}
 }
@@ -127,6 +164,9 @@ func (f *Forks) Stop() {
 // Close releases the socket; call it after Run has returned.
 func (f *Forks) Close() error {
 	f.Stop()
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
 	unix.Close(f.wake[0])
 	unix.Close(f.wake[1])
 	return unix.Close(f.fd)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,7 +53,8 @@ func FuzzParseFork(f *testing.F) {
 }
 
 // TestForksLive: the kernel reports a child this process starts, with
-// this process as its parent.
+// this process as its parent; once the child has run, Drain hands its
+// fork event over at once, whichever goroutine reads it.
 func TestForksLive(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the process events group")
@@ -61,11 +63,16 @@ func TestForksLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var mu sync.Mutex
+	children := map[int]bool{}
 	seen := make(chan int, 1024)
 	done := make(chan error, 1)
 	go func() {
 		done <- f.Run(func(parent, child int) {
 			if parent == os.Getpid() {
+				mu.Lock()
+				children[child] = true
+				mu.Unlock()
 				select {
 				case seen <- child:
 				default:
@@ -73,7 +80,6 @@ func TestForksLive(t *testing.T) {
 			}
 		})
 	}()
-	time.Sleep(100 * time.Millisecond) // subscribed before the fork
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
@@ -87,9 +93,26 @@ func TestForksLive(t *testing.T) {
 			t.Fatalf("no fork event for child %d", cmd.Process.Pid)
 		}
 	}
+	// Run is running: a second child's event is handed over by Drain.
+	cmd = exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Drain(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	drained := children[cmd.Process.Pid]
+	mu.Unlock()
+	if !drained && f.Overflows() == 0 {
+		t.Errorf("child %d exited, Drain returned, and its fork event was not handled", cmd.Process.Pid)
+	}
 	f.Stop()
 	if err := <-done; err != nil {
 		t.Error(err)
 	}
 	f.Close()
+	if err := f.Drain(); err != nil {
+		t.Errorf("Drain after Close: %v", err)
+	}
 }

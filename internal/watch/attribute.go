@@ -125,6 +125,9 @@ func (w *Watcher) attribute(k key, t *tally) *Event {
 	if e.Kind == "" {
 		e.Kind = sessionKind
 	}
+	if e.Parent == 0 && mem.Parent == 0 && !logged && !w.replaying && (title.Kind == "" || title.Kind == procs.KindStarting) {
+		unknown("parent", w.forkWhy())
+	}
 	if title.Kind == procs.KindBackgroundWorker {
 		e.Worker = title.Detail
 	}
@@ -187,6 +190,20 @@ func (w *Watcher) attribute(k key, t *tally) *Event {
 	}
 	w.decide(e, arch, sessionKind, e.Role, unknown)
 	return e
+}
+
+// forkWhy says why a process that exited before it was seen has no known
+// parent: without it, a subprocess is not tied to the session it ran for.
+func (w *Watcher) forkWhy() string {
+	switch {
+	case w.forks == nil && w.forksErr != nil:
+		return fmt.Sprintf("the kernel's process events are not read (%v)", firstLine(w.forksErr))
+	case w.forks == nil:
+		return "the kernel's process events are not read"
+	case w.forks.Overflows() > 0:
+		return fmt.Sprintf("its fork event was not read: the process events socket overflowed %d time(s) since the watch began, and the kernel dropped events", w.forks.Overflows())
+	}
+	return "the kernel reported no fork of it below the cluster's processes since the watch began"
 }
 
 // isSessionKind reports whether processes of kind run a session's

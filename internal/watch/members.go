@@ -46,6 +46,9 @@ type Members struct {
 	// forked are the cluster's processes the kernel's process events
 	// told of (see Forked), with their parents: short-lived ones too.
 	forked map[int]fork
+	// drainForks, when the process events are read, handles those the
+	// kernel has queued (procs.Forks.Drain); set before Place is called.
+	drainForks func()
 }
 
 type fork struct {
@@ -267,6 +270,19 @@ func (m *Members) forkedMember(pid int) (Member, bool) {
 	return Member{PID: pid, Parent: f.parent, Postmaster: m.postmaster, Seen: f.at}, true
 }
 
+// forkedGone returns a process the process events placed that no longer
+// runs: the fork event is all there is (a running one is read in /proc).
+func (m *Members) forkedGone(pid, postmaster int) (Member, bool) {
+	f, ok := m.forkedMember(pid)
+	if !ok {
+		return Member{}, false
+	}
+	if _, alive := m.descendsFrom(pid, postmaster); alive {
+		return Member{}, false
+	}
+	return f, true
+}
+
 // Placement says whether a record's process is the cluster's.
 type Placement int
 
@@ -292,10 +308,8 @@ func (m *Members) Place(pid int, ses uint32, now time.Time) (Placement, Member) 
 	if known {
 		return Ours, copy
 	}
-	if f, ok := m.forkedMember(pid); ok {
-		if _, alive := m.descendsFrom(pid, postmaster); !alive {
-			return Ours, f // gone: the fork event is all there is
-		}
+	if f, ok := m.forkedGone(pid, postmaster); ok {
+		return Ours, f
 	}
 	if session != audit.Unset {
 		// The server has a session of its own: the record's ses decides.
@@ -305,6 +319,14 @@ func (m *Members) Place(pid int, ses uint32, now time.Time) (Placement, Member) 
 	}
 	if cached && now.Sub(d.at) < decisionTTL {
 		return d.placement, Member{PID: pid}
+	}
+	// The kernel queued the process's fork event before the process
+	// ran: read it now rather than after the process may have gone.
+	if m.drainForks != nil {
+		m.drainForks()
+		if f, ok := m.forkedGone(pid, postmaster); ok {
+			return Ours, f
+		}
 	}
 	placement, copy := m.place(pid, ses, postmaster, session, now)
 	if placement != Ours {
@@ -329,6 +351,8 @@ func (m *Members) place(pid int, ses uint32, postmaster int, session uint32, now
 			parent := 0
 			if st, err := m.reader.Stat(pid); err == nil {
 				parent = st.PPID
+			} else if f, ok := m.forkedMember(pid); ok {
+				parent = f.Parent // it exited meanwhile
 			}
 			m.mu.Lock()
 			mem := &Member{PID: pid, Parent: parent, Postmaster: postmaster, Title: t, Seen: now}

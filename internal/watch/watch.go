@@ -94,6 +94,11 @@ type Watcher struct {
 	unplaced      uint64
 	unplacedNoted time.Time
 
+	// forks reads the kernel's process events (nil when they cannot be
+	// read, and forksErr says why).
+	forks    *procs.Forks
+	forksErr error
+
 	policyMu  sync.Mutex
 	policies  map[policy.Arch]*policy.Policy
 	policyErr map[policy.Arch]error
@@ -153,8 +158,14 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 	// however short-lived; without them such processes are placed by the
 	// server log or the audit session only.
 	if forks, err := procs.OpenForks(); err != nil {
+		w.forksErr = err
 		w.note(Note{Note: "process_events", Text: fmt.Sprintf("%v: a process that exits within %v of its fork is placed by the server log or the postmaster's audit session only", err, w.cfg.Poll)})
 	} else {
+		w.forks = forks
+		// A record of a process not seen yet reads the fork events the
+		// kernel queued before it: its parent is known whichever socket
+		// was read first.
+		w.members.drainForks = func() { forks.Drain() }
 		forked := make(chan error, 1)
 		go func() {
 			forked <- forks.Run(func(parent, child int) { w.members.Forked(parent, child, time.Now()) })
@@ -176,7 +187,7 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 	nextInterval := time.Now().Add(w.cfg.Interval)
 	var nextSlow time.Time
 	var logErr string
-	var overflows uint64
+	var overflows, forkOverflows uint64
 	var rejectedAt time.Time
 	finish := func() error {
 		capture.Stop()
@@ -251,6 +262,12 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 					m.overflows.Add(float64(n - overflows))
 				}
 				overflows = n
+			}
+			if w.forks != nil {
+				if n := w.forks.Overflows(); n > forkOverflows {
+					w.note(Note{Note: "process_events", Count: n - forkOverflows, Text: fmt.Sprintf("the process events socket overflowed %d time(s): the kernel dropped fork events; a process that exits before it is seen may have no known parent", n-forkOverflows)})
+					forkOverflows = n
+				}
 			}
 			if now.After(nextSlow) {
 				nextSlow = now.Add(time.Second)
