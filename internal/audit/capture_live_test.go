@@ -126,9 +126,21 @@ func TestCaptureLosesNothing(t *testing.T) {
 		rate := float64(counter.total()-recordsBefore) / time.Since(began).Seconds()
 		load.Process.Kill()
 		load.Wait()
-		if !maps.Equal(got, want) {
-			t.Errorf("round %d: captured %v, want %v: records were lost", round, got, want)
-		} else {
+		// Fewer records than the quiet calibration is a loss. More is the
+		// backend's own doing under load (one more getdents64 was seen
+		// once in 7 rounds): every call is still captured.
+		var short []string
+		for name, n := range want {
+			if got[name] < n {
+				short = append(short, fmt.Sprintf("%s %d of %d", name, got[name], n))
+			}
+		}
+		switch {
+		case len(short) > 0:
+			t.Errorf("round %d: captured %v, want %v: records were lost (%s)", round, got, want, strings.Join(short, ", "))
+		case !maps.Equal(got, want):
+			t.Logf("round %d: all %v captured, and the backend made more calls than in the calibration %v, under %.0f records/s of the server", round, got, want, rate)
+		default:
 			t.Logf("round %d: all %v captured, under %.0f records/s of the server", round, got, rate)
 		}
 	}
