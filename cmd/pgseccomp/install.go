@@ -167,13 +167,12 @@ func notes(pl *install.Plan) []string {
 // leave: the findings that would stop the server or refuse a login
 // (severity error), on this machine's architecture.
 func installCheck(f *pgconf.File) []string {
-	in := &configInput{path: f.Path, files: f.Files, conf: f}
-	li, err := lintInput(in, []string{""})
+	arch, err := policy.NativeArch()
 	if err != nil {
 		return []string{err.Error()}
 	}
 	var out []string
-	for _, fd := range lint.Run(li) {
+	for _, fd := range lint.Run(lint.ForConf(f, arch)) {
 		if fd.Severity == lint.Error {
 			out = append(out, fmt.Sprintf("%s: %s (lint %s; fix: %s)", fd.Where, fd.Message, fd.Check, fd.Fix))
 		}

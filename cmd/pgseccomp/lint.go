@@ -196,25 +196,27 @@ func writeFindings(w io.Writer, findings []lint.Finding) {
 	fmt.Fprintf(w, "%s: %s\n", plural(len(findings), "finding", "findings"), strings.Join(parts, ", "))
 }
 
-// lintInput is what lint checks of a loaded configuration or profile, on
-// each named architecture ("" is the input's own or this machine's).
+// lintInput is what lint checks of a loaded configuration (lint.ForConf,
+// as install checks one) or profile, on each named architecture ("" is the
+// input's own or this machine's).
 func lintInput(in *configInput, archNames []string) (lint.Input, error) {
-	li := lint.Input{Conf: in.conf, Rewrite: func(s string) string { return profileText(s, in) }}
 	var archs []policy.Arch
 	for _, name := range archNames {
 		a, err := inputArch(name, in)
 		if err != nil {
-			return li, err
+			return lint.Input{}, err
 		}
-		if slices.Contains(archs, a) {
-			continue
+		if !slices.Contains(archs, a) {
+			archs = append(archs, a)
 		}
-		archs = append(archs, a)
-		lc := check(in, a)
-		li.Targets = append(li.Targets, lint.Target{Arch: a, Settings: lc.settings, Policy: lc.policy, Problems: lc.problems})
 	}
 	if in.conf != nil {
-		li.HBA = lint.ReadHBA(in.conf)
+		return lint.ForConf(in.conf, archs...), nil
+	}
+	li := lint.Input{Rewrite: func(s string) string { return profileText(s, in) }}
+	for _, a := range archs {
+		lc := check(in, a)
+		li.Targets = append(li.Targets, lint.Target{Arch: a, Settings: lc.settings, Policy: lc.policy, Problems: lc.problems})
 	}
 	return li, nil
 }
