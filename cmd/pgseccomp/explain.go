@@ -164,8 +164,11 @@ type loadedConfig struct {
 // is an input error (exit status 2) and says what to do.
 func (c *configFlags) load() (*configInput, error) {
 	if c.profile != "" {
-		if c.file != "" || c.cluster.given() {
-			return nil, errors.New("--profile reads a profile instead of a configuration: give it without --config, --cluster and --pgdata")
+		if c.file != "" {
+			return nil, errors.New("--profile reads a profile instead of a configuration: give it without --config (with --cluster or --pgdata, it is read as installed there)")
+		}
+		if c.cluster.given() {
+			return installedProfileInput(c.cluster, c.profile)
 		}
 		return readProfileInput(c.profile)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgseccomp/pgseccomp/internal/install"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
@@ -404,6 +405,25 @@ func readProfileInput(path string) (*configInput, error) {
 	}
 	abs, _ := filepath.Abs(path)
 	return &configInput{path: path, files: []string{abs}, profile: p}, nil
+}
+
+// installedProfileInput is the configuration of the cluster cf names as
+// the server would read it after 'pgseccomp install --enforce error' of
+// the profile at path: what lint and explain check before an install.
+func installedProfileInput(cf clusterFlags, path string) (*configInput, error) {
+	e, err := cf.find()
+	if err != nil {
+		return nil, err
+	}
+	p, err := profile.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := install.Preview(e, p, policy.Error)
+	if err != nil {
+		return nil, err
+	}
+	return &configInput{path: f.Path, files: f.Files, conf: f}, nil
 }
 
 // sniffProfile reports whether the file --config names is a profile (a

@@ -152,6 +152,18 @@ func Install(e *cluster.Existing, p *profile.Profile, enforce policy.Action, che
 	return pl, nil
 }
 
+// Preview is the configuration of cluster e as the postmaster would read
+// it after Install of p with default action enforce, without writing
+// anything: what lint and explain check before an install. It fails as
+// Install does when the snippet would not be read, or would be overridden.
+func Preview(e *cluster.Existing, p *profile.Profile, enforce policy.Action) (*pgconf.File, error) {
+	pl, err := Install(e, p, enforce, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", e, err)
+	}
+	return pl.Conf, nil
+}
+
 // Uninstall plans removing what Install wrote.
 func Uninstall(e *cluster.Existing) (*Plan, error) {
 	pl := &Plan{Cluster: e, Path: filepath.Join(e.ConfigDir, ConfDir, SnippetName)}

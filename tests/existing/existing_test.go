@@ -318,6 +318,17 @@ func TestConfineDebianCluster(t *testing.T) {
 	}
 	recorded := filepath.Join(out, "pgseccomp-profile.json")
 
+	// The README's check before installing: the cluster's configuration as
+	// it will read with the profile in place (conf.d/pgseccomp.conf).
+	code, out = d.runTool("lint", "--cluster", version+"/"+d.name, "--profile", recorded)
+	if code != 0 {
+		t.Fatalf("pgseccomp lint --cluster --profile: exit %d\n%s", code, out)
+	}
+	if want := filepath.Join(d.e.ConfigDir, "conf.d", "pgseccomp.conf") + ":"; !strings.Contains(out, want) && !strings.Contains(out, "no findings") {
+		t.Errorf("lint --cluster --profile did not read the profile as installed (no finding at %s):\n%s", want, out)
+	}
+	step("lint --cluster --profile: %s", tail(out, 1))
+
 	// Install with error defaults, through the tool as a DBA runs it.
 	code, out = d.runTool("install", "--cluster", version+"/"+d.name, "--profile", recorded, "--enforce", "error")
 	if code != 0 {
