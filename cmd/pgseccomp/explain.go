@@ -40,7 +40,9 @@ Which configuration:
                   file's own directory
 ` + clusterFlagsHelp + `  --profile FILE  a pgseccomp profile instead (--config FILE reads one too,
                   recognized by its JSON); problems are located in it, e.g.
-                  "pg15.json: session.allow"
+                  "pg15.json: session.allow". With --cluster or --pgdata:
+                  that cluster's configuration with the profile installed
+                  (as 'pgseccomp install --enforce error' would write it)
   (neither)       $PGDATA, as --pgdata
 
 Which session:

@@ -79,7 +79,10 @@ Flags:
 ` + clusterFlagsHelp + `  --profile FILE a pgseccomp profile instead (--config FILE reads one too,
                  recognized by its JSON); a profile has no server settings,
                  so listen-tcp, ssl, peer, password, methods, io-method and
-                 attribution are checked only on a configuration
+                 attribution are checked only on a configuration. With
+                 --cluster or --pgdata: that cluster's configuration with the
+                 profile installed ('pgseccomp install --enforce error'
+                 would write it; nothing is written), every check
   --arch ARCH    check for servers of ARCH (x86_64, aarch64, i386, arm,
                  ppc64le, s390x, riscv64, ...); repeat for several, e.g. a
                  configuration shared by x86_64 and aarch64 servers, where a
@@ -112,6 +115,9 @@ Examples:
 
   # a recorded profile: does it cover PostgreSQL's failure paths?
   pgseccomp lint --profile pg15.json
+
+  # and with the cluster it is for, before 'pgseccomp install'
+  pgseccomp lint --cluster 15/main --profile pgseccomp-profile.json
 `
 
 func runLint(args []string) int {
