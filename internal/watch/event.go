@@ -45,7 +45,7 @@ type Event struct {
 // records lost, records that could not be placed.
 type Note struct {
 	Time  time.Time `json:"time"`
-	Note  string    `json:"note"` // server_started, server_stopped, records_lost, capture_overflow, unplaced
+	Note  string    `json:"note"` // server_started, server_audit_session, server_stopped, records_lost, capture_overflow, unplaced
 	Count uint64    `json:"count,omitempty"`
 	PID   int       `json:"pid,omitempty"`
 	Text  string    `json:"text"`

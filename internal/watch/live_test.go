@@ -718,3 +718,57 @@ func TestWatchCheckpointer(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchPostmasterAuditSession: with pgseccomp.audit_session the
+// postmaster starts an audit session of its own while it loads its
+// libraries, after it wrote postmaster.pid; a watch that sees the pid
+// first must still learn the session (server_audit_session), across
+// restarts.
+func TestWatchPostmasterAuditSession(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the audit multicast group, an audit session")
+	}
+	conf := map[string]string{policy.AuditSessionName: "on"}
+	for k, v := range settings {
+		conf[k] = v
+	}
+	c := clustertest.New(t, cluster.Options{Settings: conf})
+	ctx := context.Background()
+	capture, err := audit.OpenCapture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer capture.Close()
+	out := &syncBuffer{}
+	w := watch.New(watch.Config{DataDir: c.DataDir, Log: watch.LogSource{Path: c.LogFile},
+		Policy: policyOf(c), JSON: true, Out: out, Interval: 300 * time.Millisecond})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(runCtx, capture) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("watch: %v", err)
+		}
+	}()
+	r := &running{out: out, w: w}
+	for i := 0; i < 3; i++ {
+		if err := c.Restart(ctx); err != nil {
+			t.Fatal(err)
+		}
+		pid, _ := c.PostmasterPID()
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/sessionid", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("audit session %s of its own", strings.TrimSpace(string(raw)))
+		waitFor(t, r, "the watch to learn the new postmaster's "+want, func(ls []line) bool {
+			for _, l := range ls {
+				if l.PID == pid && (l.Note == "server_started" || l.Note == "server_audit_session") && strings.Contains(l.Text, want) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+}

@@ -93,10 +93,17 @@ func (m *Members) Postmaster() (pid int, session uint32) {
 type Change int
 
 const (
-	NoChange Change = iota
-	Started         // a (new) postmaster runs
-	Stopped         // no postmaster runs any more
+	NoChange       Change = iota
+	Started               // a (new) postmaster runs
+	Stopped               // no postmaster runs any more
+	SessionStarted        // the running postmaster has just started its own audit session
 )
+
+// sessionGrace is how long after a postmaster is first seen its own audit
+// session is looked for: postmaster.pid is written before
+// shared_preload_libraries are loaded, so a watch can see the pid before
+// pgseccomp has started the session (pgseccomp.audit_session).
+const sessionGrace = 30 * time.Second
 
 // Poll reads postmaster.pid and the process tree: it notes new
 // processes of the cluster, titles that changed, and processes that
@@ -124,6 +131,18 @@ func (m *Members) Poll(now time.Time) Change {
 		m.mu.Lock()
 		m.postmaster = 0
 		m.mu.Unlock()
+	case pid != 0:
+		m.mu.Lock()
+		look := m.session == audit.Unset && now.Sub(m.started) < sessionGrace
+		m.mu.Unlock()
+		if look {
+			if ses := ownSession(pid); ses != audit.Unset {
+				change = SessionStarted
+				m.mu.Lock()
+				m.session = ses
+				m.mu.Unlock()
+			}
+		}
 	}
 	alive := map[int]int{} // pid -> parent
 	if pid != 0 {

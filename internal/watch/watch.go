@@ -211,7 +211,7 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 			return finish()
 		case now := <-poll.C:
 			change := w.members.Poll(now)
-			if change != NoChange {
+			if change == Started || change == Stopped {
 				// What the old server did is printed before the note.
 				t.read(w.sessions.Add)
 				queue = append(queue, w.rotate(now))
@@ -233,6 +233,9 @@ func (w *Watcher) Run(ctx context.Context, capture *audit.Capture) error {
 					m.up.Set(1)
 					m.starts.Inc()
 				}
+			case SessionStarted:
+				pid, ses := w.members.Postmaster()
+				w.note(Note{Note: "server_audit_session", PID: pid, Text: fmt.Sprintf("postmaster pid %d is in audit session %d of its own", pid, ses)})
 			case Stopped:
 				w.note(Note{Note: "server_stopped", Text: "server stopped (no postmaster.pid, or its process is gone); waiting for it to start"})
 				if m := w.cfg.Metrics; m != nil {
