@@ -17,9 +17,10 @@ GOTESTFLAGS ?=
 
 # Debian packages building and running need: the compiler, libseccomp's
 # headers and PostgreSQL's server headers (PGXS; libkrb5-dev for the GSSAPI
-# headers they include), and the server itself. Go is not among them:
+# headers they include), pkg-config (libseccomp-golang's cgo finds
+# libseccomp with it), and the server itself. Go is not among them:
 # Debian 12's golang-go is 1.19, and go.mod needs GO_MIN (go.dev/dl).
-DEB_PACKAGES = gcc make libseccomp-dev libkrb5-dev \
+DEB_PACKAGES = gcc make pkg-config libseccomp-dev libkrb5-dev \
 	postgresql-15 postgresql-server-dev-15
 
 # Debian packages only the tests need, never on a database server by
