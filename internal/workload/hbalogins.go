@@ -61,7 +61,9 @@ func hbaLoginsStep() Step {
 			if done[key] {
 				continue
 			}
+			r.mark(LoginEvent(rule.Type, rule.Method))
 			why, err := r.hbaLogin(ctx, s, base, rule)
+			r.mark("")
 			if err != nil {
 				return err
 			}
