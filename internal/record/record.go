@@ -106,8 +106,10 @@ type Result struct {
 	// Proven are the workloads (built-in steps and commands) the enforce
 	// pass ran with the recorded lists and error defaults, all of which
 	// passed; Unexercised the pg_hba.conf lines whose method no workload
-	// could log in with.
-	Proven, Unexercised []string
+	// could log in with; NotRun the built-in steps left out because they
+	// crash or reconfigure the server, which only a server made for the
+	// recording may (in place).
+	Proven, Unexercised, NotRun []string
 	// LostBefore and LostAfter are the kernel's audit lost counter
 	// (AUDIT_GET) read before the capture started and after it ended; Run
 	// fails when they differ, or when the capture socket overflowed.
@@ -157,6 +159,7 @@ type recorder struct {
 	unexercised []hbaLine
 	paths       paths    // what each event was seen doing (see paths.go)
 	proven      []string // what the enforce pass ran
+	notRun      []string // destructive steps left out (in place)
 	workDir     string   // in place: the work directory (removed at the end)
 }
 
@@ -239,7 +242,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	prov.Seconds = time.Since(r.begin).Seconds()
 	p := r.buildProfile(prov)
 	return &Result{Profile: p, Elapsed: time.Since(r.begin), Others: r.col.others,
-		LostBefore: before.Lost, LostAfter: after.Lost, Proven: r.proven, Unexercised: r.unexercisedNames()}, nil
+		LostBefore: before.Lost, LostAfter: after.Lost, Proven: r.proven, Unexercised: r.unexercisedNames(), NotRun: r.notRun}, nil
 }
 
 // Verify runs the workloads against a server that enforces profile p
@@ -347,7 +350,8 @@ func (r *recorder) makeServer(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("create a work directory for the recording: %w", err)
 		}
-		c, err = cluster.Attach(ctx, cluster.AttachOptions{Of: e, BinDir: r.opts.BinDir, WorkDir: work, AuditSession: true, Logf: r.opts.Logf})
+		c, err = cluster.Attach(ctx, cluster.AttachOptions{Of: e, BinDir: r.opts.BinDir, WorkDir: work, AuditSession: true, Logf: r.opts.Logf,
+			LoginRole: workload.HBARole})
 		if err != nil {
 			os.RemoveAll(work)
 			return err
@@ -357,8 +361,17 @@ func (r *recorder) makeServer(ctx context.Context) error {
 			r.progress.logf("stopping the server of %s for the recording (in place: no client can connect until it ends)", e)
 			if err := r.control(ctx, c, "stop"); err != nil {
 				c.Remove()
+				os.RemoveAll(work)
 				return err
 			}
+		}
+		// r.srv is set below; until then a failure gives the server back
+		// here.
+		if err := c.PrepareInPlace(ctx); err != nil {
+			r.srv = &server{c: c}
+			r.removeServer()
+			r.srv = nil
+			return err
 		}
 	}
 	r.srv = &server{c: c, scratch: filepath.Join(c.BaseDir, "scratch"), logDir: filepath.Join(c.BaseDir, "log"), logf: r.progress.logf, mark: r.col.mark}
@@ -566,6 +579,9 @@ func (r *recorder) settle() {
 func (r *recorder) runWorkloads(ctx context.Context) error {
 	for _, step := range r.steps {
 		if step.Destructive && !r.srv.Throwaway() {
+			if name := "built-in/" + step.Name; !slices.Contains(r.notRun, name) {
+				r.notRun = append(r.notRun, name)
+			}
 			continue
 		}
 		name := "built-in/" + step.Name
