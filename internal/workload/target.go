@@ -58,6 +58,12 @@ func LoginEvent(hbaType, method string) string {
 	return "login " + hbaType + " " + method
 }
 
+// BaseBackupEvent is the event of every base backup a step takes, in
+// whatever format: one path for all of them, so that a recording whose
+// server-life base backup is not one of the built-in workload's still
+// finds what a base backup does in the shipped profile.
+const BaseBackupEvent = "base backup"
+
 // mark tells the target, if it wants to know, that event begins ("" when
 // it is over).
 func (r *runner) mark(event string) {
