@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -126,5 +128,85 @@ func TestLoopbackFor(t *testing.T) {
 		if got := loopbackFor(in); got != want {
 			t.Errorf("loopbackFor(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestManagerCommands: how a cluster is started, stopped and restarted,
+// as postgresql-common's conventions say, on a machine with or without
+// systemd (simulated by pointing the probes at the test's directories:
+// this part needs no systemd). A postgresql-common cluster under systemd
+// is driven through its postgresql@VERSION-NAME unit, except for shutdown
+// modes systemd does not have (pg_ctlcluster -m); without systemd, or
+// without the unit template, through pg_ctlcluster; a cluster
+// postgresql-common does not know, through pg_ctl as its owner.
+func TestManagerCommands(t *testing.T) {
+	oldRun, oldUnits := systemdRunDir, unitDirs
+	t.Cleanup(func() { systemdRunDir, unitDirs = oldRun, oldUnits })
+	dir := t.TempDir()
+	booted, units, noUnits := filepath.Join(dir, "run-systemd"), filepath.Join(dir, "units"), filepath.Join(dir, "empty")
+	for _, d := range []string{booted, units, noUnits} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(units, "postgresql@.service"), []byte("[Unit]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	debian := &Existing{Version: "15", Name: "main", Owner: "postgres", ConfigDir: "/etc/postgresql/15/main"}
+	dashed := &Existing{Version: "16", Name: "my-app", Owner: "postgres", ConfigDir: "/etc/postgresql/16/my-app"}
+	plain := &Existing{Owner: "postgres", ConfigDir: "/srv/pg data"}
+	tests := []struct {
+		name           string
+		e              *Existing
+		runDir, unitIn string
+		manager        string
+		restart        string   // RestartCommand
+		restartArgs    []string // ControlCommand(restart, "")
+		immediateArgs  []string // ControlCommand(stop, immediate)
+	}{
+		{"systemd with postgresql-common's unit", debian, booted, units, "systemd",
+			"systemctl restart postgresql@15-main",
+			[]string{"systemctl", "restart", "postgresql@15-main"},
+			[]string{"pg_ctlcluster", "15", "main", "stop", "-m", "immediate"}},
+		{"a cluster name with a dash", dashed, booted, units, "systemd",
+			"systemctl restart postgresql@16-my-app",
+			[]string{"systemctl", "restart", "postgresql@16-my-app"},
+			[]string{"pg_ctlcluster", "16", "my-app", "stop", "-m", "immediate"}},
+		{"systemd without the unit template", debian, booted, noUnits, "pg_ctlcluster",
+			"pg_ctlcluster 15 main restart",
+			[]string{"pg_ctlcluster", "15", "main", "restart"},
+			[]string{"pg_ctlcluster", "15", "main", "stop", "-m", "immediate"}},
+		{"no systemd (a container, this test machine)", debian, filepath.Join(dir, "absent"), units, "pg_ctlcluster",
+			"pg_ctlcluster 15 main restart",
+			[]string{"pg_ctlcluster", "15", "main", "restart"},
+			[]string{"pg_ctlcluster", "15", "main", "stop", "-m", "immediate"}},
+		{"not postgresql-common's", plain, booted, units, "pg_ctl",
+			"sudo -u postgres pg_ctl -D '/srv/pg data' restart",
+			nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			systemdRunDir, unitDirs = tt.runDir, []string{filepath.Join(dir, "absent"), tt.unitIn}
+			if got := tt.e.Manager(); got != tt.manager {
+				t.Errorf("Manager() = %q, want %q", got, tt.manager)
+			}
+			if got := tt.e.RestartCommand(); got != tt.restart {
+				t.Errorf("RestartCommand() = %q, want %q", got, tt.restart)
+			}
+			ctx := context.Background()
+			check := func(what string, got, want []string) {
+				if want == nil { // pg_ctl as the owner, wherever pg_ctl is
+					if len(got) < 4 || got[0] != "runuser" || !slices.Contains(got, tt.e.ConfigDir) || !slices.Contains(got, "-w") {
+						t.Errorf("%s: %q, want runuser -u %s -- .../pg_ctl -D %q -w ...", what, got, tt.e.Owner, tt.e.ConfigDir)
+					}
+					return
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%s: %q, want %q", what, got, want)
+				}
+			}
+			check("restart", tt.e.ControlCommand(ctx, "restart", "").Args, tt.restartArgs)
+			check("stop -m immediate", tt.e.ControlCommand(ctx, "stop", "immediate").Args, tt.immediateArgs)
+		})
 	}
 }
