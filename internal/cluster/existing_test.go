@@ -210,3 +210,54 @@ func TestManagerCommands(t *testing.T) {
 		})
 	}
 }
+
+// TestMirrorLogins: a cluster recorded in place gets, after the driver's
+// lines and before its own, one line per connection type and password
+// method of its pg_hba.conf for the login role; the offset of its own
+// lines moves by as many; a pg_hba.conf without password lines adds none.
+func TestMirrorLogins(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, hba string
+		want      []string
+	}{
+		{"Debian's lines and an application's hostssl line",
+			"local all postgres peer\nhostssl app app 10.0.0.0/8 scram-sha-256 clientcert=verify-ca\nlocal all all peer\n" +
+				"host all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\nhost all old 127.0.0.1 255.255.255.255 md5\nlocal replication all peer\n",
+			[]string{"hostssl all wl 127.0.0.1/32 scram-sha-256", "host all wl 127.0.0.1/32 scram-sha-256", "host all wl 127.0.0.1/32 md5"}},
+		{"a local password line", "local all all password\n", []string{"local all wl password"}},
+		{"no password method", "local all all peer\nhost all all 0.0.0.0/0 ldap ldapserver=x\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &Existing{HBAFile: filepath.Join(dir, "pg_hba.conf")}
+			if err := os.WriteFile(e.HBAFile, []byte(tt.hba), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			head, offset, err := driverHBA(e, "the cluster")
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, newOffset, err := mirrorLogins(head, offset, e, "wl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(string(out), "\n")
+			var mirrored []string
+			for _, l := range lines[:newOffset] {
+				if strings.Contains(l, " wl ") && !strings.HasPrefix(l, "#") {
+					mirrored = append(mirrored, l)
+				}
+			}
+			if !slices.Equal(mirrored, tt.want) {
+				t.Errorf("mirror lines %q, want %q", mirrored, tt.want)
+			}
+			if got := strings.Join(lines[newOffset:], "\n"); got != tt.hba {
+				t.Errorf("after line %d: %q, want the cluster's own lines %q", newOffset, got, tt.hba)
+			}
+			if !strings.Contains(lines[1], "local all "+CopyRole+" trust") {
+				t.Errorf("the driver's line is not first: %q", lines[:3])
+			}
+		})
+	}
+}
