@@ -44,6 +44,10 @@ type inPlaceConf struct {
 	listen     string // listen_addresses: loopback, or '' if the cluster listens on no TCP
 	hbaOffset  int    // lines before the cluster's own in the server's pg_hba.conf
 	madeDriver bool   // PrepareInPlace created CopyRole, which Remove drops
+	// noTempDir: base/pgsql_tmp was not there when attached (a base
+	// backup's walsender makes it for the manifest), so Remove removes it
+	// once empty.
+	noTempDir bool
 }
 
 // Attach returns a Cluster for an existing cluster, whose files it never
@@ -100,6 +104,9 @@ func Attach(ctx context.Context, opts AttachOptions) (*Cluster, error) {
 		}
 	}
 	c.inPlace = &inPlaceConf{listen: loopbackFor(e.Value("listen_addresses", "localhost")), hbaOffset: offset}
+	if _, err := os.Lstat(filepath.Join(c.DataDir, "base", "pgsql_tmp")); os.IsNotExist(err) {
+		c.inPlace.noTempDir = true
+	}
 	if err := os.WriteFile(c.hbaFile, hba, 0o600); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
@@ -178,6 +185,19 @@ func (c *Cluster) PrepareInPlace(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// removeTempDir removes base/pgsql_tmp if the recording made it and the
+// server left it empty (it removes temporary files, not the directory).
+func (c *Cluster) removeTempDir() error {
+	if !c.inPlace.noTempDir {
+		return nil
+	}
+	dir := filepath.Join(c.DataDir, "base", "pgsql_tmp")
+	if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("cluster: remove %s, made during the recording: %w", dir, err)
+	}
+	return nil
 }
 
 // dropDriver drops the CopyRole PrepareInPlace made, with the server

@@ -495,6 +495,11 @@ func (c *Cluster) Remove() error {
 			errs = append(errs, err)
 		}
 	}
+	if c.inPlace != nil && len(errs) == 0 {
+		if err := c.removeTempDir(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	c.closeAudit()
 	if c.attached && c.copy == nil {
 		return errors.Join(errs...) // never the cluster's files
