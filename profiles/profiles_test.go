@@ -11,6 +11,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/record"
+	"github.com/pgseccomp/pgseccomp/internal/workload"
 	"github.com/pgseccomp/pgseccomp/profiles"
 )
 
@@ -75,6 +76,20 @@ func TestShippedProfile(t *testing.T) {
 			if a := max(p.Global.Action(name), p.Roles[role].Action(name)); a < policy.Error {
 				t.Errorf("sessions of role %s get %s (%s)", role, name, a)
 			}
+		}
+	}
+	// A recording of a cluster completes the paths its configuration uses
+	// from these: every server-life event, and logins by the methods a
+	// recording cannot exercise on a copy.
+	paths := []string{"server start", "shutdown", workload.BaseBackupEvent, "login local peer", "login host scram-sha-256", "login hostssl cert", "login host ldap", "login host radius"}
+	for _, st := range workload.ServerLife() {
+		if !strings.HasPrefix(st.Name, "base-backup-") { // the base backup event
+			paths = append(paths, "built-in/"+st.Name)
+		}
+	}
+	for _, name := range paths {
+		if ps := pv.Paths[name]; len(ps.Global) == 0 {
+			t.Errorf("provenance.paths has no global syscalls for %q", name)
 		}
 	}
 	s, err := profile.ToSettings(p)

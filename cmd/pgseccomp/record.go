@@ -101,15 +101,30 @@ An existing cluster (recorded on a copy; it keeps serving):
                       passwords and data of the cluster are there. Every
                       recording of a cluster also runs its server life on
                       the copy: a login by each pg_hba.conf method it can
-                      use (the others are named, and get the shipped
-                      profile's global list), WAL segments, checkpoints, a
-                      base backup, a restart, crash recovery, abort() and a
-                      PANIC
+                      use (the others are named), WAL segments,
+                      checkpoints, a base backup, a restart, crash
+                      recovery, abort() and a PANIC. Then, for every path
+                      the cluster's configuration uses (those events, its
+                      logins, the methods it could not log in with), what
+                      the shipped profile for the same PostgreSQL major,
+                      distribution and architecture saw on the same path
+                      and the recording lacks is added, each with its
+                      reason (printed, and in provenance.added)
   --in-place          record the cluster itself instead: ITS SERVER IS
                       STOPPED FOR THE WHOLE RECORDING (minutes; no client
                       can connect) and started again afterwards the way it
                       is managed (pg_ctlcluster, systemctl or pg_ctl). Asks
-                      first, unless --yes
+                      first, unless --yes. The recording's server has the
+                      cluster's own configuration, SSL and pg_hba.conf
+                      lines, on a private socket and a private port on
+                      127.0.0.1, so its clients cannot reach it; PGUSER is
+                      a superuser (pgseccomp_record) made for the
+                      recording and dropped at the end. The server-life
+                      steps that crash or restart the server are not run
+                      (the output names them); what the built-in steps
+                      make is dropped, also when the recording fails, and
+                      what your workloads make as pgseccomp_record is
+                      given to the OS user's role
   --yes               do not ask
   --server-log F      --in-place, a cluster pg_ctl manages: where the server
                       started again logs (default: the work directory)
@@ -265,8 +280,11 @@ func runRecord(args []string) int {
 	fmt.Fprintf(stdout, "recorded in %s: %d passes (%s), %d audit records of the server read; kernel audit lost counter %d before and %d after, capture socket never overflowed\n",
 		res.Elapsed.Round(1e9), len(phases), strings.Join(phases, ", "), records, res.LostBefore, res.LostAfter)
 	fmt.Fprintf(stdout, "proven with the recorded lists and error defaults: %s\n", strings.Join(res.Proven, ", "))
+	if len(res.NotRun) > 0 {
+		fmt.Fprintf(stdout, "not run in place, so not proven (they crash or restart the server, which only a copy may): %s\n", strings.Join(res.NotRun, ", "))
+	}
 	if len(res.Unexercised) > 0 {
-		fmt.Fprintf(stdout, "not exercised (pg_hba.conf methods the recording cannot log in with; see provenance.added): %s\n", strings.Join(res.Unexercised, "; "))
+		fmt.Fprintf(stdout, "not exercised (pg_hba.conf methods the recording cannot log in with; what the shipped profile saw on their login paths is added, see provenance.added): %s\n", strings.Join(res.Unexercised, "; "))
 	}
 	fmt.Fprintf(stdout, "global layer: %d syscalls; session layer: %d syscalls", len(p.Global.Allow), len(p.Session.Allow))
 	if len(p.Roles) > 0 {

@@ -125,8 +125,9 @@ type Cluster struct {
 	// An existing cluster (Attach), or a copy of one (Copy): settings go
 	// on the command line (cmdline).
 	cmdline    bool
-	copy       *copyConf // a copy: what it reads of the original
-	superuser  string    // the role connections use by default; "" means OSUser
+	copy       *copyConf    // a copy: what it reads of the original
+	inPlace    *inPlaceConf // an existing cluster recorded in place (Attach)
+	superuser  string       // the role connections use by default; "" means OSUser
 	attached   bool
 	configDir  string // what pg_ctl -D takes
 	hbaFile    string
@@ -487,6 +488,16 @@ func (c *Cluster) Remove() error {
 		if out, err := c.pgCtl(ctx, "-w", "-m", "immediate", "stop"); err != nil && c.running() {
 			errs = append(errs, fmt.Errorf("cluster: could not stop the server in %s, not even with pg_ctl -m immediate: %w\n%s\nkill the postmaster (pid in %s) by hand",
 				c.DataDir, err, strings.TrimSpace(out), filepath.Join(c.DataDir, "postmaster.pid")))
+		}
+	}
+	if c.inPlace != nil && c.inPlace.madeDriver && len(errs) == 0 {
+		if err := c.dropDriver(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.inPlace != nil && len(errs) == 0 {
+		if err := c.removeTempDir(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	c.closeAudit()

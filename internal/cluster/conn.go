@@ -60,7 +60,7 @@ func (c *Cluster) Connect(ctx context.Context, user, database string) (*pgx.Conn
 }
 
 // Superuser is the role connections use when they name none: OSUser, the
-// bootstrap superuser, except in a copy (CopyRole).
+// bootstrap superuser, except in a copy or in place (CopyRole).
 func (c *Cluster) Superuser() string {
 	if c.superuser != "" {
 		return c.superuser
@@ -69,14 +69,13 @@ func (c *Cluster) Superuser() string {
 }
 
 // TCPHost is the address the server listens on for TCP connections
-// (host and hostssl lines of pg_hba.conf): 127.0.0.1, or "" for an
-// existing cluster recorded in place, or a copy of one that listens on
-// no TCP address.
+// (host and hostssl lines of pg_hba.conf): 127.0.0.1, or "" for a copy
+// of an existing cluster, or one recorded in place, that listens on no
+// TCP address.
 func (c *Cluster) TCPHost() string {
 	switch {
-	case c.copy != nil && c.copy.listen == "":
-		return ""
-	case c.attached:
+	case c.copy != nil && c.copy.listen == "",
+		c.inPlace != nil && c.inPlace.listen == "":
 		return ""
 	}
 	return "127.0.0.1"

@@ -14,9 +14,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// CopyRole is the superuser a copy is driven with: the copy's pg_hba.conf
-// lets it in over the private socket with trust, before the cluster's own
-// lines, which stay as they are for every other role.
+// CopyRole is the superuser a copy, or a cluster recorded in place, is
+// driven with: the server's pg_hba.conf lets it in over the private
+// socket with trust, before the cluster's own lines, which stay as they
+// are for every other role (driverHBA). In place, it exists only while the
+// recording runs (Attach).
 const CopyRole = "pgseccomp_record"
 
 // CopyOptions say which cluster to copy and how to run the copy.
@@ -198,9 +200,9 @@ func (c *Cluster) writeCopyAuth() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
-	hba, err := os.ReadFile(e.HBAFile)
+	hba, offset, err := driverHBA(e, "a copy of")
 	if err != nil {
-		return fmt.Errorf("cluster: read %s: %w", e.HBAFile, err)
+		return err
 	}
 	ident, err := os.ReadFile(e.IdentFile)
 	if err != nil && !os.IsNotExist(err) {
@@ -208,10 +210,8 @@ func (c *Cluster) writeCopyAuth() error {
 	}
 	c.hbaFile = filepath.Join(dir, "pg_hba.conf")
 	c.copy.identFile = filepath.Join(dir, "pg_ident.conf")
-	head := fmt.Sprintf("# pgseccomp: a copy of %s being recorded; %s drives it over the private socket.\n"+
-		"local all %s trust\nlocal replication %s trust\n# %s:\n", e, CopyRole, CopyRole, CopyRole, e.HBAFile)
-	c.copy.hbaOffset = strings.Count(head, "\n")
-	for path, data := range map[string][]byte{c.hbaFile: append([]byte(head), hba...), c.copy.identFile: ident} {
+	c.copy.hbaOffset = offset
+	for path, data := range map[string][]byte{c.hbaFile: hba, c.copy.identFile: ident} {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return fmt.Errorf("cluster: %w", err)
 		}
@@ -224,12 +224,26 @@ func (c *Cluster) writeCopyAuth() error {
 	return nil
 }
 
-// prepareCopy starts the copy once with a private trust-only pg_hba.conf
-// and no logical replication workers, makes CopyRole, disables the
-// copy's subscriptions, and stops it.
-func (c *Cluster) prepareCopy(ctx context.Context) (err error) {
+// driverHBA is the pg_hba.conf of a server pgseccomp drives (what names
+// it in the head's comment, e.g. "a copy of"): CopyRole's trust lines on
+// the private socket, then e's own lines as they are. offset is the number
+// of lines before e's.
+func driverHBA(e *Existing, what string) (data []byte, offset int, err error) {
+	hba, err := os.ReadFile(e.HBAFile)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cluster: read %s: %w", e.HBAFile, err)
+	}
+	head := fmt.Sprintf("# pgseccomp: %s %s being recorded; %s drives it over the private socket.\n"+
+		"local all %s trust\nlocal replication %s trust\n# %s:\n", what, e, CopyRole, CopyRole, CopyRole, e.HBAFile)
+	return append([]byte(head), hba...), strings.Count(head, "\n"), nil
+}
+
+// bootstrap starts the server once with a private trust-only pg_hba.conf
+// (and settings besides the managed ones), runs f connected as the OS
+// user over the private socket, and stops it.
+func (c *Cluster) bootstrap(ctx context.Context, settings map[string]string, f func(conn *pgx.Conn) error) (err error) {
 	hba := c.hbaFile
-	boot := filepath.Join(c.BaseDir, "conf", "pg_hba.bootstrap.conf")
+	boot := filepath.Join(c.BaseDir, "pg_hba.bootstrap.conf")
 	if err := os.WriteFile(boot, []byte("local all all trust\n"), 0o600); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
@@ -237,7 +251,7 @@ func (c *Cluster) prepareCopy(ctx context.Context) (err error) {
 		return err
 	}
 	c.hbaFile = boot
-	c.settings = map[string]string{"max_logical_replication_workers": "0"}
+	c.settings = settings
 	defer func() {
 		c.hbaFile, c.settings = hba, map[string]string{}
 		os.Remove(boot)
@@ -252,17 +266,40 @@ func (c *Cluster) prepareCopy(ctx context.Context) (err error) {
 	}()
 	conn, err := pgx.Connect(ctx, c.connString(c.SocketDir, c.OSUser, "postgres"))
 	if err != nil {
-		return fmt.Errorf("cluster: connect to the copy of %s: %w", c.copy.of, err)
+		return fmt.Errorf("cluster: connect to the server in %s over its private socket: %w", c.DataDir, err)
 	}
 	defer conn.Close(context.Background())
+	return f(conn)
+}
+
+// createDriver makes CopyRole, unless it exists; created says whether it
+// did.
+func createDriver(ctx context.Context, conn *pgx.Conn) (created bool, err error) {
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)", CopyRole).Scan(&exists); err != nil {
-		return fmt.Errorf("cluster: the copy of %s: %w", c.copy.of, err)
+		return false, err
 	}
-	if !exists {
-		if _, err := conn.Exec(ctx, "CREATE ROLE "+CopyRole+" SUPERUSER LOGIN"); err != nil {
-			return fmt.Errorf("cluster: create role %s in the copy of %s: %w", CopyRole, c.copy.of, err)
-		}
+	if exists {
+		return false, nil
+	}
+	if _, err := conn.Exec(ctx, "CREATE ROLE "+CopyRole+" SUPERUSER LOGIN"); err != nil {
+		return false, fmt.Errorf("create role %s: %w", CopyRole, err)
+	}
+	return true, nil
+}
+
+// prepareCopy starts the copy once (bootstrap) with no logical
+// replication workers, makes CopyRole and disables the copy's
+// subscriptions.
+func (c *Cluster) prepareCopy(ctx context.Context) error {
+	return c.bootstrap(ctx, map[string]string{"max_logical_replication_workers": "0"}, func(conn *pgx.Conn) error {
+		return c.prepareCopyConn(ctx, conn)
+	})
+}
+
+func (c *Cluster) prepareCopyConn(ctx context.Context, conn *pgx.Conn) error {
+	if _, err := createDriver(ctx, conn); err != nil {
+		return fmt.Errorf("cluster: the copy of %s: %w", c.copy.of, err)
 	}
 	rows, err := conn.Query(ctx, "SELECT DISTINCT d.datname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE s.subenabled")
 	if err != nil {
@@ -325,12 +362,16 @@ func (c *Cluster) copyStartSettings(settings map[string]string) {
 }
 
 // OriginalHBALine is the line of the original's pg_hba.conf that line n of
-// the server's pg_hba.conf is (the same n except in a copy).
+// the server's pg_hba.conf is (driverHBA's lines come first in a copy and
+// in place).
 func (c *Cluster) OriginalHBALine(n int) int {
-	if c.copy == nil {
-		return n
+	switch {
+	case c.copy != nil:
+		return n - c.copy.hbaOffset
+	case c.inPlace != nil:
+		return n - c.inPlace.hbaOffset
 	}
-	return n - c.copy.hbaOffset
+	return n
 }
 
 // loopbackFor maps the original's listen_addresses to the loopback

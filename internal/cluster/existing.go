@@ -267,13 +267,22 @@ func (e *Existing) SocketDir() string {
 	return strings.TrimSpace(first)
 }
 
+// Where Manager looks (variables so that a test can point them at a
+// directory of its own on a machine without systemd): systemdRunDir is
+// what sd_booted() checks, unitDirs where postgresql-common installs its
+// postgresql@.service template.
+var (
+	systemdRunDir = "/run/systemd/system"
+	unitDirs      = []string{"/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"}
+)
+
 func systemdRuns() bool {
-	fi, err := os.Stat("/run/systemd/system")
+	fi, err := os.Stat(systemdRunDir)
 	return err == nil && fi.IsDir()
 }
 
 func unitExists(unit string) bool {
-	for _, d := range []string{"/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"} {
+	for _, d := range unitDirs {
 		if _, err := os.Stat(filepath.Join(d, unit)); err == nil {
 			return true
 		}

@@ -28,6 +28,7 @@ func FuzzParse(f *testing.F) {
 		`{"format": "pgseccomp-profile/1", "provenance": {"architecture": "aarch64", "recorded_at": "2025-01-01T10:00:00+02:00", "passes": [{"number": 1, "phase": "global", "new": ["openat"], "seconds": 1.5}]}, "global": {"default": "kill", "allow": ["openat"]}, "session": {"default": "log", "error": ["openat"], "allow": null}}`,
 		`{"format": "pgseccomp-profile/1", "format": "x"}`,
 		`{"format": "pgseccomp-profile/1", "provenance": {"architecture": "x86_64", "added": [{"layer": "role Joe", "syscalls": ["pwritev"], "why": "WAL"}]}, "global": {"default": "allow"}, "session": {"default": "allow"}, "roles": {"Joe": {"default": "ERROR"}}}`,
+		`{"format": "pgseccomp-profile/1", "provenance": {"architecture": "x86_64", "paths": {"login hostssl cert": {"global": ["read", "read"], "session": []}, "wal": null}}, "global": {"default": "allow"}, "session": {"default": "allow"}}`,
 		`[1, 2]`, `{}`, `{"global": {"allow": ["read", "read"]}}`, "\xef\xbb\xbf{}", `{"roles": null}`,
 	} {
 		f.Add([]byte(seed))

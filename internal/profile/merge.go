@@ -151,6 +151,15 @@ func mergeProvenance(profiles []*Profile, arch policy.Arch) Provenance {
 		pv.Added = append(pv.Added, cloneAdditions(in.Added)...)
 		pv.Withheld = append(pv.Withheld, cloneAdditions(in.Withheld)...)
 		pv.MergedFrom = append(pv.MergedFrom, p.name())
+		for name, ps := range in.Paths {
+			if pv.Paths == nil {
+				pv.Paths = map[string]PathSyscalls{}
+			}
+			sum := pv.Paths[name]
+			sum.Global = append(sum.Global, ps.Global...)
+			sum.Session = append(sum.Session, ps.Session...)
+			pv.Paths[name] = sum
+		}
 	}
 	pv.PostgreSQL = strings.Join(postgres, "; ")
 	pv.Glibc = strings.Join(glibc, "; ")

@@ -208,3 +208,23 @@ func TestMergeRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestMergePaths: the merged profile's paths are the union of the inputs',
+// path by path and layer by layer.
+func TestMergePaths(t *testing.T) {
+	a := prof("a.json", L(t, "error", "read:allow"), L(t, "error"), nil)
+	b := prof("b.json", L(t, "error", "write:allow"), L(t, "error"), nil)
+	a.Provenance.Paths = map[string]PathSyscalls{"base backup": {Global: []string{"read", "openat"}}, "login local peer": {Session: []string{"read"}}}
+	b.Provenance.Paths = map[string]PathSyscalls{"base backup": {Global: []string{"write", "read"}, Session: []string{"sendto"}}}
+	m, err := Merge(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]PathSyscalls{
+		"base backup":      {Global: []string{"openat", "read", "write"}, Session: []string{"sendto"}},
+		"login local peer": {Session: []string{"read"}},
+	}
+	if !reflect.DeepEqual(m.Provenance.Paths, want) {
+		t.Errorf("merged paths %+v, want %+v", m.Provenance.Paths, want)
+	}
+}

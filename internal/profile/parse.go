@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -284,7 +285,7 @@ func lineColumn(data []byte, offset int64) (line, col int) {
 func (d *decoder) provenance(loc string, raw json.RawMessage) Provenance {
 	var pv Provenance
 	f := d.object(loc, raw, []string{"tool", "recorded_at", "architecture", "postgresql", "glibc", "kernel",
-		"distribution", "workloads", "passes", "seconds", "added", "withheld", "merged_from"}, []string{"architecture"})
+		"distribution", "workloads", "passes", "seconds", "added", "withheld", "merged_from", "paths"}, []string{"architecture"})
 	for _, m := range f {
 		key, raw, at := m.key, m.value, loc+"."+m.key
 		switch key {
@@ -319,6 +320,16 @@ func (d *decoder) provenance(loc string, raw json.RawMessage) Provenance {
 				d.visit(fmt.Sprintf("%s[%d]", at, i))
 				pv.Passes = append(pv.Passes, d.pass(fmt.Sprintf("%s[%d]", at, i), item))
 			}
+		case "paths":
+			if isNull(raw) {
+				continue
+			}
+			for _, m := range d.members(at, raw) {
+				if pv.Paths == nil {
+					pv.Paths = map[string]PathSyscalls{}
+				}
+				pv.Paths[m.key] = d.pathSyscalls(at+"."+quoteJSON(m.key), m.value)
+			}
 		case "added", "withheld":
 			for i, item := range d.array(at, raw) {
 				d.visit(fmt.Sprintf("%s[%d]", at, i))
@@ -349,6 +360,19 @@ func (d *decoder) pass(loc string, raw json.RawMessage) Pass {
 			ps.New = d.strList(at, raw)
 		case "seconds":
 			ps.Seconds = d.float(at, raw)
+		}
+	}
+	return ps
+}
+
+func (d *decoder) pathSyscalls(loc string, raw json.RawMessage) PathSyscalls {
+	var ps PathSyscalls
+	for _, m := range d.object(loc, raw, []string{"global", "session"}, nil) {
+		switch at := loc + "." + m.key; m.key {
+		case "global":
+			ps.Global = d.strList(at, m.value)
+		case "session":
+			ps.Session = d.strList(at, m.value)
 		}
 	}
 	return ps
@@ -686,6 +710,19 @@ func (p *Profile) validate() Errors {
 		}
 		for j, name := range ps.New {
 			v.syscall(fmt.Sprintf("%s.new[%d]", loc, j), quoteJSON(name), name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(pv.Paths)) {
+		loc := "provenance.paths." + quoteJSON(name)
+		if strings.TrimSpace(name) == "" {
+			v.fail(loc, "", "empty path name: name the event the syscalls were seen in, or remove the entry")
+		}
+		ps := pv.Paths[name]
+		for j, n := range ps.Global {
+			v.syscall(fmt.Sprintf("%s.global[%d]", loc, j), quoteJSON(n), n)
+		}
+		for j, n := range ps.Session {
+			v.syscall(fmt.Sprintf("%s.session[%d]", loc, j), quoteJSON(n), n)
 		}
 	}
 	for i, a := range slices.Concat(pv.Added, pv.Withheld) {

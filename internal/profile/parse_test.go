@@ -172,6 +172,12 @@ func TestParseErrors(t *testing.T) {
 			[]string{`p.json: provenance.withheld[0].why = "": say why these syscalls were withheld`}},
 		{"withheld misspelt syscall", withProvenance(`{"architecture": "x86_64", "withheld": [{"layer": "session", "syscalls": ["io_uring_stup"], "why": "io_uring"}]}`),
 			[]string{`p.json: provenance.withheld[0].syscalls[0] = "io_uring_stup": unknown syscall`}},
+		{"misspelt syscall on a path", withProvenance(`{"architecture": "x86_64", "paths": {"login hostssl cert": {"global": ["read", "getsockpt"]}}}`),
+			[]string{`p.json: provenance.paths."login hostssl cert".global[1] = "getsockpt": unknown syscall`}},
+		{"path with an unknown layer", withProvenance(`{"architecture": "x86_64", "paths": {"wal": {"client": ["read"]}}}`),
+			[]string{`p.json: provenance.paths."wal".client: unknown key`}},
+		{"path without a name", withProvenance(`{"architecture": "x86_64", "paths": {"": {"session": ["read"]}}}`),
+			[]string{`p.json: provenance.paths."": empty path name`}},
 		{"addition to a role without a layer", withProvenance(`{"architecture": "x86_64", "added": [{"layer": "role bob", "syscalls": ["pwritev"], "why": "WAL"}]}`),
 			[]string{`p.json: provenance.added[0].layer = "role bob": the profile has no layer for role "bob"`}},
 		{"addition to an unknown layer", withProvenance(`{"architecture": "x86_64", "added": [{"layer": "client", "syscalls": ["pwritev"], "why": "WAL"}]}`),
@@ -283,6 +289,18 @@ func TestWriteDeterministic(t *testing.T) {
 	}
 	if back, err := Parse(wb.Bytes(), "w.json"); err != nil || !reflect.DeepEqual(back.Provenance.Withheld, []Addition{{Layer: "session", Syscalls: []string{"io_uring_enter", "io_uring_setup"}, Why: "io_uring"}}) {
 		t.Errorf("withheld read back: %v, %+v", err, back)
+	}
+
+	// A recording's paths read back sorted, as written.
+	pw := p.Clone()
+	pw.Provenance.Paths = map[string]PathSyscalls{"login hostssl scram-sha-256": {Global: []string{"getsockopt", "accept"}, Session: []string{"read"}}, "built-in/wal": {Global: []string{"pwritev"}}}
+	var pb bytes.Buffer
+	if err := pw.Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	wantPaths := map[string]PathSyscalls{"login hostssl scram-sha-256": {Global: []string{"accept", "getsockopt"}, Session: []string{"read"}}, "built-in/wal": {Global: []string{"pwritev"}}}
+	if back, err := Parse(pb.Bytes(), "pw.json"); err != nil || !reflect.DeepEqual(back.Provenance.Paths, wantPaths) {
+		t.Errorf("paths read back: %v, %+v", err, back)
 	}
 
 	// Made in memory, unsorted, in another time zone.

@@ -87,6 +87,20 @@ type Provenance struct {
 	Added        []Addition `json:"added,omitempty"`       // syscalls put in a layer for a stated reason, not from records
 	Withheld     []Addition `json:"withheld,omitempty"`    // syscalls recorded but kept out of a layer, and why (io_uring in sessions)
 	MergedFrom   []string   `json:"merged_from,omitempty"` // for merged profiles: the inputs' files
+	// Paths are the events of the recording (a workload step, a login by
+	// one pg_hba.conf method, a server start) with the syscalls each layer
+	// was seen making while it ran: what a path of PostgreSQL needs, so
+	// that a recording of a cluster whose configuration uses the same path
+	// can take what it missed there from a profile that has it.
+	Paths map[string]PathSyscalls `json:"paths,omitempty"`
+}
+
+// PathSyscalls are the syscalls seen in each layer while one event of a
+// recording ran (Provenance.Paths). The attribution is conservative: a
+// syscall seen near an event's start or end counts for the event too.
+type PathSyscalls struct {
+	Global  []string `json:"global,omitempty"`
+	Session []string `json:"session,omitempty"`
 }
 
 // Pass is one run of the workloads under one recording configuration.
@@ -313,7 +327,19 @@ func (p *Profile) Clone() *Profile {
 	}
 	pv.Added = cloneAdditions(pv.Added)
 	pv.Withheld = cloneAdditions(pv.Withheld)
+	pv.Paths = clonePaths(pv.Paths)
 	return &out
+}
+
+func clonePaths(paths map[string]PathSyscalls) map[string]PathSyscalls {
+	if paths == nil {
+		return nil
+	}
+	out := make(map[string]PathSyscalls, len(paths))
+	for name, ps := range paths {
+		out[name] = PathSyscalls{Global: slices.Clone(ps.Global), Session: slices.Clone(ps.Session)}
+	}
+	return out
 }
 
 func cloneAdditions(list []Addition) []Addition {
@@ -365,6 +391,12 @@ func (p *Profile) normalize() {
 	pv.Withheld = normalizeAdditions(pv.Withheld)
 	if len(pv.MergedFrom) == 0 {
 		pv.MergedFrom = nil
+	}
+	if len(pv.Paths) == 0 {
+		pv.Paths = nil
+	}
+	for name, ps := range pv.Paths {
+		pv.Paths[name] = PathSyscalls{Global: sortedSet(ps.Global), Session: sortedSet(ps.Session)}
 	}
 }
 

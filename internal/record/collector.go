@@ -80,15 +80,20 @@ type collector struct {
 	arch    syscalls.Arch
 	perRole bool
 
-	mu       sync.Mutex
-	phase    phase
-	step     string
-	records  uint64 // this pass's records of the server
-	others   uint64 // records of other processes, ignored
-	counts   map[int]uint64
-	foreign  map[string]uint64 // syscalls of another ABI ("i386 socketcall"), which no list can allow
-	procs    map[procKey]*procSyscalls
-	firstIn  map[int]string // the step in which a syscall was first seen this pass
+	mu      sync.Mutex
+	phase   phase
+	step    string
+	records uint64 // this pass's records of the server
+	others  uint64 // records of other processes, ignored
+	counts  map[int]uint64
+	foreign map[string]uint64 // syscalls of another ABI ("i386 socketcall"), which no list can allow
+	procs   map[procKey]*procSyscalls
+	firstIn map[int]string // the step in which a syscall was first seen this pass
+	// windows are this pass's events in the order they began (each ends
+	// where the next begins), stamps the tenths of a second in which each
+	// syscall was recorded: together they tie syscalls to events (paths).
+	windows  []window
+	stamps   map[int]map[int64]bool
 	denials  []denial
 	bad      uint64 // records that did not parse
 	badFirst string
@@ -111,6 +116,8 @@ func (c *collector) reset(p phase) {
 	c.procs = map[procKey]*procSyscalls{}
 	c.firstIn = map[int]string{}
 	c.denials = nil
+	c.windows = nil
+	c.stamps = map[int]map[int64]bool{}
 }
 
 // phaseNow is the pass's phase.
@@ -120,10 +127,23 @@ func (c *collector) phaseNow() phase {
 	return c.phase
 }
 
-// setStep names the workload step now running.
+// setStep names the workload step now running, which is also the event
+// (path) its syscalls are tied to.
 func (c *collector) setStep(step string) {
 	c.mu.Lock()
 	c.step = step
+	c.windows = append(c.windows, window{name: step, from: time.Now()})
+	c.mu.Unlock()
+}
+
+// mark begins an event inside the running step (a login by one
+// pg_hba.conf method), or, for "", goes back to the step itself.
+func (c *collector) mark(event string) {
+	c.mu.Lock()
+	if event == "" {
+		event = c.step
+	}
+	c.windows = append(c.windows, window{name: event, from: time.Now()})
 	c.mu.Unlock()
 }
 
@@ -160,6 +180,11 @@ func (c *collector) add(rec *audit.Record) {
 		return
 	}
 	c.counts[nr]++
+	tenth := rec.Time.UnixMilli() / 100
+	if c.stamps[nr] == nil {
+		c.stamps[nr] = map[int64]bool{}
+	}
+	c.stamps[nr][tenth] = true
 	if _, seen := c.firstIn[nr]; !seen {
 		c.firstIn[nr] = c.step
 	}
@@ -232,4 +257,61 @@ func sortedNumbers(m map[int]uint64) []int {
 	}
 	slices.Sort(nrs)
 	return nrs
+}
+
+// window is one event of a pass: its name and when it began.
+type window struct {
+	name string
+	from time.Time
+}
+
+// Slack around an event's window within which a syscall still counts for
+// it: the server does an event's work a little after the client began it
+// (a leading slack covers clocks read a little apart), and goes on a
+// little after the client saw it end (a backend exits after its client
+// closed the connection), more so on a loaded machine. Attribution is
+// conservative: a syscall near two events counts for both.
+const (
+	pathSlackBefore = 100 * time.Millisecond
+	pathSlackAfter  = 500 * time.Millisecond
+)
+
+// pathsSeen ties the pass's syscalls to its events: for each event (a
+// window's name; an event run twice has two windows), the syscall numbers
+// recorded during one of its windows, widened by the slacks; the last
+// window ends at end. Called with the collector locked.
+func (c *collector) pathsSeen(end time.Time) map[string]map[int]bool {
+	out := map[string]map[int]bool{}
+	sorted := map[int][]int64{}
+	for nr, tenths := range c.stamps {
+		list := make([]int64, 0, len(tenths))
+		for t := range tenths {
+			list = append(list, t)
+		}
+		slices.Sort(list)
+		sorted[nr] = list
+	}
+	for i, w := range c.windows {
+		to := end
+		if i+1 < len(c.windows) {
+			to = c.windows[i+1].from
+		}
+		from, until := w.from.Add(-pathSlackBefore).UnixMilli(), to.Add(pathSlackAfter).UnixMilli()
+		if out[w.name] == nil {
+			out[w.name] = map[int]bool{}
+		}
+		for nr, list := range sorted {
+			// The first tenth that ends after the window begins.
+			j, _ := slices.BinarySearchFunc(list, from, func(t, from int64) int {
+				if (t+1)*100 > from {
+					return 1
+				}
+				return -1
+			})
+			if j < len(list) && list[j]*100 < until {
+				out[w.name][nr] = true
+			}
+		}
+	}
+	return out
 }

@@ -92,6 +92,11 @@ type Options struct {
 	Terminal bool
 	// Logf receives detail (cluster start and stop, ...); may be nil.
 	Logf func(format string, args ...any)
+
+	// shipped, if set (tests), replaces the shipped profile a recording
+	// of an existing cluster is completed from; it gets the recording's
+	// paths and lists as they are when the recording passes end.
+	shipped func(recorded map[string]profile.PathSyscalls, l *lists) *profile.Profile
 }
 
 // Result is a finished recording.
@@ -101,8 +106,10 @@ type Result struct {
 	// Proven are the workloads (built-in steps and commands) the enforce
 	// pass ran with the recorded lists and error defaults, all of which
 	// passed; Unexercised the pg_hba.conf lines whose method no workload
-	// could log in with.
-	Proven, Unexercised []string
+	// could log in with; NotRun the built-in steps left out because they
+	// crash or reconfigure the server, which only a server made for the
+	// recording may (in place).
+	Proven, Unexercised, NotRun []string
 	// LostBefore and LostAfter are the kernel's audit lost counter
 	// (AUDIT_GET) read before the capture started and after it ended; Run
 	// fails when they differ, or when the capture socket overflowed.
@@ -148,9 +155,11 @@ type recorder struct {
 	withheld []profile.Addition // recorded, kept out of a layer (io_uring)
 	names    []string           // workload names for the provenance
 	// unexercised are the pg_hba.conf lines of an existing cluster whose
-	// method the recording cannot log in with ("line 3: hostssl cert").
-	unexercised []string
+	// method the recording cannot log in with.
+	unexercised []hbaLine
+	paths       paths    // what each event was seen doing (see paths.go)
 	proven      []string // what the enforce pass ran
+	notRun      []string // destructive steps left out (in place)
 	workDir     string   // in place: the work directory (removed at the end)
 }
 
@@ -209,9 +218,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := r.recordLayers(ctx); err != nil {
 		return nil, err
 	}
-	r.addUnexercised(prov)
+	r.addFromShipped(prov)
 	r.completeLists()
-	r.compareShipped(prov)
 	if err := r.enforcePass(ctx); err != nil {
 		return nil, err
 	}
@@ -230,10 +238,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	prov.Passes = r.passes
 	prov.Added = r.added
 	prov.Withheld = r.withheld
+	prov.Paths = r.paths.provenance()
 	prov.Seconds = time.Since(r.begin).Seconds()
 	p := r.buildProfile(prov)
 	return &Result{Profile: p, Elapsed: time.Since(r.begin), Others: r.col.others,
-		LostBefore: before.Lost, LostAfter: after.Lost, Proven: r.proven, Unexercised: r.unexercised}, nil
+		LostBefore: before.Lost, LostAfter: after.Lost, Proven: r.proven, Unexercised: r.unexercisedNames(), NotRun: r.notRun}, nil
 }
 
 // Verify runs the workloads against a server that enforces profile p
@@ -341,7 +350,8 @@ func (r *recorder) makeServer(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("create a work directory for the recording: %w", err)
 		}
-		c, err = cluster.Attach(ctx, cluster.AttachOptions{Of: e, BinDir: r.opts.BinDir, WorkDir: work, AuditSession: true, Logf: r.opts.Logf})
+		c, err = cluster.Attach(ctx, cluster.AttachOptions{Of: e, BinDir: r.opts.BinDir, WorkDir: work, AuditSession: true, Logf: r.opts.Logf,
+			LoginRole: workload.HBARole})
 		if err != nil {
 			os.RemoveAll(work)
 			return err
@@ -351,11 +361,20 @@ func (r *recorder) makeServer(ctx context.Context) error {
 			r.progress.logf("stopping the server of %s for the recording (in place: no client can connect until it ends)", e)
 			if err := r.control(ctx, c, "stop"); err != nil {
 				c.Remove()
+				os.RemoveAll(work)
 				return err
 			}
 		}
+		// r.srv is set below; until then a failure gives the server back
+		// here.
+		if err := c.PrepareInPlace(ctx); err != nil {
+			r.srv = &server{c: c}
+			r.removeServer()
+			r.srv = nil
+			return err
+		}
 	}
-	r.srv = &server{c: c, scratch: filepath.Join(c.BaseDir, "scratch"), logDir: filepath.Join(c.BaseDir, "log"), logf: r.progress.logf}
+	r.srv = &server{c: c, scratch: filepath.Join(c.BaseDir, "scratch"), logDir: filepath.Join(c.BaseDir, "log"), logf: r.progress.logf, mark: r.col.mark}
 	for _, dir := range []string{r.srv.scratch, r.srv.logDir} {
 		if err := os.MkdirAll(dir, 0o700); err == nil {
 			err = c.Chown(dir)
@@ -503,6 +522,7 @@ func (r *recorder) pass(ctx context.Context, p phase) (int, error) {
 	began := time.Now()
 	r.col.reset(p)
 	r.progress.pass(len(r.passes)+1, p)
+	r.col.setStep("server start")
 	if err := r.configure(ctx, p); err != nil {
 		return 0, fmt.Errorf("pass %d (%s): %w", len(r.passes)+1, p, err)
 	}
@@ -559,6 +579,9 @@ func (r *recorder) settle() {
 func (r *recorder) runWorkloads(ctx context.Context) error {
 	for _, step := range r.steps {
 		if step.Destructive && !r.srv.Throwaway() {
+			if name := "built-in/" + step.Name; !slices.Contains(r.notRun, name) {
+				r.notRun = append(r.notRun, name)
+			}
 			continue
 		}
 		name := "built-in/" + step.Name
@@ -661,8 +684,10 @@ func (r *recorder) absorb(p phase) ([]string, error) {
 	switch p {
 	case phaseGlobal:
 		absorbLayer("global", r.lists.global)
+		r.absorbPaths(p)
 	case phaseSession:
 		absorbLayer("session", r.lists.session)
+		r.absorbPaths(p)
 		if r.opts.PerRole {
 			roleAdded, err := r.absorbRoles()
 			if err != nil {
@@ -754,41 +779,82 @@ func (r *recorder) readHBA(ctx context.Context) error {
 	}
 	for _, rule := range rules {
 		if !workload.ExercisedMethods[rule.Method] {
-			r.unexercised = append(r.unexercised, fmt.Sprintf("line %d: %s %s", r.srv.c.OriginalHBALine(rule.Line), rule.Type, rule.Method))
+			r.unexercised = append(r.unexercised, hbaLine{line: r.srv.c.OriginalHBALine(rule.Line), typ: rule.Type, method: rule.Method})
 		}
 	}
 	if len(r.unexercised) > 0 {
-		r.progress.logf("pg_hba.conf methods the recording cannot log in with (their syscalls come from the shipped profile): %s", strings.Join(r.unexercised, "; "))
+		r.progress.logf("pg_hba.conf methods the recording cannot log in with (their syscalls come from the shipped profile): %s", strings.Join(r.unexercisedNames(), "; "))
 	}
 	return nil
 }
 
-// addUnexercised gives the global layer, where authentication runs, the
-// shipped profile's global list when pg_hba.conf uses a method the
-// recording could not exercise, if that profile is for the same
-// PostgreSQL major, distribution and architecture.
-func (r *recorder) addUnexercised(prov profile.Provenance) {
-	if len(r.unexercised) == 0 {
+// hbaLine is a pg_hba.conf line of the recorded cluster (its number in
+// the cluster's own file), by type and method.
+type hbaLine struct {
+	line        int
+	typ, method string
+}
+
+func (h hbaLine) String() string { return fmt.Sprintf("line %d: %s %s", h.line, h.typ, h.method) }
+
+func (r *recorder) unexercisedNames() []string {
+	var out []string
+	for _, u := range r.unexercised {
+		out = append(out, u.String())
+	}
+	return out
+}
+
+// addFromShipped completes the recording of an existing cluster from the
+// shipped profile for the same PostgreSQL major, distribution and
+// architecture: for every path the cluster's configuration uses
+// (usedPaths), what the shipped profile saw on the same path and the
+// recording lacks (fromShipped), each with its reason; the additions are
+// printed. A pg_hba.conf method the recording cannot log in with and the
+// shipped profile has no path for gets the shipped global list (where
+// authentication runs). What the shipped profile has on other paths is
+// only named.
+func (r *recorder) addFromShipped(prov profile.Provenance) {
+	if r.opts.Existing == nil {
 		return
 	}
 	shipped, why := shippedFor(prov)
+	file := profiles.PostgreSQL15Debian12File
+	if r.opts.shipped != nil {
+		shipped, file = r.opts.shipped(r.paths.provenance(), r.lists), "(the test's)"
+	}
 	if shipped == nil {
-		r.progress.logf("warning: %s: the syscalls of %s are not in the profile; log in by them during the recording with a --workload", why, strings.Join(r.unexercised, "; "))
+		if len(r.unexercised) > 0 {
+			r.progress.logf("warning: %s: the syscalls of %s are not in the profile; log in by them during the recording with a --workload", why, strings.Join(r.unexercisedNames(), "; "))
+		}
 		return
 	}
-	var missing []string
-	for _, n := range shipped.Global.Allow {
-		if !r.lists.global[n] {
-			r.lists.global[n] = true
-			missing = append(missing, n)
+	shippedPaths := shipped.Provenance.Paths
+	if len(shippedPaths) == 0 {
+		r.progress.logf("warning: the shipped profile %s has no per-path map (provenance.paths: it was recorded before pgseccomp record kept one; record it again), so nothing can be taken from it path by path", file)
+	}
+	used, unmatched := r.usedPaths(shippedPaths)
+	adds := fromShipped(r.lists, used, shippedPaths, file)
+	if len(unmatched) > 0 {
+		var missing []string
+		for _, n := range shipped.Global.Allow {
+			if !r.lists.global[n] {
+				r.lists.global[n] = true
+				missing = append(missing, n)
+			}
+		}
+		if len(missing) > 0 {
+			slices.Sort(missing)
+			adds = append(adds, profile.Addition{Layer: profile.GlobalLayerName, Syscalls: missing,
+				Why: fmt.Sprintf("pg_hba.conf uses methods the recording cannot log in with and the shipped profile %s has no path for (%s): its whole global list (authentication runs under the global filter)",
+					file, strings.Join(unmatched, "; "))})
 		}
 	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		r.added = append(r.added, profile.Addition{Layer: "global", Syscalls: missing,
-			Why: fmt.Sprintf("pg_hba.conf uses methods the recording cannot log in with (%s): the global list of the shipped profile %s, for the same PostgreSQL major, distribution and architecture (authentication runs under the global filter)",
-				strings.Join(r.unexercised, "; "), profiles.PostgreSQL15Debian12File)})
+	for _, a := range adds {
+		r.progress.logf("added to the %s layer from the shipped profile: %s (%s)", a.Layer, strings.Join(a.Syscalls, ", "), a.Why)
 	}
+	r.added = append(r.added, adds...)
+	r.noteUnseen(shipped, file)
 }
 
 // shippedFor returns the shipped profile for the same PostgreSQL major,
@@ -806,14 +872,10 @@ func shippedFor(prov profile.Provenance) (*profile.Profile, string) {
 	return shipped, ""
 }
 
-// compareShipped names what the shipped profile for the same system
-// allows and this recording of an existing cluster did not see: paths of
-// PostgreSQL its workloads never reached, which its profile will deny.
-func (r *recorder) compareShipped(prov profile.Provenance) {
-	shipped, _ := shippedFor(prov)
-	if shipped == nil || r.opts.Existing == nil {
-		return
-	}
+// noteUnseen names what the shipped profile allows and this recording
+// of an existing cluster still lacks: paths of PostgreSQL its
+// configuration is not known to use, which its profile will deny.
+func (r *recorder) noteUnseen(shipped *profile.Profile, file string) {
 	for _, l := range []struct {
 		name     string
 		shipped  []string
@@ -826,9 +888,9 @@ func (r *recorder) compareShipped(prov profile.Provenance) {
 			}
 		}
 		if len(unseen) > 0 {
-			r.progress.logf("note: the shipped profile %s allows %d syscall(s) in the %s layer that this recording never saw: %s; "+
-				"they are PostgreSQL paths your workloads did not reach, which this profile denies: run a workload that reaches them, or merge the two (pgseccomp profile merge)",
-				profiles.PostgreSQL15Debian12File, len(unseen), l.name, strings.Join(unseen, ", "))
+			r.progress.logf("note: the shipped profile %s allows %d syscall(s) in the %s layer on paths this cluster is not known to use, which this profile denies: %s; "+
+				"if the cluster does use such a path, run a workload that reaches it",
+				file, len(unseen), l.name, strings.Join(unseen, ", "))
 		}
 	}
 }
@@ -967,6 +1029,7 @@ func (r *recorder) enforcePass(ctx context.Context) error {
 	began := time.Now()
 	r.col.reset(phaseEnforce)
 	r.progress.pass(len(r.passes)+1, phaseEnforce)
+	r.col.setStep("server start")
 	var runErr error
 	if err := r.configure(ctx, phaseEnforce); err != nil {
 		runErr = fmt.Errorf("the server did not start with the recorded lists enforced: %w", err)

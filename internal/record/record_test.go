@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
+	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/workload"
 )
 
@@ -351,4 +353,96 @@ func TestRecordInPlaceFailureLeavesNothing(t *testing.T) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// TestRecordTakesShippedPaths records a copy of an existing cluster with
+// the server-life events, completed from a "shipped" profile built from
+// this very recording's lists and per-path map, from whose lists one
+// syscall a login path saw is removed (as a recording that missed it
+// would be), and which also has a path the cluster does not use with a
+// syscall nobody recorded: the profile has the removed syscall again, with
+// a reason that names the path, not the unused path's; it carries the
+// per-path map, with the logins and the server-life events; and the
+// enforce pass proves it.
+func TestRecordTakesShippedPaths(t *testing.T) {
+	needRoot(t)
+	ctx := context.Background()
+	c := clustertest.New(t, cluster.Options{})
+	e, err := cluster.FindExisting("", c.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const unusedPath, unusedSyscall = "a path this cluster does not use", "kexec_load"
+	var removed, removedFrom string
+	opts := Options{Existing: e, Logf: t.Logf, Workloads: []string{"psql -X -q -c 'SELECT count(*) FROM pg_class' >/dev/null"}}
+	opts.shipped = func(recorded map[string]profile.PathSyscalls, l *lists) *profile.Profile {
+		shipped := &profile.Profile{Provenance: profile.Provenance{Paths: map[string]profile.PathSyscalls{}}}
+		for name, ps := range recorded {
+			shipped.Provenance.Paths[name] = ps
+		}
+		shipped.Provenance.Paths[unusedPath] = profile.PathSyscalls{Global: []string{unusedSyscall}}
+		shipped.Global.Allow, shipped.Session.Allow = sortedNames(l.global), sortedNames(l.session)
+		// A syscall a login saw in the global layer, and no session did.
+		for _, name := range slices.Sorted(maps.Keys(recorded)) {
+			if !strings.HasPrefix(name, "login ") {
+				continue
+			}
+			for _, n := range recorded[name].Global {
+				if l.global[n] && !l.session[n] && removed == "" {
+					removed, removedFrom = n, name
+				}
+			}
+		}
+		delete(l.global, removed)
+		return shipped
+	}
+	res, err := Run(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Profile
+	if removed == "" {
+		t.Fatalf("no login path with a global syscall in the recording's paths: %v", slices.Sorted(maps.Keys(p.Provenance.Paths)))
+	}
+	t.Logf("removed %s (seen on %q) from the recorded global list", removed, removedFrom)
+	if !slices.Contains(p.Global.Allow, removed) {
+		t.Errorf("the profile's global layer lacks %s, which the shipped path %q has", removed, removedFrom)
+	}
+	if slices.Contains(p.Global.Allow, unusedSyscall) {
+		t.Errorf("the profile's global layer has %s, from a path the cluster does not use", unusedSyscall)
+	}
+	var why string
+	for _, a := range p.Provenance.Added {
+		if a.Layer == "global" && slices.Contains(a.Syscalls, removed) {
+			why = a.Why
+		}
+		if strings.Contains(a.Why, unusedPath) {
+			t.Errorf("an addition from the unused path: %+v", a)
+		}
+	}
+	_, named, _ := strings.Cut(why, `path "`)
+	named, _, _ = strings.Cut(named, `"`)
+	if ps, ok := p.Provenance.Paths[named]; !ok || !slices.Contains(ps.Global, removed) || !strings.Contains(why, "shipped profile") {
+		t.Errorf("the reason %s was added: %q; want a shipped path that saw it named", removed, why)
+	} else {
+		t.Logf("%s: %s", removed, why)
+	}
+	wantPaths := []string{"server start", "shutdown", "login local trust"}
+	for _, s := range workload.ServerLife() {
+		wantPaths = append(wantPaths, "built-in/"+s.Name)
+	}
+	for _, want := range wantPaths {
+		ps, ok := p.Provenance.Paths[want]
+		if !ok || len(ps.Global) == 0 {
+			t.Errorf("provenance.paths[%q] = %+v, %v; want the global syscalls seen there", want, ps, ok)
+		}
+	}
+	if ps := p.Provenance.Paths["login local trust"]; len(ps.Session) == 0 {
+		t.Errorf("provenance.paths[\"login local trust\"] has no session syscalls: a login's backend runs its session filter after authentication")
+	}
+	data, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d paths (a %d-byte profile), %d passes in %v; proven: %s", len(p.Provenance.Paths), len(data), len(p.Provenance.Passes), res.Elapsed, strings.Join(res.Proven, ", "))
 }

@@ -22,6 +22,7 @@ type server struct {
 	scratch string
 	logDir  string // log_directory of the logging collector (jsonlog files)
 	logf    func(format string, args ...any)
+	mark    func(event string) // the collector's: an event inside a step begins ("" ends it)
 }
 
 func (s *server) Env() []string               { return s.c.Env() }
@@ -31,6 +32,13 @@ func (s *server) ScratchDir() string          { return s.scratch }
 func (s *server) Throwaway() bool             { attached, _ := s.c.Attached(); return !attached }
 func (s *server) Logf(format string, args ...any) {
 	s.logf(format, args...)
+}
+
+// Mark ties what the server does from now on to event (workload.Marker).
+func (s *server) Mark(event string) {
+	if s.mark != nil {
+		s.mark(event)
+	}
 }
 
 func (s *server) Command(ctx context.Context, name string, args ...string) *exec.Cmd {

@@ -100,19 +100,21 @@ func authStep() Step {
 			return err
 		}
 		for _, tc := range []struct {
-			user, password, code string
+			user, password, code, method string
 		}{
-			{roleUser, "workload-scram", ""},
-			{roleMD5, "workload-md5", ""},
-			{rolePlain, "workload-plain", ""},
-			{roleRADIUS, "any password", ""},
-			{roleUser, "wrong", "28P01"},
-			{roleMD5, "wrong", "28P01"},
-			{roleIdent, "", "28000"},
-			{roleLDAP, "any", "28000"},
-			{roleReject, "", "28000"},
+			{roleUser, "workload-scram", "", "scram-sha-256"},
+			{roleMD5, "workload-md5", "", "md5"},
+			{rolePlain, "workload-plain", "", "password"},
+			{roleRADIUS, "any password", "", "radius"},
+			{roleUser, "wrong", "28P01", "scram-sha-256"},
+			{roleMD5, "wrong", "28P01", "md5"},
+			{roleIdent, "", "28000", "ident"},
+			{roleLDAP, "any", "28000", "ldap"},
+			{roleReject, "", "28000", "reject"},
 		} {
+			r.mark(LoginEvent("host", tc.method))
 			err := login(tc.user, tc.password)
+			r.mark("")
 			switch {
 			case tc.code == "" && err != nil:
 				return r.errorf("log in as %s over TCP: %s", tc.user, describe(err))
@@ -123,7 +125,10 @@ func authStep() Step {
 			}
 		}
 		// Peer authentication: psql runs as the server's OS user.
-		if err := r.run(ctx, nil, "psql", "-X", "-U", rolePeer, "-d", workDB, "-c", "SELECT current_user"); err != nil {
+		r.mark(LoginEvent("local", "peer"))
+		err = r.run(ctx, nil, "psql", "-X", "-U", rolePeer, "-d", workDB, "-c", "SELECT current_user")
+		r.mark("")
+		if err != nil {
 			return err
 		}
 		if err := restore(); err != nil {
@@ -237,15 +242,14 @@ func sslStep() Step {
 		if err != nil {
 			return r.errorf("load the client certificate: %v", err)
 		}
+		r.mark(LoginEvent("hostssl", "cert"))
+		defer r.mark("")
 		certSession, err := connect(roleCert, []tls.Certificate{client})
 		if err != nil {
 			return err
 		}
 		defer certSession.close()
-		if err := certSession.exec(ctx, `SELECT current_user, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()`); err != nil {
-			return err
-		}
-		return nil
+		return certSession.exec(ctx, `SELECT current_user, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()`)
 	})
 }
 

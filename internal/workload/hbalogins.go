@@ -10,8 +10,13 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// roleHBA logs in by the password lines of pg_hba.conf that name all users.
+// roleHBA logs in by the password lines of pg_hba.conf that name all
+// users, and by lines that name it (a cluster recorded in place gets one
+// for each type and password method of its own: cluster.AttachOptions).
 const roleHBA = prefix + "hba"
+
+// HBARole is the role the pg-hba-logins step logs in as by password.
+const HBARole = roleHBA
 
 // ExercisedMethods are the pg_hba.conf methods hbaLoginsStep logs in with;
 // a recording of a cluster whose pg_hba.conf uses any other one (gss,
@@ -61,7 +66,9 @@ func hbaLoginsStep() Step {
 			if done[key] {
 				continue
 			}
+			r.mark(LoginEvent(rule.Type, rule.Method))
 			why, err := r.hbaLogin(ctx, s, base, rule)
+			r.mark("")
 			if err != nil {
 				return err
 			}
@@ -117,7 +124,7 @@ func (r *runner) hbaLogin(ctx context.Context, s *session, base *pgx.ConnConfig,
 		// psql as the server's OS user, with no PGUSER: the OS user name.
 		return "", r.peerLogin(ctx, db)
 	}
-	if !slices.Contains(rule.users, "all") {
+	if !slices.Contains(rule.users, "all") && rule.users[0] != roleHBA {
 		named := rule.users[0]
 		if strings.HasPrefix(named, "+") || strings.HasPrefix(named, "@") {
 			return "users given as a group or a file", nil

@@ -113,6 +113,8 @@ func baseBackupStep(name string, args ...string) Step {
 			}
 			defer r.removeAll(context.WithoutCancel(ctx), filepath.Join(r.t.ScratchDir(), shellBackupSubdir))
 		}
+		r.mark(BaseBackupEvent)
+		defer r.mark("")
 		err = r.run(ctx, nil, "pg_basebackup", full...)
 		if err != nil && strings.Contains(err.Error(), "workers") {
 			// A libzstd built without threads: compress without workers.
@@ -169,9 +171,12 @@ func standbyStep() Step {
 			return err
 		}
 		data := filepath.Join(dir, "standby")
-		if err := r.run(ctx, nil, "pg_basebackup", "-D", data, "-Fp", "-X", "stream", "--checkpoint=fast",
+		r.mark(BaseBackupEvent)
+		err = r.run(ctx, nil, "pg_basebackup", "-D", data, "-Fp", "-X", "stream", "--checkpoint=fast",
 			"--no-sync", "-R", "-C", "-S", slotStandby, "--manifest-checksums=SHA256", "--max-rate=512M",
-			"--label="+prefix+"standby"); err != nil {
+			"--label="+prefix+"standby")
+		r.mark("")
+		if err != nil {
 			return err
 		}
 		if err := r.run(ctx, nil, "pg_verifybackup", "--no-parse-wal", data); err != nil {

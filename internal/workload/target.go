@@ -43,3 +43,31 @@ type Target interface {
 	// Logf reports progress (one line, no newline).
 	Logf(format string, args ...any)
 }
+
+// Marker is implemented by a Target that ties what the server does to the
+// events a step is made of (pgseccomp record's per-path map, profile
+// Provenance.Paths): a step calls Mark with an event's name when the event
+// begins and with "" when it is over.
+type Marker interface {
+	Mark(event string)
+}
+
+// LoginEvent names the event of a login by one pg_hba.conf line's type
+// and method: "login hostssl scram-sha-256".
+func LoginEvent(hbaType, method string) string {
+	return "login " + hbaType + " " + method
+}
+
+// BaseBackupEvent is the event of every base backup a step takes, in
+// whatever format: one path for all of them, so that a recording whose
+// server-life base backup is not one of the built-in workload's still
+// finds what a base backup does in the shipped profile.
+const BaseBackupEvent = "base backup"
+
+// mark tells the target, if it wants to know, that event begins ("" when
+// it is over).
+func (r *runner) mark(event string) {
+	if m, ok := r.t.(Marker); ok {
+		m.Mark(event)
+	}
+}

@@ -10,10 +10,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +27,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/audit"
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/procs"
+	"github.com/pgseccomp/pgseccomp/internal/profile"
 )
 
 const (
@@ -310,6 +313,11 @@ func TestConfineDebianCluster(t *testing.T) {
 		t.Fatalf("pgseccomp record --cluster: exit %d\n%s", code, rec)
 	}
 	step("record --cluster on a copy: %d queries on the cluster meanwhile, %d failed\n%s", queries, len(failures), tail(rec, 6))
+	for _, line := range strings.Split(rec, "\n") {
+		if strings.HasPrefix(line, "added to the ") {
+			t.Log(line)
+		}
+	}
 	if queries == 0 || len(failures) > 0 {
 		t.Errorf("while recording, %d queries on the cluster itself, %d failed: %v", queries, len(failures), failures)
 	}
@@ -532,4 +540,69 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestRecordInPlaceDebianCluster records the cluster in place (record
+// --in-place --yes): its server is stopped with pg_ctlcluster, recorded
+// with its own listen, SSL and authentication settings on a private port
+// and socket, and started again with pg_ctlcluster. The recording logs in
+// by hostssl SCRAM (the application's method, which only the
+// application's role has in pg_hba.conf: the recording's own role gets a
+// line with that type and method) and by peer (postgres), as the
+// profile's provenance.paths shows, and the application's workload logs
+// in over hostssl with its own password; the output says proven. The
+// catalog and the data directory's listing are what they were, and
+// nothing is left in the temporary directory.
+func TestRecordInPlaceDebianCluster(t *testing.T) {
+	began := time.Now()
+	d := newDebianCluster(t)
+	// The recording's work directory goes in TMPDIR, which the postgres
+	// OS user must be able to search (t.TempDir's parent is not).
+	tmp, err := os.MkdirTemp("", "pgseccomp-inplace-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	if err := os.Chmod(tmp, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", tmp)
+	catalog := d.catalog()
+	out := t.TempDir()
+	appWorkload := fmt.Sprintf("PGHOST=$PGSECCOMP_TCP_HOST PGUSER=%s PGPASSWORD=%s PGSSLMODE=require psql -X -d %s -c 'SELECT count(*) FROM t'",
+		appRole, appPass, appDB)
+	code, rec := d.runTool("record", "--cluster", version+"/"+d.name, "--in-place", "--yes", "--workload", appWorkload, "--out", out)
+	if code != 0 {
+		t.Fatalf("pgseccomp record --in-place: exit %d\n%s", code, rec)
+	}
+	t.Logf("%6.1fs  record --in-place:\n%s", time.Since(began).Seconds(), tail(rec, 12))
+	for _, line := range strings.Split(rec, "\n") {
+		if strings.HasPrefix(line, "added to the ") {
+			t.Log(line)
+		}
+	}
+	if !strings.Contains(rec, "proven with the recorded lists and error defaults: ") || !strings.Contains(rec, "built-in/pg-hba-logins") {
+		t.Errorf("the output does not say the logins were proven:\n%s", rec)
+	}
+	p, err := profile.Read(filepath.Join(out, "pgseccomp-profile.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"login hostssl scram-sha-256", "login local peer"} {
+		if ps, ok := p.Provenance.Paths[path]; !ok || len(ps.Global) == 0 {
+			t.Errorf("provenance.paths has no global syscalls for %q: the recording did not log in by it (paths: %v)", path, slices.Sorted(maps.Keys(p.Provenance.Paths)))
+		}
+	}
+	if _, ok := d.e.Running(); !ok {
+		t.Fatalf("the server of %s was not started again", d.e)
+	}
+	if n, err := d.appQuery(context.Background()); err != nil || n != 10000 {
+		t.Errorf("the application's login after the recording: %d rows, %v", n, err)
+	}
+	if after := d.catalog(); after != catalog {
+		t.Errorf("recording in place changed the cluster:\nbefore:\n%s\nafter:\n%s", catalog, after)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("left in the temporary directory: %v", left)
+	}
 }

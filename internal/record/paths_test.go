@@ -1,0 +1,156 @@
+package record
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pgseccomp/pgseccomp/internal/audit"
+	"github.com/pgseccomp/pgseccomp/internal/profile"
+	"github.com/pgseccomp/pgseccomp/internal/syscalls"
+)
+
+// TestFromShipped is the merge rule: for every path the configuration
+// uses, what the shipped profile's same path has and the recording lacks
+// is added, per layer, with the path and why it is used in the reason; a
+// session path's syscalls go to every role's layer too; paths not used add
+// nothing, whatever they hold; what the recording has is never listed.
+func TestFromShipped(t *testing.T) {
+	shipped := map[string]profile.PathSyscalls{
+		"built-in/wal":                {Global: []string{"pwritev", "fallocate", "openat", "read"}},
+		"login hostssl scram-sha-256": {Global: []string{"getsockopt", "read"}, Session: []string{"sendto", "read"}},
+		"login host ldap":             {Global: []string{"connect", "socket"}},
+		"built-in/jit":                {Session: []string{"mprotect"}},
+	}
+	type want struct{ layer, syscalls, pathInWhy string }
+	tests := []struct {
+		name                  string
+		global, session, role []string // recorded; role "" means no role layers
+		used                  []usedPath
+		want                  []want
+	}{
+		{"nothing used adds nothing", []string{"read"}, []string{"read"}, nil, nil, nil},
+		{"a used path adds what the recording lacks",
+			[]string{"read", "openat"}, []string{"read"}, nil,
+			[]usedPath{{"built-in/wal", "the recording ran it"}},
+			[]want{{"global", "fallocate,pwritev", "built-in/wal"}}},
+		{"the recording has it all",
+			[]string{"pwritev", "fallocate", "openat", "read"}, nil, nil,
+			[]usedPath{{"built-in/wal", "the recording ran it"}}, nil},
+		{"a session path goes to the session layer and every role's",
+			[]string{"read", "getsockopt"}, []string{"read"}, []string{"read", "sendto"},
+			[]usedPath{{"login hostssl scram-sha-256", "the recording ran it"}},
+			[]want{{"session", "sendto", "login hostssl scram-sha-256"}}},
+		{"a used path the shipped profile lacks adds nothing",
+			[]string{"read"}, nil, nil,
+			[]usedPath{{"my workload", "the recording ran it"}}, nil},
+		{"an unexercised method's login, not the other paths",
+			nil, nil, []string{"read"},
+			[]usedPath{{"login host ldap", "pg_hba.conf line 4 uses host ldap"}},
+			[]want{{"global", "connect,socket", "login host ldap"}}},
+		{"two paths, one syscall: listed once, under the first",
+			[]string{}, nil, nil,
+			[]usedPath{{"login hostssl scram-sha-256", "ran"}, {"built-in/wal", "ran"}},
+			[]want{{"global", "getsockopt,read", "login hostssl scram-sha-256"}, {"session", "read,sendto", "login hostssl scram-sha-256"}, {"global", "fallocate,openat,pwritev", "built-in/wal"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLists()
+			l.global, l.session = setOf(tt.global), setOf(tt.session)
+			if tt.role != nil {
+				l.roles["joe"] = setOf(tt.role)
+			}
+			adds := fromShipped(l, tt.used, shipped, "shipped.json")
+			var got []want
+			for _, a := range adds {
+				w := want{a.Layer, strings.Join(a.Syscalls, ","), ""}
+				for _, u := range tt.used {
+					if strings.Contains(a.Why, `path "`+u.name+`"`) && strings.Contains(a.Why, u.why) && strings.Contains(a.Why, "shipped.json") {
+						w.pathInWhy = u.name
+					}
+				}
+				if w.layer == "role joe" { // checked below: the session's additions again
+					continue
+				}
+				got = append(got, w)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("additions %+v, want %+v (all: %+v)", got, tt.want, adds)
+			}
+			for _, a := range adds {
+				if a.Layer == "session" && tt.role != nil {
+					for _, n := range a.Syscalls {
+						if !l.roles["joe"][n] {
+							t.Errorf("role joe lacks %s, added to the session layer", n)
+						}
+					}
+				}
+				for _, n := range a.Syscalls {
+					set := map[string][]string{"global": tt.global, "session": tt.session, "role joe": tt.role}[a.Layer]
+					if setOf(set)[n] {
+						t.Errorf("%s: %s was recorded, yet listed as added", a.Layer, n)
+					}
+				}
+			}
+			// Nothing from a path that was not used.
+			for name, ps := range shipped {
+				isUsed := false
+				for _, u := range tt.used {
+					isUsed = isUsed || u.name == name
+				}
+				if isUsed {
+					continue
+				}
+				for _, n := range ps.Global {
+					if l.global[n] && !setOf(tt.global)[n] && !usedHas(shipped, tt.used, n) {
+						t.Errorf("%s of unused path %s was added", n, name)
+					}
+				}
+			}
+		})
+	}
+}
+
+func usedHas(shipped map[string]profile.PathSyscalls, used []usedPath, n string) bool {
+	for _, u := range used {
+		ps := shipped[u.name]
+		if setOf(ps.Global)[n] || setOf(ps.Session)[n] {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPathsSeen: a syscall counts for the event whose window (widened by
+// the slacks) holds its record's time, and for both events near their
+// boundary; an event run twice collects both runs.
+func TestPathsSeen(t *testing.T) {
+	c := newCollector(7, syscalls.X86_64, false)
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	c.windows = []window{{"a", t0}, {"b", t0.Add(2 * time.Second)}, {"a", t0.Add(4 * time.Second)}, {"c", t0.Add(6 * time.Second)}}
+	for _, r := range []struct {
+		nr int
+		at time.Duration
+	}{
+		{1, 1 * time.Second},         // a only
+		{2, 3 * time.Second},         // b only
+		{3, 2100 * time.Millisecond}, // b, and a's trailing slack
+		{4, 5 * time.Second},         // a's second run
+		{5, 5950 * time.Millisecond}, // a, and c's leading slack
+		{6, 20 * time.Second},        // c, the last window, open until the end
+	} {
+		c.add(&audit.Record{Session: 7, AuditArch: unix.AUDIT_ARCH_X86_64, Syscall: int64(r.nr), Time: t0.Add(r.at)})
+	}
+	got := c.pathsSeen(t0.Add(30 * time.Second))
+	want := map[string]map[int]bool{
+		"a": {1: true, 3: true, 4: true, 5: true},
+		"b": {2: true, 3: true},
+		"c": {5: true, 6: true},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pathsSeen = %v, want %v", got, want)
+	}
+}
