@@ -3,10 +3,8 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -14,6 +12,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/filterprog"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/source"
 )
 
 const explainUsage = `Usage: pgseccomp explain [--config FILE] [--cluster VER/NAME | --pgdata DIR] [--profile FILE] [--role ROLE ...]
@@ -132,109 +131,6 @@ type explainOptions struct {
 	json         bool
 }
 
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
-
-// configFlags say which configuration to read: --config, --pgdata and
-// --profile, shared by the commands that read a postgresql.conf.
-type configFlags struct {
-	file    string
-	cluster clusterFlags
-	profile string
-}
-
-func (c *configFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.file, "config", "", "postgresql.conf (or profile) to read")
-	c.cluster.register(fs)
-	fs.StringVar(&c.profile, "profile", "", "pgseccomp profile to read")
-}
-
-// loadedConfig is a configuration read and checked on one architecture.
-type loadedConfig struct {
-	input    *configInput
-	settings *policy.Settings
-	policy   *policy.Policy
-	problems policy.Problems // what pgseccomp would reject
-}
-
-// load reads the configuration (or profile) the flags name. A non-nil error
-// is an input error (exit status 2) and says what to do.
-func (c *configFlags) load() (*configInput, error) {
-	if c.profile != "" {
-		if c.file != "" || c.cluster.given() {
-			return nil, errors.New("--profile reads a profile instead of a configuration: give it without --config, --cluster and --pgdata")
-		}
-		return readProfileInput(c.profile)
-	}
-	if c.file != "" {
-		in, isProfile, err := sniffProfile(c.file)
-		switch {
-		case isProfile && c.cluster.given():
-			return nil, fmt.Errorf("%s is a pgseccomp profile, which has no data directory: give it without --cluster and --pgdata", c.file)
-		case isProfile:
-			return in, err
-		}
-	}
-	file, dataDir := c.file, ""
-	flags := c.cluster
-	if file == "" && !flags.given() {
-		flags.pgdata = os.Getenv("PGDATA")
-		if flags.pgdata == "" {
-			return nil, errors.New("no configuration given: use --config FILE, --cluster VERSION/NAME or --pgdata DIR (or set $PGDATA)")
-		}
-	}
-	if flags.given() {
-		e, err := flags.find()
-		if err != nil {
-			return nil, err
-		}
-		dataDir = e.DataDir
-		if file == "" {
-			file = e.ConfigFile
-		}
-	}
-	f, err := pgconf.LoadOptions(file, pgconf.Options{DataDir: dataDir})
-	if err != nil {
-		return nil, fmt.Errorf("%v\nPostgreSQL would not start with this configuration either; correct it and run again", err)
-	}
-	return &configInput{path: f.Path, files: f.Files, conf: f}, nil
-}
-
-// check reads pgseccomp's settings from in and builds the layers on arch.
-func check(in *configInput, arch policy.Arch) *loadedConfig {
-	lc := &loadedConfig{input: in}
-	var problems policy.Problems
-	if in.profile != nil {
-		if problems := missingProblems(in, arch); problems != nil {
-			lc.settings, _ = in.settings()
-			lc.problems = problems
-			return lc
-		}
-	}
-	s, err := in.settings()
-	if errors.As(err, &problems) {
-		lc.problems = append(lc.problems, problems...)
-	}
-	lc.settings = s
-	p, err := s.Build(arch)
-	if errors.As(err, &problems) {
-		lc.problems = append(lc.problems, problems...)
-	}
-	lc.policy = p
-	return lc
-}
-
-// parseArchFlag returns the architecture --arch names, or the native one.
-func parseArchFlag(name string) (policy.Arch, error) {
-	if name == "" {
-		return policy.NativeArch()
-	}
-	return policy.ParseArch(name)
-}
-
 func runExplain(args []string) int {
 	o := &explainOptions{}
 	fs := newFlagSet("explain")
@@ -278,41 +174,41 @@ func runExplain(args []string) int {
 	if err != nil {
 		return usageError("explain", "%v", err)
 	}
-	arch, err := inputArch(o.arch, in)
+	arch, err := source.Arch(o.arch, in)
 	if err != nil {
 		return usageError("explain", "--arch: %v", err)
 	}
-	lc := check(in, arch)
+	lc := source.Check(in, arch)
 
-	for _, w := range lc.settings.Warnings {
+	for _, w := range lc.Settings.Warnings {
 		fmt.Fprintf(stderr, "pgseccomp explain: warning: %v\n", w)
 	}
 	if !o.json {
-		for _, w := range activeWarnings(lc.settings) {
+		for _, w := range activeWarnings(lc.Settings) {
 			fmt.Fprintf(stderr, "pgseccomp explain: warning: %s\n", w)
 		}
 	}
-	if len(lc.problems) > 0 {
-		fmt.Fprintf(stderr, "pgseccomp explain: pgseccomp would reject this %s (the server would not start; a reload would keep the previous session filters):\n", in.kind())
-		for _, p := range lc.problems {
+	if len(lc.Problems) > 0 {
+		fmt.Fprintf(stderr, "pgseccomp explain: pgseccomp would reject this %s (the server would not start; a reload would keep the previous session filters):\n", in.Kind())
+		for _, p := range lc.Problems {
 			fmt.Fprintf(stderr, "  %v\n", p)
 		}
 		return 1
 	}
 
-	roles := sessionRoles(o, lc.settings)
+	roles := sessionRoles(o, lc.Settings)
 	report := explainReport{
-		Config:   in.path,
-		Files:    in.files,
+		Config:   in.Path,
+		Files:    in.Files,
 		Arch:     arch.String(),
-		Active:   lc.settings.Active(),
-		Warnings: activeWarnings(lc.settings),
+		Active:   lc.Settings.Active(),
+		Warnings: activeWarnings(lc.Settings),
 	}
-	for _, w := range lc.settings.Warnings {
+	for _, w := range lc.Settings.Warnings {
 		report.Warnings = append(report.Warnings, w.Error())
 	}
-	notes := roleNotes(o.roles, lc.settings)
-	if n := lc.policy.NewerThanLibraryNote(); n != "" {
+	notes := roleNotes(o.roles, lc.Settings)
+	if n := lc.Policy.NewerThanLibraryNote(); n != "" {
 		notes = append(notes, n)
 	}
 	for _, n := range notes {
@@ -320,13 +216,13 @@ func runExplain(args []string) int {
 		report.Warnings = append(report.Warnings, n)
 	}
 	if showGlobal {
-		report.Global = lc.policy.GlobalRows()
+		report.Global = lc.Policy.GlobalRows()
 	}
 	exit := 0
 	if showSession {
 		for _, role := range roles {
-			s := sessionReport{Role: role, Listed: isListed(lc.settings, role), ClientFilter: clientFilterSQL(client)}
-			rows, err := lc.policy.SessionRows(role, client)
+			s := sessionReport{Role: role, Listed: isListed(lc.Settings, role), ClientFilter: clientFilterSQL(client)}
+			rows, err := lc.Policy.SessionRows(role, client)
 			if err != nil {
 				s.Error = err.Error()
 				exit = 1
@@ -337,7 +233,7 @@ func runExplain(args []string) int {
 	}
 
 	if o.bpf {
-		programs, err := layerPrograms(lc.policy, roles, client, showGlobal, showSession)
+		programs, err := layerPrograms(lc.Policy, roles, client, showGlobal, showSession)
 		if err != nil {
 			fmt.Fprintf(stderr, "pgseccomp explain: --bpf: %v\n", err)
 			return 1

@@ -10,6 +10,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/export"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/source"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
@@ -128,7 +129,7 @@ func runExport(args []string) int {
 	if err != nil {
 		return usageError("export", "%v", err)
 	}
-	native, err := inputArch("", in)
+	native, err := source.Arch("", in)
 	if err != nil {
 		return usageError("export", "%v", err)
 	}
@@ -166,23 +167,23 @@ func runExport(args []string) int {
 // of the configuration (or pgseccomp profile) the flags name, built on arch,
 // as an export.Filter. A non-zero code means it has reported why and the
 // command must return it.
-func globalProfile(cmd string, in *configInput, config configFlags, arch syscalls.Arch) (export.Filter, int) {
-	lc := check(in, arch)
-	for _, w := range lc.settings.Warnings {
+func globalProfile(cmd string, in *source.Input, config configFlags, arch syscalls.Arch) (export.Filter, int) {
+	lc := source.Check(in, arch)
+	for _, w := range lc.Settings.Warnings {
 		fmt.Fprintf(stderr, "pgseccomp %s: warning: %v\n", cmd, w)
 	}
-	if len(lc.problems) > 0 || lc.policy == nil || lc.policy.Global == nil {
-		fmt.Fprintf(stderr, "pgseccomp %s: pgseccomp would reject this %s (the server would not start), so there is no global layer to export:\n", cmd, in.kind())
-		for _, p := range lc.problems {
+	if len(lc.Problems) > 0 || lc.Policy == nil || lc.Policy.Global == nil {
+		fmt.Fprintf(stderr, "pgseccomp %s: pgseccomp would reject this %s (the server would not start), so there is no global layer to export:\n", cmd, in.Kind())
+		for _, p := range lc.Problems {
 			fmt.Fprintf(stderr, "  %v\n", p)
 		}
 		fmt.Fprintf(stderr, "Correct these settings and run again; 'pgseccomp lint' says more.\n")
 		return export.Filter{}, 1
 	}
-	if !lc.settings.Active() {
-		fmt.Fprintf(stderr, "pgseccomp %s: warning: pgseccomp is not active in %s (it needs shared_preload_libraries = 'pgseccomp' and pgseccomp.enabled = on): the exported filter will be the only one, and where it is looser than the global layer nothing enforces the exact action\n", cmd, in.path)
+	if !lc.Settings.Active() {
+		fmt.Fprintf(stderr, "pgseccomp %s: warning: pgseccomp is not active in %s (it needs shared_preload_libraries = 'pgseccomp' and pgseccomp.enabled = on): the exported filter will be the only one, and where it is looser than the global layer nothing enforces the exact action\n", cmd, in.Path)
 	}
-	g := lc.policy.Global
+	g := lc.Policy.Global
 	p := export.Filter{
 		Source:   "global layer of " + configShown(config),
 		Default:  g.Default,

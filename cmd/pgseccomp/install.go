@@ -8,6 +8,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
+	"github.com/pgseccomp/pgseccomp/internal/source"
 )
 
 const installUsage = `Usage: pgseccomp install (--cluster VER/NAME | --pgdata DIR) --profile FILE
@@ -172,7 +173,7 @@ func installCheck(f *pgconf.File) []string {
 		return []string{err.Error()}
 	}
 	var out []string
-	for _, fd := range lint.Run(lint.ForConf(f, arch)) {
+	for _, fd := range lint.Run(lint.For(source.ForConf(f), arch)) {
 		if fd.Severity == lint.Error {
 			out = append(out, fmt.Sprintf("%s: %s (lint %s; fix: %s)", fd.Where, fd.Message, fd.Check, fd.Fix))
 		}

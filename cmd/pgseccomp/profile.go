@@ -5,13 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 )
@@ -366,115 +363,4 @@ func writeJSON(cmd string, v any) int {
 		return 2
 	}
 	return 0
-}
-
-// ---- profiles where a configuration is read (explain, lint, systemd, export)
-
-// configInput is what a command reads pgseccomp's settings from: a
-// postgresql.conf with everything it includes, or a profile.
-type configInput struct {
-	path    string           // the main file (absolute), or the profile as given
-	files   []string         // every file read
-	conf    *pgconf.File     // nil for a profile
-	profile *profile.Profile // nil for a configuration
-}
-
-// kind says what the input is, for messages: "configuration" or "profile".
-func (in *configInput) kind() string {
-	if in.profile != nil {
-		return "profile"
-	}
-	return "configuration"
-}
-
-// settings reads pgseccomp's settings from the input: a profile's are
-// located in the profile (profile.json: session.allow).
-func (in *configInput) settings() (*policy.Settings, error) {
-	if in.profile != nil {
-		return profile.ToSettings(in.profile)
-	}
-	return policy.SettingsFromConf(in.conf)
-}
-
-// readProfileInput reads the profile at path as a command's input.
-func readProfileInput(path string) (*configInput, error) {
-	p, err := profile.Read(path)
-	if err != nil {
-		return nil, err
-	}
-	abs, _ := filepath.Abs(path)
-	return &configInput{path: path, files: []string{abs}, profile: p}, nil
-}
-
-// sniffProfile reports whether the file --config names is a profile (a
-// JSON object; no postgresql.conf starts so) and reads it if so. A file
-// that cannot be read is left to the configuration reader to report.
-func sniffProfile(path string) (*configInput, bool, error) {
-	data, err := pgconf.ReadFile(path)
-	if err != nil || !profile.Sniff(data) {
-		return nil, false, nil
-	}
-	p, err := profile.Parse(data, path)
-	if err != nil {
-		return nil, true, fmt.Errorf("%v\n%s is JSON, so it was read as a pgseccomp profile", err, path)
-	}
-	abs, _ := filepath.Abs(path)
-	return &configInput{path: path, files: []string{abs}, profile: p}, true, nil
-}
-
-// inputArch is the architecture a command checks on: --arch when given,
-// else a profile's own, else this machine's.
-func inputArch(flagValue string, in *configInput) (policy.Arch, error) {
-	if flagValue == "" && in != nil && in.profile != nil {
-		return in.profile.Arch()
-	}
-	return parseArchFlag(flagValue)
-}
-
-// missingProblems are the syscalls of a profile that do not exist on arch,
-// one problem per list, located in the profile and naming every such
-// syscall; nil when every name exists.
-func missingProblems(in *configInput, arch policy.Arch) policy.Problems {
-	var problems policy.Problems
-	for _, m := range profile.MissingOn(in.profile, arch) {
-		detail := fmt.Sprintf("Syscall %q does not exist on this architecture (%s).", m.Names[0], arch)
-		if len(m.Names) > 1 {
-			detail = fmt.Sprintf("Syscalls %s do not exist on this architecture (%s).", strings.Join(quoteAll(m.Names), ", "), arch)
-		}
-		problems = append(problems, policy.Problem{Where: in.path + ": " + m.Location, Detail: detail +
-			fmt.Sprintf(" The profile was recorded on %s; a server of %s would refuse it: record a profile there.", in.profile.Provenance.Architecture, arch)})
-	}
-	return problems
-}
-
-func quoteAll(names []string) []string {
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = strconv.Quote(n)
-	}
-	return out
-}
-
-// profileText rewrites setting names in a message about a profile into the
-// profile's JSON locations ("allow pwritev in pgseccomp.global_syscall_allow
-// (restart)" becomes "allow pwritev in global.allow of pg15.json"), since
-// the user edits the profile, not settings.
-func profileText(s string, in *configInput) string {
-	if in.profile == nil {
-		return s
-	}
-	locs := profile.Locations(in.profile)
-	names := make([]string, 0, len(locs))
-	for name := range locs {
-		names = append(names, name)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		return len(names[i]) > len(names[j]) || len(names[i]) == len(names[j]) && names[i] < names[j]
-	})
-	var pairs []string
-	for _, name := range names {
-		loc := locs[name] + " of " + in.path
-		pairs = append(pairs, name+" (restart)", loc, name+" (reload)", loc, name, locs[name])
-	}
-	return strings.NewReplacer(pairs...).Replace(s)
 }

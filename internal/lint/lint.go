@@ -10,13 +10,13 @@
 package lint
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/source"
 )
 
 // Severities of findings, most severe first.
@@ -64,27 +64,23 @@ type Input struct {
 	Rewrite func(string) string
 }
 
-// ForConf is the Input for a server's configuration (as pgconf.Load
-// reads it) on each of archs: its pgseccomp settings built as the
-// postmaster builds them, and its pg_hba.conf. Callers that know the
-// server's roles set Input.Roles (FetchRoles).
-func ForConf(conf *pgconf.File, archs ...policy.Arch) Input {
-	in := Input{Conf: conf, HBA: ReadHBA(conf)}
-	for _, arch := range archs {
-		t := Target{Arch: arch}
-		var problems policy.Problems
-		var err error
-		t.Settings, err = policy.SettingsFromConf(conf)
-		if errors.As(err, &problems) {
-			t.Problems = append(t.Problems, problems...)
-		}
-		t.Policy, err = t.Settings.Build(arch)
-		if errors.As(err, &problems) {
-			t.Problems = append(t.Problems, problems...)
-		}
-		in.Targets = append(in.Targets, t)
+// For is the Input for a server's configuration (as pgconf.Load reads
+// it) or a profile, on each of archs: its pgseccomp settings built as the
+// postmaster builds them (source.Check), and a configuration's
+// pg_hba.conf; a profile's findings name its JSON locations. Callers that
+// know the server's roles set Input.Roles (FetchRoles).
+func For(in *source.Input, archs ...policy.Arch) Input {
+	li := Input{Conf: in.Conf}
+	if in.Conf != nil {
+		li.HBA = ReadHBA(in.Conf)
+	} else {
+		li.Rewrite = in.Rewrite
 	}
-	return in
+	for _, arch := range archs {
+		c := source.Check(in, arch)
+		li.Targets = append(li.Targets, Target{Arch: arch, Settings: c.Settings, Policy: c.Policy, Problems: c.Problems})
+	}
+	return li
 }
 
 // Run runs every check on each target. A finding every target has is
