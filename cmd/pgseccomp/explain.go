@@ -6,11 +6,11 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/pgseccomp/pgseccomp/internal/filterprog"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/report"
 	"github.com/pgseccomp/pgseccomp/internal/source"
 )
 
@@ -332,7 +332,7 @@ func writePrograms(w io.Writer, programs []programReport) {
 		cells = append(cells, []string{p.Layer, role, strconv.Itoa(p.Instructions),
 			strconv.Itoa(p.Bytes), strconv.Itoa(p.LongestPath)})
 	}
-	writePsqlTable(w, []string{"layer", "role", "instructions", "bytes", "longest_path"},
+	report.Table(w, []string{"layer", "role", "instructions", "bytes", "longest_path"},
 		map[int]bool{2: true, 3: true, 4: true}, cells)
 }
 
@@ -446,7 +446,7 @@ func writeExplainTables(w io.Writer, r *explainReport, why bool) {
 			}
 			cells = append(cells, line)
 		}
-		writePsqlTable(w, headers, map[int]bool{1: true}, cells)
+		report.Table(w, headers, map[int]bool{1: true}, cells)
 	}
 	if r.Global != nil {
 		section(fmt.Sprintf("Global filter (every process of the server; %s)", r.Arch), r.Global)
@@ -469,51 +469,4 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// writePsqlTable writes rows as psql's aligned format does: centred
-// headers, right-aligned numeric columns, and a "(N rows)" footer.
-func writePsqlTable(w io.Writer, headers []string, numeric map[int]bool, rows [][]string) {
-	widths := make([]int, len(headers))
-	for i, h := range headers {
-		widths[i] = utf8.RuneCountInString(h)
-	}
-	for _, row := range rows {
-		for i, c := range row {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
-	}
-	line := func(cells []string, align func(i int, c string) string) {
-		var b strings.Builder
-		for i, c := range cells {
-			if i > 0 {
-				b.WriteString("|")
-			}
-			b.WriteString(" " + align(i, c) + " ")
-		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
-	}
-	line(headers, func(i int, c string) string {
-		pad := widths[i] - utf8.RuneCountInString(c)
-		return strings.Repeat(" ", pad/2) + c + strings.Repeat(" ", pad-pad/2)
-	})
-	var sep []string
-	for _, wd := range widths {
-		sep = append(sep, strings.Repeat("-", wd+2))
-	}
-	fmt.Fprintln(w, strings.Join(sep, "+"))
-	for _, row := range rows {
-		line(row, func(i int, c string) string {
-			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
-			if numeric[i] {
-				return pad + c
-			}
-			return c + pad
-		})
-	}
-	if len(rows) == 1 {
-		fmt.Fprintln(w, "(1 row)")
-	} else {
-		fmt.Fprintf(w, "(%d rows)\n", len(rows))
-	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/lint"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/report"
 	"github.com/pgseccomp/pgseccomp/internal/source"
 )
 
@@ -191,10 +192,10 @@ func writeFindings(w io.Writer, findings []lint.Finding) {
 	var parts []string
 	for _, s := range []string{lint.Error, lint.Warning, lint.Notice} {
 		if counts[s] > 0 {
-			parts = append(parts, plural(counts[s], s, s+"s"))
+			parts = append(parts, report.Plural(counts[s], s, s+"s"))
 		}
 	}
-	fmt.Fprintf(w, "%s: %s\n", plural(len(findings), "finding", "findings"), strings.Join(parts, ", "))
+	fmt.Fprintf(w, "%s: %s\n", report.Plural(len(findings), "finding", "findings"), strings.Join(parts, ", "))
 }
 
 // lintInput is what lint checks of a loaded configuration or profile

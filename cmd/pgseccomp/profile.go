@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
+	"github.com/pgseccomp/pgseccomp/internal/report"
 )
 
 const profileUsage = `Usage: pgseccomp profile <subcommand> [flags] [arguments]
@@ -261,7 +262,7 @@ func writeProfileSummary(w io.Writer, p *profile.Profile) {
 		cells = append(cells, []string{name, l.Default.String(), strconv.Itoa(l.Allow), strconv.Itoa(l.Log),
 			strconv.Itoa(l.Error), strconv.Itoa(l.Kill), strconv.FormatUint(l.Records, 10)})
 	}
-	writePsqlTable(w, []string{"layer", "default", "allow", "log", "error", "kill", "records"},
+	report.Table(w, []string{"layer", "default", "allow", "log", "error", "kill", "records"},
 		map[int]bool{2: true, 3: true, 4: true, 5: true, 6: true}, cells)
 	if len(p.Roles) > 0 {
 		fmt.Fprintln(w, "A role's layer replaces the session layer for the sessions it authenticates; other roles get the session layer.")

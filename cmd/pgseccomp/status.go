@@ -17,6 +17,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/procs"
+	"github.com/pgseccomp/pgseccomp/internal/report"
 )
 
 const statusUsage = `Usage: pgseccomp status [--cluster VER/NAME | --pgdata DIR | --pid PID] [--json] [--title]
@@ -274,7 +275,7 @@ func reportUnconfined(clusters []procs.ServerProcesses) int {
 			names[i] = fmt.Sprintf("%d (%s)", p.PID, p.Kind)
 		}
 		fmt.Fprintf(stderr, "pgseccomp status: %s has pgseccomp loaded but %s unconfined (seccomp mode not 2 or no_new_privs not set): %s\n",
-			clusterLabel(c), plural(len(bad), "process is", "processes are"), strings.Join(names, ", "))
+			clusterLabel(c), report.Plural(len(bad), "process is", "processes are"), strings.Join(names, ", "))
 		exit = 1
 	}
 	return exit
@@ -400,7 +401,7 @@ func writeStatusTable(w io.Writer, clusters []procs.ServerProcesses, withTitle b
 // "cluster /srv/pg (postmaster 1234): 7 processes, 7 confined, pgseccomp loaded".
 func summary(c procs.ServerProcesses) string {
 	confined := len(c.Processes) - len(c.Unconfined())
-	counts := fmt.Sprintf("%s, %d confined", plural(len(c.Processes), "process", "processes"), confined)
+	counts := fmt.Sprintf("%s, %d confined", report.Plural(len(c.Processes), "process", "processes"), confined)
 	if c.PostmasterPID == 0 {
 		return fmt.Sprintf("%s: %s", clusterLabel(c), counts)
 	}
@@ -452,11 +453,4 @@ func sanitize(s string) string {
 		}
 		return '?'
 	}, s)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/audit"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
+	"github.com/pgseccomp/pgseccomp/internal/report"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
@@ -452,7 +453,7 @@ func reportSyscalls(w io.Writer, list []*audit.Syscall, arches []syscalls.Arch, 
 					n++
 				}
 			}
-			parts[i] = fmt.Sprintf("line %d: %s (%s)", i+1, a, plural(n, "syscall", "syscalls"))
+			parts[i] = fmt.Sprintf("line %d: %s (%s)", i+1, a, report.Plural(n, "syscall", "syscalls"))
 		}
 		fmt.Fprintf(w, "%sstdout %s\n", p, strings.Join(parts, "; "))
 	}
@@ -462,7 +463,7 @@ func reportSyscalls(w io.Writer, list []*audit.Syscall, arches []syscalls.Arch, 
 	for _, s := range list {
 		if !s.Known && s.Arch.Valid() && printed(s) {
 			fmt.Fprintf(w, "%swarning: libseccomp %s knows no syscall %d on %s (%s); it is printed as %s, which pgseccomp refuses until libseccomp knows it: upgrade libseccomp, or leave it out\n",
-				p, syscalls.LibraryVersion(), s.Number, s.ArchName(), plural(int(s.Count), "record", "records"), s.Name)
+				p, syscalls.LibraryVersion(), s.Number, s.ArchName(), report.Plural(int(s.Count), "record", "records"), s.Name)
 		}
 	}
 	for _, a := range arches {
@@ -497,11 +498,11 @@ func reportSyscalls(w io.Writer, list []*audit.Syscall, arches []syscalls.Arch, 
 		if _, err := syscalls.ParseArch(k); err != nil {
 			how = "pgseccomp cannot name this ABI's syscalls; --json lists their numbers"
 		}
-		fmt.Fprintf(w, "%snote: %s for %s not printed (%s); %s\n", p, plural(int(otherCount[k]), "record", "records"), k, clipList(other[k], 8), how)
+		fmt.Fprintf(w, "%snote: %s for %s not printed (%s); %s\n", p, report.Plural(int(otherCount[k]), "record", "records"), k, clipList(other[k], 8), how)
 	}
 
 	fmt.Fprintf(w, "%sread %s from %s: %s, %d selected; %d unrelated, %d malformed, %d untrusted\n",
-		p, plural(int(st.Lines), "line", "lines"), inputsLabel(files), plural(int(st.Records), "seccomp record", "seccomp records"),
+		p, report.Plural(int(st.Lines), "line", "lines"), inputsLabel(files), report.Plural(int(st.Records), "seccomp record", "seccomp records"),
 		sum.Selected, st.Unrelated, st.Malformed, st.Untrusted)
 	for _, e := range st.Examples {
 		fmt.Fprintf(w, "%smalformed: %v\n", p, labelled(e))
@@ -509,7 +510,7 @@ func reportSyscalls(w io.Writer, list []*audit.Syscall, arches []syscalls.Arch, 
 	reportUntrusted(w, o, st)
 	if sum.UndatedFilteredOut > 0 {
 		fmt.Fprintf(w, "%snote: --since left out %s without a date (journald's audit[PID]: SECCOMP lines with a prefix that has no year); read the journal with -o json, which dates them, or filter with journalctl --since\n",
-			p, plural(int(sum.UndatedFilteredOut), "record", "records"))
+			p, report.Plural(int(sum.UndatedFilteredOut), "record", "records"))
 	}
 	if st.Records == 0 && st.Untrusted == 0 && st.Lines > 0 {
 		fmt.Fprintf(w, "%snote: no seccomp records found; auditd writes them to /var/log/audit/audit.log, and without auditd the kernel log has them (dmesg, journalctl -k -o json)\n", p)
@@ -529,7 +530,7 @@ func reportUntrusted(w io.Writer, o *syscallsOptions, st audit.Stats) {
 			where = append(where, fmt.Sprintf("%d %s", n, f))
 		}
 	}
-	what := fmt.Sprintf("%s in lines anybody can write (%s)", plural(int(st.Untrusted), "record", "records"), strings.Join(where, ", "))
+	what := fmt.Sprintf("%s in lines anybody can write (%s)", report.Plural(int(st.Untrusted), "record", "records"), strings.Join(where, ", "))
 	if o.filter.Untrusted {
 		fmt.Fprintf(w, "%swarning: --include-untrusted: the list includes %s; a database user (RAISE LOG) or any local user (logger) may have forged them\n", p, what)
 	} else {
@@ -555,7 +556,7 @@ func inputsLabel(files []string) string {
 		}
 		return files[0]
 	}
-	return plural(len(files), "input", "inputs")
+	return report.Plural(len(files), "input", "inputs")
 }
 
 func clipList(names []string, max int) string {
