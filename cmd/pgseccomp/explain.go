@@ -3,14 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"strconv"
-	"strings"
 
-	"github.com/pgseccomp/pgseccomp/internal/filterprog"
-	"github.com/pgseccomp/pgseccomp/internal/pgconf"
+	"github.com/pgseccomp/pgseccomp/internal/explain"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
-	"github.com/pgseccomp/pgseccomp/internal/report"
 	"github.com/pgseccomp/pgseccomp/internal/source"
 )
 
@@ -183,7 +178,7 @@ func runExplain(args []string) int {
 		fmt.Fprintf(stderr, "pgseccomp explain: warning: %v\n", w)
 	}
 	if !o.json {
-		for _, w := range activeWarnings(lc.Settings) {
+		for _, w := range explain.ActiveWarnings(lc.Settings) {
 			fmt.Fprintf(stderr, "pgseccomp explain: warning: %s\n", w)
 		}
 	}
@@ -195,278 +190,32 @@ func runExplain(args []string) int {
 		return 1
 	}
 
-	roles := sessionRoles(o, lc.Settings)
-	report := explainReport{
-		Config:   in.Path,
-		Files:    in.Files,
-		Arch:     arch.String(),
-		Active:   lc.Settings.Active(),
-		Warnings: activeWarnings(lc.Settings),
-	}
-	for _, w := range lc.Settings.Warnings {
-		report.Warnings = append(report.Warnings, w.Error())
-	}
-	notes := roleNotes(o.roles, lc.Settings)
-	if n := lc.Policy.NewerThanLibraryNote(); n != "" {
-		notes = append(notes, n)
-	}
+	r, notes, err := explain.Build(lc, explain.Options{Roles: o.roles, AllRoles: o.allRoles, Client: client,
+		Global: showGlobal, Session: showSession, BPF: o.bpf})
 	for _, n := range notes {
 		fmt.Fprintf(stderr, "pgseccomp explain: note: %s\n", n)
-		report.Warnings = append(report.Warnings, n)
 	}
-	if showGlobal {
-		report.Global = lc.Policy.GlobalRows()
-	}
-	exit := 0
-	if showSession {
-		for _, role := range roles {
-			s := sessionReport{Role: role, Listed: isListed(lc.Settings, role), ClientFilter: policy.ClientFilterSQL(client)}
-			rows, err := lc.Policy.SessionRows(role, client)
-			if err != nil {
-				s.Error = err.Error()
-				exit = 1
-			}
-			s.Rows = rows
-			report.Sessions = append(report.Sessions, s)
-		}
-	}
-
-	if o.bpf {
-		programs, err := layerPrograms(lc.Policy, roles, client, showGlobal, showSession)
-		if err != nil {
-			fmt.Fprintf(stderr, "pgseccomp explain: --bpf: %v\n", err)
-			return 1
-		}
-		report.Programs = programs
+	if err != nil {
+		fmt.Fprintf(stderr, "pgseccomp explain: --bpf: %v\n", err)
+		return 1
 	}
 
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(report); err != nil {
+		if err := enc.Encode(r); err != nil {
 			fmt.Fprintf(stderr, "pgseccomp explain: writing JSON: %v\n", err)
 			return 2
 		}
 	} else {
-		writeExplainTables(stdout, &report, o.why)
-		if report.Programs != nil {
-			fmt.Fprintln(stdout)
-			writePrograms(stdout, report.Programs)
-		}
+		explain.WriteText(stdout, r, o.why)
 	}
-	for _, s := range report.Sessions {
+	exit := 0
+	for _, s := range r.Sessions {
 		if s.Error != "" {
-			fmt.Fprintf(stderr, "pgseccomp explain: %s: %s\n", sessionTitle(s), s.Error)
+			fmt.Fprintf(stderr, "pgseccomp explain: %s: %s\n", s.Title(), s.Error)
+			exit = 1
 		}
 	}
 	return exit
-}
-
-// explainReport is the --json output.
-type explainReport struct {
-	Config   string          `json:"config"`
-	Files    []string        `json:"files"`
-	Arch     string          `json:"arch"`
-	Active   bool            `json:"active"`
-	Warnings []string        `json:"warnings"`
-	Global   []policy.Row    `json:"global,omitempty"`
-	Sessions []sessionReport `json:"sessions,omitempty"`
-	Programs []programReport `json:"programs,omitempty"`
-}
-
-// programReport is one layer's BPF program, for --bpf.
-type programReport struct {
-	Layer        string `json:"layer"` // global, session or client
-	Role         string `json:"role"`  // "" for the global layer and roles not listed
-	Instructions int    `json:"instructions"`
-	Bytes        int    `json:"bytes"`
-	LongestPath  int    `json:"longest_path"`
-}
-
-// layerPrograms compiles every layer shown: the global one, and the
-// session (and client) layer of each role.
-func layerPrograms(p *policy.Policy, roles []string, client *policy.ClientArgs, global, session bool) ([]programReport, error) {
-	var out []programReport
-	add := func(l *policy.Layer, role string) error {
-		prog, err := filterprog.Compile(l)
-		if err != nil {
-			return err
-		}
-		out = append(out, programReport{Layer: l.Origin.String(), Role: role,
-			Instructions: len(prog), Bytes: 8 * len(prog), LongestPath: filterprog.LongestPath(prog)})
-		return nil
-	}
-	if global || session {
-		if err := add(p.Global, ""); err != nil {
-			return nil, err
-		}
-	}
-	if !session {
-		return out, nil
-	}
-	for _, role := range roles {
-		if err := add(p.SessionLayer(role).Over(p.Global), role); err != nil {
-			return nil, err
-		}
-		if client != nil {
-			l, err := p.ClientLayer(role, *client)
-			if err != nil {
-				continue // reported with the session's rows
-			}
-			if err := add(l, role); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return out, nil
-}
-
-func writePrograms(w io.Writer, programs []programReport) {
-	fmt.Fprintln(w, "BPF programs (as the extension compiles them):")
-	var cells [][]string
-	for _, p := range programs {
-		role := p.Role
-		if role == "" && p.Layer != "global" {
-			role = "(any role not listed)"
-		}
-		cells = append(cells, []string{p.Layer, role, strconv.Itoa(p.Instructions),
-			strconv.Itoa(p.Bytes), strconv.Itoa(p.LongestPath)})
-	}
-	report.Table(w, []string{"layer", "role", "instructions", "bytes", "longest_path"},
-		map[int]bool{2: true, 3: true, 4: true}, cells)
-}
-
-type sessionReport struct {
-	Role         string       `json:"role"`   // "" is any role not in session_roles
-	Listed       bool         `json:"listed"` // the role is in pgseccomp.session_roles
-	ClientFilter string       `json:"client_filter,omitempty"`
-	Rows         []policy.Row `json:"rows"`
-	Error        string       `json:"error,omitempty"`
-}
-
-// activeWarnings say when the configuration loads no filter at all.
-func activeWarnings(s *policy.Settings) []string {
-	var w []string
-	if !s.Preloaded {
-		w = append(w, "pgseccomp is not in shared_preload_libraries: the server loads no filter, and these rows describe what it would load once it is")
-	}
-	if !s.Enabled {
-		w = append(w, policy.EnabledName+" is off: the server loads no filter, and these rows describe what it would load with enabled = on")
-	}
-	return w
-}
-
-func isListed(s *policy.Settings, role string) bool {
-	for _, r := range s.SessionRoles {
-		if r == role {
-			return true
-		}
-	}
-	return false
-}
-
-// roleNotes say how the server reads the --role names given: a name
-// longer than NAMEDATALEN-1 bytes is truncated, and a name that is not
-// listed in pgseccomp.session_roles but would be in lower case was folded
-// there.
-func roleNotes(given []string, s *policy.Settings) []string {
-	var notes []string
-	for _, r := range given {
-		role := policy.TruncateIdentifier(r)
-		if role != r {
-			notes = append(notes, fmt.Sprintf("role name %q is %d bytes; PostgreSQL truncates names to 63 bytes (NAMEDATALEN-1), so this is a session of role %q", r, len(r), role))
-		}
-		if folded := pgconf.FoldName(role); folded != role && !isListed(s, role) && isListed(s, folded) {
-			notes = append(notes, fmt.Sprintf("role %q is not in %s, which lists %q: an unquoted name there is folded to lower case, so %q gets the session-level settings; write it in double quotes (\"%s\") to list %q", role, policy.SessionRolesName, folded, role, role, role))
-		}
-	}
-	return notes
-}
-
-// sessionRoles are the roles whose sessions to show: the --role names as
-// the server knows them (truncated to NAMEDATALEN-1 bytes), and with
-// --all-roles every listed role and one not listed ("").
-func sessionRoles(o *explainOptions, s *policy.Settings) []string {
-	var roles []string
-	for _, r := range o.roles {
-		roles = append(roles, policy.TruncateIdentifier(r))
-	}
-	if o.allRoles {
-		seen := map[string]bool{}
-		for _, r := range roles {
-			seen[r] = true
-		}
-		for _, r := range s.SessionRoles {
-			if !seen[r] {
-				roles = append(roles, r)
-				seen[r] = true
-			}
-		}
-		roles = append(roles, "")
-	}
-	if len(roles) == 0 {
-		roles = []string{""}
-	}
-	return roles
-}
-
-func sessionTitle(s sessionReport) string {
-	var title string
-	switch {
-	case s.Role == "":
-		title = "a session of any role not in pgseccomp.session_roles"
-	case s.Listed:
-		title = fmt.Sprintf("a session of role %q (in pgseccomp.session_roles)", s.Role)
-	default:
-		title = fmt.Sprintf("a session of role %q (not in pgseccomp.session_roles: session-level settings)", s.Role)
-	}
-	if s.ClientFilter != "" {
-		title += ", after SELECT set_client_filter(" + s.ClientFilter + ")"
-	}
-	return title
-}
-
-func writeExplainTables(w io.Writer, r *explainReport, why bool) {
-	first := true
-	section := func(title string, rows []policy.Row) {
-		if !first {
-			fmt.Fprintln(w)
-		}
-		first = false
-		fmt.Fprintln(w, title+":")
-		headers := []string{"syscall", "syscallnum", "filter_action", "context"}
-		if why {
-			headers = append(headers, "why")
-		}
-		var cells [][]string
-		for _, row := range rows {
-			line := []string{row.Syscall, strconv.Itoa(row.Number), row.FilterAction(), row.Context}
-			if why {
-				line = append(line, row.Why)
-			}
-			cells = append(cells, line)
-		}
-		report.Table(w, headers, map[int]bool{1: true}, cells)
-	}
-	if r.Global != nil {
-		section(fmt.Sprintf("Global filter (every process of the server; %s)", r.Arch), r.Global)
-	}
-	for _, s := range r.Sessions {
-		if s.Error != "" {
-			if !first {
-				fmt.Fprintln(w)
-			}
-			first = false
-			fmt.Fprintf(w, "%s:\n  no rows: %s\n", upperFirst(sessionTitle(s)), s.Error)
-			continue
-		}
-		section(upperFirst(sessionTitle(s)), s.Rows)
-	}
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/pgseccomp/pgseccomp/internal/explain"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
@@ -207,12 +208,12 @@ func TestExplainBPF(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var report struct {
-		Programs []programReport `json:"programs"`
+		Programs []explain.ProgramReport `json:"programs"`
 	}
 	if err := json.Unmarshal([]byte(out), &report); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]programReport{}
+	got := map[string]explain.ProgramReport{}
 	for _, p := range report.Programs {
 		if p.Instructions < 4 || p.Bytes != 8*p.Instructions || p.LongestPath < 3 || p.LongestPath > p.Instructions {
 			t.Errorf("implausible program %+v", p)
