@@ -85,7 +85,7 @@ func runWatch(args []string) int {
 	var err error
 	var since time.Time
 	if *sinceFlag != "" {
-		if since, err = parseSince(*sinceFlag, time.Now()); err != nil {
+		if since, err = audit.ParseSince(*sinceFlag, time.Now()); err != nil {
 			return usageError("watch", "--since: %v", err)
 		}
 	} else if *auditLog != "" {
