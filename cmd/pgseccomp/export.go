@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/pgseccomp/pgseccomp/internal/export"
-	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/source"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
@@ -253,40 +252,4 @@ func commandLine(cmd string, args []string) string {
 		words = append(words, a)
 	}
 	return strings.Join(words, " ")
-}
-
-// writeOutput writes data to path ("-": stdout). A file is replaced
-// atomically, so a service manager or runtime never reads half of it.
-func writeOutput(cmd, path string, data []byte) int {
-	if path == "-" || path == "" {
-		if _, err := stdout.Write(data); err != nil {
-			fmt.Fprintf(stderr, "pgseccomp %s: writing to stdout: %v\n", cmd, err)
-			return 1
-		}
-		return 0
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return usageError(cmd, "--output %s: cannot create its directory: %v", path, pgconf.UnwrapPathError(err))
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return usageError(cmd, "--output %s: %v; check the directory's permissions, or write to stdout", path, pgconf.UnwrapPathError(err))
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return usageError(cmd, "--output %s: %v", path, pgconf.UnwrapPathError(werr))
-	}
-	return 0
 }
