@@ -162,3 +162,14 @@ func usageError(name, format string, args ...any) int {
 	fmt.Fprintf(stderr, "pgseccomp %s: %s\n", name, strings.TrimSuffix(msg, "\n"))
 	return 2
 }
+
+// flagSet reports whether the command line set the named flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}

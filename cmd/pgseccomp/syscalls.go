@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/pgseccomp/pgseccomp/internal/audit"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
@@ -246,13 +244,3 @@ func runSyscalls(args []string) int {
 
 // stdin is where "-" reads from; tests replace it.
 var stdin io.Reader = os.Stdin
-
-// isTerminal reports whether r is a terminal, which nobody pipes a log into.
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
