@@ -1,14 +1,12 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pgseccomp/pgseccomp/internal/export"
-	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/source"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
@@ -132,7 +130,7 @@ func runExport(args []string) int {
 	if err != nil {
 		return usageError("export", "%v", err)
 	}
-	arches, err := parseArchList(archList, native)
+	arches, err := export.ParseArchList(archList, native)
 	if err != nil {
 		return usageError("export", "--arch %q: %v", archList, err)
 	}
@@ -182,16 +180,7 @@ func globalProfile(cmd string, in *source.Input, config configFlags, arch syscal
 	if !lc.Settings.Active() {
 		fmt.Fprintf(stderr, "pgseccomp %s: warning: pgseccomp is not active in %s (it needs shared_preload_libraries = 'pgseccomp' and pgseccomp.enabled = on): the exported filter will be the only one, and where it is looser than the global layer nothing enforces the exact action\n", cmd, in.Path)
 	}
-	g := lc.Policy.Global
-	p := export.Filter{
-		Source:   "global layer of " + configShown(config),
-		Default:  g.Default,
-		Syscalls: map[string]policy.Action{},
-	}
-	for nr, a := range g.Rules {
-		p.Syscalls[policy.SyscallName(arch, nr)] = a
-	}
-	return p, 0
+	return export.FromLayer(lc.Policy.Global, arch, "global layer of "+configShown(config)), 0
 }
 
 // configShown names the configuration as the user gave it (so that a
@@ -210,36 +199,6 @@ func configShown(c configFlags) string {
 	default:
 		return filepath.Join(os.Getenv("PGDATA"), "postgresql.conf")
 	}
-}
-
-// parseArchList reads --arch: comma-separated names, or empty for native
-// (the server's ABI: this machine's, or a profile's) and those Docker lists
-// with it.
-func parseArchList(list string, native syscalls.Arch) ([]syscalls.Arch, error) {
-	if strings.TrimSpace(list) == "" {
-		return export.DefaultOCIArches(native), nil
-	}
-	var arches []syscalls.Arch
-	seen := map[syscalls.Arch]bool{}
-	for _, word := range strings.Split(list, ",") {
-		a, err := policy.ParseArch(strings.TrimSpace(word))
-		if err != nil {
-			return nil, err
-		}
-		if seen[a] {
-			return nil, fmt.Errorf("%s is listed twice", a)
-		}
-		seen[a] = true
-		arches = append(arches, a)
-	}
-	return arches, nil
-}
-
-// flagsSet returns the names of the flags given on the command line.
-func flagsSet(fs *flag.FlagSet) map[string]bool {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	return set
 }
 
 // commandLine is how the command was run, for generated files' headers.

@@ -187,7 +187,7 @@ func runRecord(args []string) int {
 	if maxPasses < 2 {
 		return usageError("record", "--max-passes %d: at least 2 (a layer needs a pass that adds nothing)", maxPasses)
 	}
-	if !flagSet(fs, "builtin") && len(workloads) == 0 {
+	if !flagsSet(fs)["builtin"] && len(workloads) == 0 {
 		builtin = true
 	}
 	if !builtin && len(workloads) == 0 {

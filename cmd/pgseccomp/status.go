@@ -94,8 +94,7 @@ func runStatus(args []string) int {
 	if code, ok := parseFlags(flags, args, statusUsage); !ok {
 		return code
 	}
-	set := map[string]bool{}
-	flags.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := flagsSet(flags)
 	switch {
 	case flags.NArg() > 0:
 		return usageError("status", "unexpected argument %q; status takes only flags (see 'pgseccomp status --help')", flags.Arg(0))
