@@ -56,8 +56,8 @@ func TestLoadUnderEnforcingFilters(t *testing.T) {
 	admin := connect(t, c, "")
 	mustExec(t, admin, "CREATE EXTENSION pgseccomp")
 	for _, row := range filterRows(t, admin, "syscall = '<default>'") {
-		if want := row.Context + "->error"; row.Action != want {
-			t.Fatalf("<default> row of context %s: %s, want %s", row.Context, row.Action, want)
+		if want := row.Context + "->error"; row.FilterAction() != want {
+			t.Fatalf("<default> row of context %s: %s, want %s", row.Context, row.FilterAction(), want)
 		}
 	}
 	if out, err := c.Command(ctx, "pgbench", "-i", "-q", "-s", "4").CombinedOutput(); err != nil {
