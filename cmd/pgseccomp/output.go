@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/pgseccomp/pgseccomp/internal/atomicfile"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 )
 
@@ -36,24 +38,12 @@ func writeOutput(cmd, path string, data []byte) int {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return usageError(cmd, "--output %s: cannot create its directory: %v", path, pgconf.UnwrapPathError(err))
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return usageError(cmd, "--output %s: %v; check the directory's permissions, or write to stdout", path, pgconf.UnwrapPathError(err))
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return usageError(cmd, "--output %s: %v", path, pgconf.UnwrapPathError(werr))
+	var te *atomicfile.TempError
+	switch err := atomicfile.Write(path, data); {
+	case errors.As(err, &te):
+		return usageError(cmd, "--output %s: %v; check the directory's permissions, or write to stdout", path, pgconf.UnwrapPathError(te.Err))
+	case err != nil:
+		return usageError(cmd, "--output %s: %v", path, pgconf.UnwrapPathError(err))
 	}
 	return 0
 }
