@@ -83,6 +83,24 @@ func For(in *source.Input, archs ...policy.Arch) Input {
 	return li
 }
 
+// Blocking is lint's verdict on a server's configuration, as install
+// checks the one it would leave: the findings that would stop the server
+// or refuse a login (severity error), on this machine's architecture, one
+// line each with where, what, the check and the fix.
+func Blocking(f *pgconf.File) []string {
+	arch, err := policy.NativeArch()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, fd := range Run(For(source.ForConf(f), arch)) {
+		if fd.Severity == Error {
+			out = append(out, fmt.Sprintf("%s: %s (lint %s; fix: %s)", fd.Where, fd.Message, fd.Check, fd.Fix))
+		}
+	}
+	return out
+}
+
 // Run runs every check on each target. A finding every target has is
 // reported once, without an Arch. Findings are sorted by severity, most
 // severe first, and keep their order otherwise.
