@@ -157,6 +157,8 @@ func writePrograms(w io.Writer, programs []ProgramReport) {
 		map[int]bool{2: true, 3: true, 4: true}, cells)
 }
 
+// SessionReport is the rows of a session of one role, or why there are
+// none (set_client_filter would fail).
 type SessionReport struct {
 	Role         string       `json:"role"`   // "" is any role not in session_roles
 	Listed       bool         `json:"listed"` // the role is in pgseccomp.session_roles

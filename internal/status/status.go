@@ -197,6 +197,8 @@ func samePath(a, b string) bool {
 	return errA == nil && errB == nil && ra == rb
 }
 
+// WriteJSON writes every process of the clusters as a JSON array of
+// Process.
 func WriteJSON(w io.Writer, clusters []procs.ServerProcesses) error {
 	out := []Process{}
 	for _, c := range clusters {
@@ -226,6 +228,8 @@ func WriteJSON(w io.Writer, clusters []procs.ServerProcesses) error {
 	return enc.Encode(out)
 }
 
+// WriteTable writes a table of each cluster's processes (with the full
+// title when withTitle), each followed by its summary line.
 func WriteTable(w io.Writer, clusters []procs.ServerProcesses, withTitle bool) {
 	for i, c := range clusters {
 		if i > 0 {
