@@ -81,23 +81,11 @@ func parseSQLArgs(s string) ([1 + NumActions]*string, error) {
 		case strings.HasPrefix(strings.ToUpper(s[i:]), "NULL"):
 			i += 4
 		case i < len(s) && s[i] == '\'':
-			var b strings.Builder
-			i++
-			for {
-				j := strings.IndexByte(s[i:], '\'')
-				if j < 0 {
-					return args, errors.New("a quoted argument is not closed")
-				}
-				b.WriteString(s[i : i+j])
-				i += j + 1
-				if i < len(s) && s[i] == '\'' {
-					b.WriteByte('\'')
-					i++
-					continue
-				}
-				break
+			v, next, ok := readQuoted(s, i)
+			if !ok {
+				return args, errors.New("a quoted argument is not closed")
 			}
-			v := b.String()
+			i = next
 			args[n] = &v
 		default:
 			return args, fmt.Errorf("argument %d must be NULL or a '...' literal, at %q", n+1, s[i:])
@@ -135,4 +123,28 @@ func sqlLiteral(s *string) string {
 		return "NULL"
 	}
 	return "'" + strings.ReplaceAll(*s, "'", "''") + "'"
+}
+
+// readQuoted reads the token quoted with s[i] (' for an SQL literal, " for
+// an identifier), in which a doubled quote stands for one, as PostgreSQL
+// reads both. It returns the value and the index after the closing quote;
+// ok is false when the quote is not closed.
+func readQuoted(s string, i int) (value string, next int, ok bool) {
+	q := s[i]
+	var b strings.Builder
+	i++
+	for {
+		j := strings.IndexByte(s[i:], q)
+		if j < 0 {
+			return "", i, false
+		}
+		b.WriteString(s[i : i+j])
+		i += j + 1
+		if i < len(s) && s[i] == q {
+			b.WriteByte(q)
+			i++
+			continue
+		}
+		return b.String(), i, true
+	}
 }
