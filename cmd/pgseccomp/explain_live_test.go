@@ -141,21 +141,13 @@ func mustExecLive(t *testing.T, conn *pgx.Conn, sql string) {
 // liveRows are seccomp_filter()'s rows as "syscall|num|filter_action|context", sorted.
 func liveRows(t *testing.T, conn *pgx.Conn) []string {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), "SELECT syscall, syscallnum, filter_action, context FROM seccomp_filter()")
+	rows, err := cluster.FilterRows(context.Background(), conn, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
-	for rows.Next() {
-		var name, action, context string
-		var num int32
-		if err := rows.Scan(&name, &num, &action, &context); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprintf("%s|%d|%s|%s", name, num, action, context))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	for _, r := range rows {
+		out = append(out, fmt.Sprintf("%s|%d|%s|%s", r.Syscall, r.Number, r.FilterAction(), r.Context))
 	}
 	slices.Sort(out)
 	return out

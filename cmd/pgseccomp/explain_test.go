@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/explain"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
@@ -194,56 +194,6 @@ func TestExplainJSON(t *testing.T) {
 	}
 }
 
-func TestParseClientFilter(t *testing.T) {
-	s := func(v string) *string { return &v }
-	tests := []struct {
-		in   string
-		want [5]*string
-	}{
-		{"NULL,NULL,NULL,NULL,NULL", [5]*string{}},
-		{"'error', NULL, null, 'clone,clone3', NULL", [5]*string{s("error"), nil, nil, s("clone,clone3"), nil}},
-		{"set_client_filter('log','*','','it''s',NULL)", [5]*string{s("log"), s("*"), s(""), s("it's"), nil}},
-		{"select set_client_filter(NULL,NULL,NULL,NULL,'x');", [5]*string{nil, nil, nil, nil, s("x")}},
-		{"default=error; error=clone,clone3", [5]*string{s("error"), nil, nil, s("clone,clone3"), nil}},
-		{"allow=*;log=;kill_list=ptrace;default_action=log", [5]*string{s("log"), s("*"), s(""), nil, s("ptrace")}},
-	}
-	for _, tt := range tests {
-		got, err := parseClientFilter(tt.in)
-		if err != nil {
-			t.Errorf("%q: %v", tt.in, err)
-			continue
-		}
-		want := policy.ClientArgsFromSQL(tt.want)
-		if clientFilterSQL(&got) != clientFilterSQL(&want) {
-			t.Errorf("%q: got %s, want %s", tt.in, clientFilterSQL(&got), clientFilterSQL(&want))
-		}
-	}
-	for _, bad := range []string{"'error'", "'a','b','c','d','e','f'", "'x", "error=a; error=b", "deny=x", "clone", "'a' 'b','c','d','e'", "set_client_filter 'a'"} {
-		if _, err := parseClientFilter(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
-// FuzzParseClientFilter: never panics, and what it accepts written back as
-// SQL reads the same.
-func FuzzParseClientFilter(f *testing.F) {
-	for _, seed := range []string{"NULL,NULL,NULL,NULL,NULL", "'error',NULL,NULL,'clone',NULL", "default=log;allow=*", "set_client_filter('a''b',NULL,NULL,NULL,NULL)"} {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		args, err := parseClientFilter(in)
-		if err != nil {
-			return
-		}
-		sql := clientFilterSQL(&args)
-		again, err := parseClientFilter(sql)
-		if err != nil || clientFilterSQL(&again) != sql {
-			t.Fatalf("%q -> %q -> %v", in, sql, err)
-		}
-	})
-}
-
 // TestExplainBPF: --bpf compiles each layer shown, and a longer allow-list
 // makes a longer program.
 func TestExplainBPF(t *testing.T) {
@@ -258,12 +208,12 @@ func TestExplainBPF(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var report struct {
-		Programs []programReport `json:"programs"`
+		Programs []explain.ProgramReport `json:"programs"`
 	}
 	if err := json.Unmarshal([]byte(out), &report); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]programReport{}
+	got := map[string]explain.ProgramReport{}
 	for _, p := range report.Programs {
 		if p.Instructions < 4 || p.Bytes != 8*p.Instructions || p.LongestPath < 3 || p.LongestPath > p.Instructions {
 			t.Errorf("implausible program %+v", p)

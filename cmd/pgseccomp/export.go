@@ -1,15 +1,13 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pgseccomp/pgseccomp/internal/export"
-	"github.com/pgseccomp/pgseccomp/internal/pgconf"
-	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/source"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
@@ -128,11 +126,11 @@ func runExport(args []string) int {
 	if err != nil {
 		return usageError("export", "%v", err)
 	}
-	native, err := inputArch("", in)
+	native, err := source.Arch("", in)
 	if err != nil {
 		return usageError("export", "%v", err)
 	}
-	arches, err := parseArchList(archList, native)
+	arches, err := export.ParseArchList(archList, native)
 	if err != nil {
 		return usageError("export", "--arch %q: %v", archList, err)
 	}
@@ -166,32 +164,23 @@ func runExport(args []string) int {
 // of the configuration (or pgseccomp profile) the flags name, built on arch,
 // as an export.Filter. A non-zero code means it has reported why and the
 // command must return it.
-func globalProfile(cmd string, in *configInput, config configFlags, arch syscalls.Arch) (export.Filter, int) {
-	lc := check(in, arch)
-	for _, w := range lc.settings.Warnings {
+func globalProfile(cmd string, in *source.Input, config configFlags, arch syscalls.Arch) (export.Filter, int) {
+	lc := source.Check(in, arch)
+	for _, w := range lc.Settings.Warnings {
 		fmt.Fprintf(stderr, "pgseccomp %s: warning: %v\n", cmd, w)
 	}
-	if len(lc.problems) > 0 || lc.policy == nil || lc.policy.Global == nil {
-		fmt.Fprintf(stderr, "pgseccomp %s: pgseccomp would reject this %s (the server would not start), so there is no global layer to export:\n", cmd, in.kind())
-		for _, p := range lc.problems {
+	if len(lc.Problems) > 0 || lc.Policy == nil || lc.Policy.Global == nil {
+		fmt.Fprintf(stderr, "pgseccomp %s: pgseccomp would reject this %s (the server would not start), so there is no global layer to export:\n", cmd, in.Kind())
+		for _, p := range lc.Problems {
 			fmt.Fprintf(stderr, "  %v\n", p)
 		}
 		fmt.Fprintf(stderr, "Correct these settings and run again; 'pgseccomp lint' says more.\n")
 		return export.Filter{}, 1
 	}
-	if !lc.settings.Active() {
-		fmt.Fprintf(stderr, "pgseccomp %s: warning: pgseccomp is not active in %s (it needs shared_preload_libraries = 'pgseccomp' and pgseccomp.enabled = on): the exported filter will be the only one, and where it is looser than the global layer nothing enforces the exact action\n", cmd, in.path)
+	if !lc.Settings.Active() {
+		fmt.Fprintf(stderr, "pgseccomp %s: warning: pgseccomp is not active in %s (it needs shared_preload_libraries = 'pgseccomp' and pgseccomp.enabled = on): the exported filter will be the only one, and where it is looser than the global layer nothing enforces the exact action\n", cmd, in.Path)
 	}
-	g := lc.policy.Global
-	p := export.Filter{
-		Source:   "global layer of " + configShown(config),
-		Default:  g.Default,
-		Syscalls: map[string]policy.Action{},
-	}
-	for nr, a := range g.Rules {
-		p.Syscalls[policy.SyscallName(arch, nr)] = a
-	}
-	return p, 0
+	return export.FromLayer(lc.Policy.Global, arch, "global layer of "+configShown(config)), 0
 }
 
 // configShown names the configuration as the user gave it (so that a
@@ -212,36 +201,6 @@ func configShown(c configFlags) string {
 	}
 }
 
-// parseArchList reads --arch: comma-separated names, or empty for native
-// (the server's ABI: this machine's, or a profile's) and those Docker lists
-// with it.
-func parseArchList(list string, native syscalls.Arch) ([]syscalls.Arch, error) {
-	if strings.TrimSpace(list) == "" {
-		return export.DefaultOCIArches(native), nil
-	}
-	var arches []syscalls.Arch
-	seen := map[syscalls.Arch]bool{}
-	for _, word := range strings.Split(list, ",") {
-		a, err := policy.ParseArch(strings.TrimSpace(word))
-		if err != nil {
-			return nil, err
-		}
-		if seen[a] {
-			return nil, fmt.Errorf("%s is listed twice", a)
-		}
-		seen[a] = true
-		arches = append(arches, a)
-	}
-	return arches, nil
-}
-
-// flagsSet returns the names of the flags given on the command line.
-func flagsSet(fs *flag.FlagSet) map[string]bool {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	return set
-}
-
 // commandLine is how the command was run, for generated files' headers.
 func commandLine(cmd string, args []string) string {
 	words := []string{"pgseccomp", cmd}
@@ -252,40 +211,4 @@ func commandLine(cmd string, args []string) string {
 		words = append(words, a)
 	}
 	return strings.Join(words, " ")
-}
-
-// writeOutput writes data to path ("-": stdout). A file is replaced
-// atomically, so a service manager or runtime never reads half of it.
-func writeOutput(cmd, path string, data []byte) int {
-	if path == "-" || path == "" {
-		if _, err := stdout.Write(data); err != nil {
-			fmt.Fprintf(stderr, "pgseccomp %s: writing to stdout: %v\n", cmd, err)
-			return 1
-		}
-		return 0
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return usageError(cmd, "--output %s: cannot create its directory: %v", path, pgconf.UnwrapPathError(err))
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return usageError(cmd, "--output %s: %v; check the directory's permissions, or write to stdout", path, pgconf.UnwrapPathError(err))
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return usageError(cmd, "--output %s: %v", path, pgconf.UnwrapPathError(werr))
-	}
-	return 0
 }

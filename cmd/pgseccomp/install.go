@@ -5,7 +5,6 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/install"
 	"github.com/pgseccomp/pgseccomp/internal/lint"
-	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 )
@@ -98,7 +97,7 @@ func runInstall(args []string) int {
 	if err != nil {
 		return usageError("install", "%v", err)
 	}
-	pl, err := install.Install(e, p, action, installCheck)
+	pl, err := install.Install(e, p, action, lint.Blocking)
 	for _, n := range notes(pl) {
 		fmt.Fprintf(stderr, "pgseccomp install: note: %s\n", n)
 	}
@@ -161,21 +160,4 @@ func notes(pl *install.Plan) []string {
 		return nil
 	}
 	return pl.Notes
-}
-
-// installCheck is lint's verdict on the configuration install would
-// leave: the findings that would stop the server or refuse a login
-// (severity error), on this machine's architecture.
-func installCheck(f *pgconf.File) []string {
-	arch, err := policy.NativeArch()
-	if err != nil {
-		return []string{err.Error()}
-	}
-	var out []string
-	for _, fd := range lint.Run(lint.ForConf(f, arch)) {
-		if fd.Severity == lint.Error {
-			out = append(out, fmt.Sprintf("%s: %s (lint %s; fix: %s)", fd.Where, fd.Message, fd.Check, fd.Fix))
-		}
-	}
-	return out
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/lint"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/report"
+	"github.com/pgseccomp/pgseccomp/internal/source"
 )
 
 const lintUsage = `Usage: pgseccomp lint [--config FILE] [--cluster VER/NAME | --pgdata DIR] [--profile FILE] [--arch ARCH ...]
@@ -196,19 +198,19 @@ func writeFindings(w io.Writer, findings []lint.Finding) {
 	var parts []string
 	for _, s := range []string{lint.Error, lint.Warning, lint.Notice} {
 		if counts[s] > 0 {
-			parts = append(parts, plural(counts[s], s, s+"s"))
+			parts = append(parts, report.Plural(counts[s], s, s+"s"))
 		}
 	}
-	fmt.Fprintf(w, "%s: %s\n", plural(len(findings), "finding", "findings"), strings.Join(parts, ", "))
+	fmt.Fprintf(w, "%s: %s\n", report.Plural(len(findings), "finding", "findings"), strings.Join(parts, ", "))
 }
 
-// lintInput is what lint checks of a loaded configuration (lint.ForConf,
-// as install checks one) or profile, on each named architecture ("" is the
+// lintInput is what lint checks of a loaded configuration or profile
+// (lint.For, as install checks one), on each named architecture ("" is the
 // input's own or this machine's).
-func lintInput(in *configInput, archNames []string) (lint.Input, error) {
+func lintInput(in *source.Input, archNames []string) (lint.Input, error) {
 	var archs []policy.Arch
 	for _, name := range archNames {
-		a, err := inputArch(name, in)
+		a, err := source.Arch(name, in)
 		if err != nil {
 			return lint.Input{}, err
 		}
@@ -216,13 +218,5 @@ func lintInput(in *configInput, archNames []string) (lint.Input, error) {
 			archs = append(archs, a)
 		}
 	}
-	if in.conf != nil {
-		return lint.ForConf(in.conf, archs...), nil
-	}
-	li := lint.Input{Rewrite: func(s string) string { return profileText(s, in) }}
-	for _, a := range archs {
-		lc := check(in, a)
-		li.Targets = append(li.Targets, lint.Target{Arch: a, Settings: lc.settings, Policy: lc.policy, Problems: lc.problems})
-	}
-	return li, nil
+	return lint.For(in, archs...), nil
 }

@@ -162,3 +162,10 @@ func usageError(name, format string, args ...any) int {
 	fmt.Fprintf(stderr, "pgseccomp %s: %s\n", name, strings.TrimSuffix(msg, "\n"))
 	return 2
 }
+
+// flagsSet returns the names of the flags given on the command line.
+func flagsSet(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}

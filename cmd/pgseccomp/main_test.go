@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -71,16 +73,23 @@ func TestCommandHelp(t *testing.T) {
 	}
 }
 
-// TestBadFlag: every command refuses an unknown flag with exit 2, names
-// it, and points to its --help, writing nothing to stdout.
+// TestBadFlag: every command, and every subcommand of profile, refuses an
+// unknown flag with exit 2, names it, and points to its --help, writing
+// nothing to stdout.
 func TestBadFlag(t *testing.T) {
+	var cases [][]string
 	for _, c := range commands {
-		args := []string{c.name, "--frobnicate"}
-		if c.name == "profile" {
-			args = []string{c.name, "show", "--frobnicate"}
+		if c.name != "profile" {
+			cases = append(cases, []string{c.name, "--frobnicate"})
 		}
+	}
+	for _, sub := range slices.Sorted(maps.Keys(profileSubcommands)) {
+		cases = append(cases, []string{"profile", sub, "--frobnicate"})
+	}
+	for _, args := range cases {
 		code, out, errOut := runCLI(t, args...)
-		if code != 2 || out != "" || !strings.Contains(errOut, "frobnicate") || !strings.Contains(errOut, "pgseccomp "+c.name) || !strings.Contains(errOut, "--help") {
+		name := strings.Join(args[:len(args)-1], " ")
+		if code != 2 || out != "" || !strings.Contains(errOut, "frobnicate") || !strings.Contains(errOut, "pgseccomp "+name) || !strings.Contains(errOut, "--help") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 		}
 	}

@@ -3,22 +3,16 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/install"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
-	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/record"
 )
 
@@ -101,30 +95,15 @@ An existing cluster (recorded on a copy; it keeps serving):
                       passwords and data of the cluster are there. Every
                       recording of a cluster also runs its server life on
                       the copy: a login by each pg_hba.conf method it can
-                      use (the others are named), WAL segments,
-                      checkpoints, a base backup, a restart, crash
-                      recovery, abort() and a PANIC. Then, for every path
-                      the cluster's configuration uses (those events, its
-                      logins, the methods it could not log in with), what
-                      the shipped profile for the same PostgreSQL major,
-                      distribution and architecture saw on the same path
-                      and the recording lacks is added, each with its
-                      reason (printed, and in provenance.added)
+                      use (the others are named, and get the shipped
+                      profile's global list), WAL segments, checkpoints, a
+                      base backup, a restart, crash recovery, abort() and a
+                      PANIC
   --in-place          record the cluster itself instead: ITS SERVER IS
                       STOPPED FOR THE WHOLE RECORDING (minutes; no client
                       can connect) and started again afterwards the way it
                       is managed (pg_ctlcluster, systemctl or pg_ctl). Asks
-                      first, unless --yes. The recording's server has the
-                      cluster's own configuration, SSL and pg_hba.conf
-                      lines, on a private socket and a private port on
-                      127.0.0.1, so its clients cannot reach it; PGUSER is
-                      a superuser (pgseccomp_record) made for the
-                      recording and dropped at the end. The server-life
-                      steps that crash or restart the server are not run
-                      (the output names them); what the built-in steps
-                      make is dropped, also when the recording fails, and
-                      what your workloads make as pgseccomp_record is
-                      given to the OS user's role
+                      first, unless --yes
   --yes               do not ask
   --server-log F      --in-place, a cluster pg_ctl manages: where the server
                       started again logs (default: the work directory)
@@ -208,7 +187,7 @@ func runRecord(args []string) int {
 	if maxPasses < 2 {
 		return usageError("record", "--max-passes %d: at least 2 (a layer needs a pass that adds nothing)", maxPasses)
 	}
-	if !flagSet(fs, "builtin") && len(workloads) == 0 {
+	if !flagsSet(fs)["builtin"] && len(workloads) == 0 {
 		builtin = true
 	}
 	if !builtin && len(workloads) == 0 {
@@ -249,7 +228,7 @@ func runRecord(args []string) int {
 	defer stop()
 	res, err := record.Run(ctx, record.Options{
 		BinDir: binDir, Workloads: workloads, BuiltIn: builtin, PerRole: perRole, KeepIOUring: keepIOUring,
-		MaxPasses: maxPasses, Progress: stderr, Terminal: writesToTerminal(stderr),
+		MaxPasses: maxPasses, Progress: stderr, Terminal: isTerminal(stderr),
 		Existing: existing, InPlace: inPlace, ServerLog: serverLog,
 	})
 	if err != nil {
@@ -260,51 +239,11 @@ func runRecord(args []string) int {
 		}
 		return 1
 	}
-	p := res.Profile
-	if err := p.WriteFile(profileOut); err != nil {
-		fmt.Fprintf(stderr, "pgseccomp record: write the profile: %v\n", err)
+	if err := res.WriteFiles(profileOut, confOut, action); err != nil {
+		fmt.Fprintf(stderr, "pgseccomp record: %v\n", err)
 		return 1
 	}
-	if err := os.WriteFile(confOut, []byte(profile.Snippet(p, &action)), 0o644); err != nil {
-		fmt.Fprintf(stderr, "pgseccomp record: write the conf.d snippet: %v\n", err)
-		return 1
-	}
-	var phases []string
-	for _, ps := range p.Provenance.Passes {
-		phases = append(phases, ps.Phase)
-	}
-	var records uint64
-	for _, ps := range p.Provenance.Passes {
-		records += ps.Records
-	}
-	fmt.Fprintf(stdout, "recorded in %s: %d passes (%s), %d audit records of the server read; kernel audit lost counter %d before and %d after, capture socket never overflowed\n",
-		res.Elapsed.Round(1e9), len(phases), strings.Join(phases, ", "), records, res.LostBefore, res.LostAfter)
-	fmt.Fprintf(stdout, "proven with the recorded lists and error defaults: %s\n", strings.Join(res.Proven, ", "))
-	if len(res.NotRun) > 0 {
-		fmt.Fprintf(stdout, "not run in place, so not proven (they crash or restart the server, which only a copy may): %s\n", strings.Join(res.NotRun, ", "))
-	}
-	if len(res.Unexercised) > 0 {
-		fmt.Fprintf(stdout, "not exercised (pg_hba.conf methods the recording cannot log in with; what the shipped profile saw on their login paths is added, see provenance.added): %s\n", strings.Join(res.Unexercised, "; "))
-	}
-	fmt.Fprintf(stdout, "global layer: %d syscalls; session layer: %d syscalls", len(p.Global.Allow), len(p.Session.Allow))
-	if len(p.Roles) > 0 {
-		fmt.Fprintf(stdout, "; %d roles with their own lists", len(p.Roles))
-	}
-	fmt.Fprintln(stdout)
-	for _, w := range p.Provenance.Withheld {
-		fmt.Fprintf(stdout, "left out of the %s layer, though recorded: %s (%s)\n", w.Layer, strings.Join(w.Syscalls, ", "), w.Why)
-	}
-	layers := map[string][]string{"session": p.Session.Allow}
-	for _, role := range p.RoleNames() {
-		layers["role "+role] = p.Roles[role].Allow
-	}
-	for _, layer := range slices.Sorted(maps.Keys(layers)) {
-		for _, name := range policy.IOUring {
-			if slices.Contains(layers[layer], name) {
-				fmt.Fprintf(stdout, "warning: the %s layer allows %s (--keep-io-uring): operations submitted through a ring are not seen by seccomp\n", layer, name)
-			}
-		}
-	}
+	res.WriteSummary(stdout)
 	fmt.Fprintf(stdout, "profile: %s\nconf.d snippet (%s defaults): %s\n", profileOut, action, confOut)
 	return 0
 }
@@ -316,7 +255,7 @@ func confirmInPlace(e *cluster.Existing, yes bool) (int, bool) {
 		return 0, true
 	}
 	warning := fmt.Sprintf("--in-place stops the server of %s (pid %d) for the whole recording, minutes during which no client can connect, and starts it again afterwards", e, pid)
-	if !writesToTerminal(os.Stdin) {
+	if !isTerminal(os.Stdin) {
 		return usageError("record", "%s: add --yes to do that without a terminal to ask on, or leave out --in-place to record on a copy while it keeps serving", warning), false
 	}
 	fmt.Fprintf(stderr, "%s.\nRecord on a copy instead (leave out --in-place) to avoid the outage. Stop it now? [y/N] ", warning)
@@ -327,26 +266,4 @@ func confirmInPlace(e *cluster.Existing, yes bool) (int, bool) {
 		return 1, false
 	}
 	return 0, true
-}
-
-// flagSet reports whether the command line set the named flag.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == name {
-			set = true
-		}
-	})
-	return set
-}
-
-// writesToTerminal reports whether w is a terminal, where a live progress
-// line can be rewritten in place.
-func writesToTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }

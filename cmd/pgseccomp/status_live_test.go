@@ -8,6 +8,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
+	"github.com/pgseccomp/pgseccomp/internal/status"
 )
 
 // TestStatusLiveCluster runs status against a real cluster under pgseccomp,
@@ -30,7 +31,7 @@ func TestStatusLiveCluster(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status --json exited %d: %s", code, errOut)
 	}
-	var procs []statusJSON
+	var procs []status.Process
 	if err := json.Unmarshal([]byte(out), &procs); err != nil {
 		t.Fatalf("decode %q: %v", out, err)
 	}

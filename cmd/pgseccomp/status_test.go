@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pgseccomp/pgseccomp/internal/status"
 )
 
 // The fixture trees of internal/procs: see internal/procs/cluster_test.go.
@@ -88,9 +90,9 @@ func TestStatusSelfJSON(t *testing.T) {
 	}
 }
 
-func decodeStatus(t *testing.T, out string) []statusJSON {
+func decodeStatus(t *testing.T, out string) []status.Process {
 	t.Helper()
-	var got []statusJSON
+	var got []status.Process
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("output is not a JSON array: %v\n%s", err, out)
 	}
@@ -126,7 +128,7 @@ func TestStatusFixtureAll(t *testing.T) {
 		t.Fatalf("--json: exit %d, %d objects, want 19", code, len(got))
 	}
 	pw := got[18]
-	want := statusJSON{
+	want := status.Process{
 		PID: 5758, PPID: 5735, Kind: "parallel worker", Title: "postgres: main: parallel worker for PID 5755",
 		SeccompMode: 2, SeccompFilters: 2, NoNewPrivs: true, SpeculationStoreBypass: "thread force mitigated", SpeculationIndirectBranch: "always enabled",
 		PostmasterPID: 5735, DataDirectory: "/var/lib/postgresql/15/main", ClusterName: "main", PgseccompLoaded: true, Confined: true,
@@ -266,14 +268,5 @@ func TestStatusNoPostgres(t *testing.T) {
 	code, out, _ = runCLI(t, "status", "--proc", proc, "--json")
 	if code != 0 || strings.TrimSpace(out) != "[]" {
 		t.Errorf("--json: exit %d, stdout %q; want []", code, out)
-	}
-}
-
-func TestSanitize(t *testing.T) {
-	if got := cell("evil\nrole\t"); got != "evil?role?" {
-		t.Errorf("cell() = %q", got)
-	}
-	if got := cell(""); got != "-" {
-		t.Errorf("cell(\"\") = %q", got)
 	}
 }

@@ -1,22 +1,16 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/pgseccomp/pgseccomp/internal/audit"
-	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
@@ -159,7 +153,7 @@ type sinceFlag struct {
 func (f sinceFlag) String() string { return "" }
 
 func (f sinceFlag) Set(s string) error {
-	t, err := parseSince(s, f.now())
+	t, err := audit.ParseSince(s, f.now())
 	if err != nil {
 		return err
 	}
@@ -226,428 +220,27 @@ func runSyscalls(args []string) int {
 	if dashes > 1 {
 		return usageError("syscalls", "standard input (-) is named %d times; name it once", dashes)
 	}
-	inputs, code := openInputs(files)
-	if code != 0 {
-		return code
+	inputs, err := audit.OpenFiles(files, stdin)
+	if err != nil {
+		return usageError("syscalls", "%v", err)
 	}
-	defer func() {
-		for _, in := range inputs {
-			in.close()
-		}
-	}()
-
+	defer inputs.Close()
+	if inputs.ReadsStdin() && isTerminal(stdin) {
+		fmt.Fprintln(stderr, "pgseccomp syscalls: reading seccomp records from the terminal (end with Ctrl-D); give a log file such as /var/log/audit/audit.log, or pipe dmesg into it")
+	}
 	var sum audit.Summary
-	var stats audit.Stats
-	for _, in := range inputs {
-		st, err := sum.Tally(in.r, in.name, &o.filter)
-		stats.Add(st)
-		if err != nil {
-			return usageError("syscalls", "reading %s: %v", in.label(), pgconf.UnwrapPathError(err))
-		}
+	stats, err := inputs.Tally(&sum, &o.filter)
+	if err != nil {
+		return usageError("syscalls", "%v", err)
 	}
 
-	all := sum.Syscalls()
-	arches := o.arches
-	switch {
-	case o.all:
-		arches = archesOf(all)
-		if len(arches) == 0 {
-			arches = []syscalls.Arch{syscalls.Native()} // an empty line: nothing was logged
-		}
-	case arches == nil && !o.json:
-		arches = []syscalls.Arch{syscalls.Native()}
+	l := audit.Listing{Summary: &sum, Stats: stats, Files: files, Arches: o.arches, All: o.all, JSON: o.json, Untrusted: o.filter.Untrusted}
+	if err := l.Write(stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "pgseccomp syscalls: writing JSON: %v\n", err)
+		return 2
 	}
-	if o.json {
-		if err := writeSyscallsJSON(stdout, selectArches(all, arches, o.all || o.arches == nil), &sum, stats, o.filter.Untrusted); err != nil {
-			fmt.Fprintf(stderr, "pgseccomp syscalls: writing JSON: %v\n", err)
-			return 2
-		}
-	} else {
-		writeSyscallLines(stdout, all, arches)
-	}
-	reportSyscalls(stderr, all, arches, o, &sum, stats, files)
 	return 0
-}
-
-// input is one FILE argument, opened.
-type input struct {
-	name  string // as given; "" for standard input
-	r     io.Reader
-	close func()
-}
-
-func (in input) label() string {
-	if in.name == "" {
-		return "standard input"
-	}
-	return in.name
-}
-
-// openInputs opens every FILE before any is read, so that a typo fails
-// the run before it prints anything.
-func openInputs(files []string) ([]input, int) {
-	var inputs []input
-	for _, name := range files {
-		if name == "-" {
-			if isTerminal(stdin) {
-				fmt.Fprintln(stderr, "pgseccomp syscalls: reading seccomp records from the terminal (end with Ctrl-D); give a log file such as /var/log/audit/audit.log, or pipe dmesg into it")
-			}
-			inputs = append(inputs, input{name: "", r: stdin, close: func() {}})
-			continue
-		}
-		f, err := os.Open(name)
-		if err == nil {
-			if fi, serr := f.Stat(); serr == nil && fi.IsDir() {
-				f.Close()
-				err = errors.New("is a directory")
-			}
-		}
-		if err != nil {
-			for _, in := range inputs {
-				in.close()
-			}
-			hint := ""
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				hint = "; check the path (auditd's log is /var/log/audit/audit.log; without auditd, pipe dmesg or journalctl -k -o json into pgseccomp syscalls)"
-			case errors.Is(err, fs.ErrPermission):
-				hint = "; audit logs are readable by root (or the adm group) only: run as root"
-			}
-			return nil, usageError("syscalls", "cannot read %s: %v%s", name, pgconf.UnwrapPathError(err), hint)
-		}
-		inputs = append(inputs, input{name: name, r: f, close: func() { f.Close() }})
-	}
-	return inputs, 0
 }
 
 // stdin is where "-" reads from; tests replace it.
 var stdin io.Reader = os.Stdin
-
-// isTerminal reports whether r is a terminal, which nobody pipes a log into.
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
-
-// parseSince parses --since: a duration back from now (with a d suffix for
-// days) or a point in time.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if d, ok := parseAgo(s); ok {
-		return now.Add(-d), nil
-	}
-	if epoch, ok := strings.CutPrefix(s, "@"); ok {
-		if t, ok := parseEpoch(epoch); ok {
-			return t, nil
-		}
-	} else if t, ok := parseEpoch(s); ok && len(s) >= 9 {
-		return t, nil // an audit stamp's seconds, copied from a record
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
-		loc := time.Local
-		if layout == time.RFC3339Nano {
-			loc = time.UTC
-		}
-		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is neither a duration (90m, 12h, 7d) nor a time (2026-11-27 22:00, 2026-11-27T22:00:00Z, @1795820182)", s)
-}
-
-// parseAgo parses a non-negative duration, also in days ("7d", "1d12h").
-func parseAgo(s string) (time.Duration, bool) {
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		n, err := strconv.Atoi(s[:i])
-		if err != nil || n < 0 || n > 100000 {
-			return 0, false
-		}
-		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
-		if s == "" {
-			return days, true
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 || days+d < days {
-		return 0, false // bad, negative, or past 292 years
-	}
-	return days + d, true
-}
-
-func parseEpoch(s string) (time.Time, bool) {
-	sec, frac, _ := strings.Cut(s, ".")
-	n, err := strconv.ParseInt(sec, 10, 64)
-	if err != nil || n < 0 || strings.HasPrefix(sec, "+") {
-		return time.Time{}, false
-	}
-	var nsec int64
-	if frac != "" {
-		if len(frac) > 9 {
-			return time.Time{}, false
-		}
-		f, err := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
-		if err != nil || strings.HasPrefix(frac, "+") || strings.HasPrefix(frac, "-") {
-			return time.Time{}, false
-		}
-		nsec = f
-	}
-	return time.Unix(n, nsec), true
-}
-
-// archesOf returns the resolved ABIs of list, in its order.
-func archesOf(list []*audit.Syscall) []syscalls.Arch {
-	var out []syscalls.Arch
-	for _, s := range list {
-		if s.Arch.Valid() && !slices.Contains(out, s.Arch) {
-			out = append(out, s.Arch)
-		}
-	}
-	return out
-}
-
-// selectArches returns the syscalls of the given ABIs, or every syscall
-// (unresolved ABIs too) when every is set.
-func selectArches(list []*audit.Syscall, arches []syscalls.Arch, every bool) []*audit.Syscall {
-	if every {
-		return list
-	}
-	var out []*audit.Syscall
-	for _, s := range list {
-		if slices.Contains(arches, s.Arch) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// writeSyscallLines prints one line of names per ABI, in the order given.
-func writeSyscallLines(w io.Writer, list []*audit.Syscall, arches []syscalls.Arch) {
-	for _, a := range arches {
-		var names []string
-		for _, s := range list {
-			if s.Arch == a {
-				names = append(names, s.Name)
-			}
-		}
-		slices.Sort(names)
-		fmt.Fprintln(w, strings.Join(slices.Compact(names), ","))
-	}
-}
-
-// reportSyscalls writes the stderr report: which line is which ABI,
-// unknown numbers, records of ABIs not printed, and the summary line.
-func reportSyscalls(w io.Writer, list []*audit.Syscall, arches []syscalls.Arch, o *syscallsOptions, sum *audit.Summary, st audit.Stats, files []string) {
-	const p = "pgseccomp syscalls: "
-	if !o.json && len(arches) > 1 {
-		parts := make([]string, len(arches))
-		for i, a := range arches {
-			n := 0
-			for _, s := range list {
-				if s.Arch == a {
-					n++
-				}
-			}
-			parts[i] = fmt.Sprintf("line %d: %s (%s)", i+1, a, plural(n, "syscall", "syscalls"))
-		}
-		fmt.Fprintf(w, "%sstdout %s\n", p, strings.Join(parts, "; "))
-	}
-	printed := func(s *audit.Syscall) bool {
-		return o.json && (o.all || o.arches == nil) || slices.Contains(arches, s.Arch)
-	}
-	for _, s := range list {
-		if !s.Known && s.Arch.Valid() && printed(s) {
-			fmt.Fprintf(w, "%swarning: libseccomp %s knows no syscall %d on %s (%s); it is printed as %s, which pgseccomp refuses until libseccomp knows it: upgrade libseccomp, or leave it out\n",
-				p, syscalls.LibraryVersion(), s.Number, s.ArchName(), plural(int(s.Count), "record", "records"), s.Name)
-		}
-	}
-	for _, a := range arches {
-		var names []string
-		for _, s := range list {
-			if s.Arch == a && printed(s) {
-				names = append(names, s.Name)
-			}
-		}
-		if newer := syscalls.NewerThanLibrary(a, names); len(newer) > 0 {
-			fmt.Fprintf(w, "%snote: libseccomp %s, which this tool uses, does not know %s on %s; they are named from the kernel's syscall tables, and a server whose libseccomp does not know them refuses them\n",
-				p, syscalls.LibraryVersion(), strings.Join(newer, ", "), a)
-		}
-	}
-	// Records not printed: other ABIs, and arches this tool cannot resolve.
-	other := map[string][]string{}
-	otherCount := map[string]int64{}
-	var otherOrder []string
-	for _, s := range list {
-		if printed(s) {
-			continue
-		}
-		k := s.ArchName()
-		if _, seen := other[k]; !seen {
-			otherOrder = append(otherOrder, k)
-		}
-		other[k] = append(other[k], s.Name)
-		otherCount[k] += s.Count
-	}
-	for _, k := range otherOrder {
-		how := "add --arch " + k + " to print them"
-		if _, err := syscalls.ParseArch(k); err != nil {
-			how = "pgseccomp cannot name this ABI's syscalls; --json lists their numbers"
-		}
-		fmt.Fprintf(w, "%snote: %s for %s not printed (%s); %s\n", p, plural(int(otherCount[k]), "record", "records"), k, clipList(other[k], 8), how)
-	}
-
-	fmt.Fprintf(w, "%sread %s from %s: %s, %d selected; %d unrelated, %d malformed, %d untrusted\n",
-		p, plural(int(st.Lines), "line", "lines"), inputsLabel(files), plural(int(st.Records), "seccomp record", "seccomp records"),
-		sum.Selected, st.Unrelated, st.Malformed, st.Untrusted)
-	for _, e := range st.Examples {
-		fmt.Fprintf(w, "%smalformed: %v\n", p, labelled(e))
-	}
-	reportUntrusted(w, o, st)
-	if sum.UndatedFilteredOut > 0 {
-		fmt.Fprintf(w, "%snote: --since left out %s without a date (journald's audit[PID]: SECCOMP lines with a prefix that has no year); read the journal with -o json, which dates them, or filter with journalctl --since\n",
-			p, plural(int(sum.UndatedFilteredOut), "record", "records"))
-	}
-	if st.Records == 0 && st.Untrusted == 0 && st.Lines > 0 {
-		fmt.Fprintf(w, "%snote: no seccomp records found; auditd writes them to /var/log/audit/audit.log, and without auditd the kernel log has them (dmesg, journalctl -k -o json)\n", p)
-	}
-}
-
-// reportUntrusted warns about records from sources anybody can write:
-// how many, in which formats, and the first one.
-func reportUntrusted(w io.Writer, o *syscallsOptions, st audit.Stats) {
-	if st.Untrusted == 0 {
-		return
-	}
-	const p = "pgseccomp syscalls: "
-	var where []string
-	for _, f := range audit.Formats {
-		if n := st.UntrustedFormats[f]; n > 0 {
-			where = append(where, fmt.Sprintf("%d %s", n, f))
-		}
-	}
-	what := fmt.Sprintf("%s in lines anybody can write (%s)", plural(int(st.Untrusted), "record", "records"), strings.Join(where, ", "))
-	if o.filter.Untrusted {
-		fmt.Fprintf(w, "%swarning: --include-untrusted: the list includes %s; a database user (RAISE LOG) or any local user (logger) may have forged them\n", p, what)
-	} else {
-		fmt.Fprintf(w, "%swarning: left out %s: a database user (RAISE LOG) or any local user (logger) can forge them; read the kernel log (dmesg), auditd's log, or the journal as JSON (journalctl -k -o json), or give --include-untrusted to list them anyway\n", p, what)
-	}
-	if len(st.UntrustedExamples) > 0 {
-		fmt.Fprintf(w, "%suntrusted: %v\n", p, labelled(st.UntrustedExamples[0]))
-	}
-}
-
-// labelled names standard input in a malformed-line example.
-func labelled(e audit.LineError) audit.LineError {
-	if e.Name == "" {
-		e.Name = "<stdin>"
-	}
-	return e
-}
-
-func inputsLabel(files []string) string {
-	if len(files) == 1 {
-		if files[0] == "-" {
-			return "standard input"
-		}
-		return files[0]
-	}
-	return plural(len(files), "input", "inputs")
-}
-
-func clipList(names []string, max int) string {
-	if len(names) <= max {
-		return strings.Join(names, ", ")
-	}
-	return strings.Join(names[:max], ", ") + fmt.Sprintf(", and %d more", len(names)-max)
-}
-
-func examplesJSON(list []audit.LineError) []malformedJSON {
-	out := []malformedJSON{}
-	for _, e := range list {
-		e = labelled(e)
-		out = append(out, malformedJSON{e.Name, e.Line, e.Err.Error()})
-	}
-	return out
-}
-
-// syscallJSON is one entry of --json's "syscalls".
-type syscallJSON struct {
-	Name      string           `json:"name"`
-	Number    int64            `json:"number"`
-	Arch      string           `json:"arch"`
-	Known     bool             `json:"known"`
-	Count     int64            `json:"count"`
-	FirstSeen *time.Time       `json:"first_seen"`
-	LastSeen  *time.Time       `json:"last_seen"`
-	PIDs      []int            `json:"pids"`
-	Actions   map[string]int64 `json:"actions"`
-	Comms     []string         `json:"comms"`
-	Exes      []string         `json:"exes"`
-}
-
-type totalsJSON struct {
-	Lines              int64            `json:"lines"`
-	Records            int64            `json:"records"`
-	Matched            int64            `json:"matched"`
-	FilteredOut        int64            `json:"filtered_out"`
-	UndatedFilteredOut int64            `json:"undated_filtered_out"`
-	Unrelated          int64            `json:"unrelated"`
-	Malformed          int64            `json:"malformed"`
-	MalformedExamples  []malformedJSON  `json:"malformed_examples"`
-	Formats            map[string]int64 `json:"formats"`
-	Untrusted          int64            `json:"untrusted"`
-	UntrustedIncluded  bool             `json:"untrusted_included"`
-	UntrustedFormats   map[string]int64 `json:"untrusted_formats"`
-	UntrustedExamples  []malformedJSON  `json:"untrusted_examples"`
-}
-
-type malformedJSON struct {
-	File  string `json:"file"`
-	Line  int64  `json:"line"`
-	Error string `json:"error"`
-}
-
-func writeSyscallsJSON(w io.Writer, list []*audit.Syscall, sum *audit.Summary, st audit.Stats, includeUntrusted bool) error {
-	out := struct {
-		Syscalls []syscallJSON `json:"syscalls"`
-		Totals   totalsJSON    `json:"totals"`
-	}{Syscalls: []syscallJSON{}}
-	for _, s := range list {
-		e := syscallJSON{
-			Name: s.Name, Number: s.Number, Arch: s.ArchName(), Known: s.Known, Count: s.Count,
-			PIDs: s.PIDs(), Comms: s.Comms(), Exes: s.Exes(), Actions: map[string]int64{},
-		}
-		if !s.FirstSeen.IsZero() {
-			first, last := s.FirstSeen.UTC(), s.LastSeen.UTC()
-			e.FirstSeen, e.LastSeen = &first, &last
-		}
-		for a, n := range s.Actions() {
-			e.Actions[a.String()] = n
-		}
-		out.Syscalls = append(out.Syscalls, e)
-	}
-	out.Totals = totalsJSON{
-		Lines: st.Lines, Records: st.Records, Matched: sum.Selected,
-		FilteredOut: sum.FilteredOut, UndatedFilteredOut: sum.UndatedFilteredOut,
-		Unrelated: st.Unrelated, Malformed: st.Malformed,
-		MalformedExamples: examplesJSON(st.Examples), Formats: map[string]int64{},
-		Untrusted: st.Untrusted, UntrustedIncluded: includeUntrusted,
-		UntrustedFormats: map[string]int64{}, UntrustedExamples: examplesJSON(st.UntrustedExamples),
-	}
-	for _, f := range audit.Formats {
-		if n := st.Formats[f]; n > 0 {
-			out.Totals.Formats[f.String()] = n
-		}
-		if n := st.UntrustedFormats[f]; n > 0 {
-			out.Totals.UntrustedFormats[f.String()] = n
-		}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false) // "<stdin>", paths with & or <
-	return enc.Encode(out)
-}

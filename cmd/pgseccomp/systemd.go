@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/pgseccomp/pgseccomp/internal/export"
+	"github.com/pgseccomp/pgseccomp/internal/source"
 )
 
 const systemdUsage = `Usage: pgseccomp systemd [--config FILE | --pgdata DIR | --profile FILE] [--unit UNIT]
@@ -119,7 +120,7 @@ func runSystemd(args []string) int {
 	if err != nil {
 		return usageError("systemd", "%v", err)
 	}
-	a, err := inputArch(arch, in)
+	a, err := source.Arch(arch, in)
 	if err != nil {
 		return usageError("systemd", "--arch: %v", err)
 	}

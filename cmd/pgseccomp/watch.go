@@ -12,6 +12,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/audit"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/source"
 	"github.com/pgseccomp/pgseccomp/internal/watch"
 )
 
@@ -84,7 +85,7 @@ func runWatch(args []string) int {
 	var err error
 	var since time.Time
 	if *sinceFlag != "" {
-		if since, err = parseSince(*sinceFlag, time.Now()); err != nil {
+		if since, err = audit.ParseSince(*sinceFlag, time.Now()); err != nil {
 			return usageError("watch", "--since: %v", err)
 		}
 	} else if *auditLog != "" {
@@ -97,10 +98,10 @@ func runWatch(args []string) int {
 	if err != nil {
 		return usageError("watch", "%v", err)
 	}
-	if in.conf == nil {
-		return usageError("watch", "%s is a profile: a watch reads the configuration the server runs with; give --pgdata or --config with its postgresql.conf", in.path)
+	if in.Conf == nil {
+		return usageError("watch", "%s is a profile: a watch reads the configuration the server runs with; give --pgdata or --config with its postgresql.conf", in.Path)
 	}
-	dataDir := in.conf.DataDir
+	dataDir := in.Conf.DataDir
 	if dataDir == "" {
 		return usageError("watch", "no data directory: give --cluster VER/NAME or --pgdata DIR (the directory with postmaster.pid)")
 	}
@@ -111,7 +112,7 @@ func runWatch(args []string) int {
 		}
 	}
 	prefix := "%m [%p] " // PostgreSQL's default
-	if s, ok := in.conf.Lookup("log_line_prefix"); ok {
+	if s, ok := in.Conf.Lookup("log_line_prefix"); ok {
 		prefix = s.Value
 	}
 	load := func(arch policy.Arch) (*policy.Policy, error) {
@@ -119,8 +120,8 @@ func runWatch(args []string) int {
 		if err != nil {
 			return nil, err
 		}
-		lc := check(in, arch)
-		return lc.policy, nil
+		lc := source.Check(in, arch)
+		return lc.Policy, nil
 	}
 	cfg := watch.Config{
 		DataDir:  dataDir,

@@ -208,13 +208,14 @@ func blockedSyscalls(ctx context.Context, c *cluster.Cluster, conn *pgx.Conn, ou
 	if _, err := conn.Exec(ctx, restrict); err != nil {
 		return fmt.Errorf("%s: %w", restrict, err)
 	}
-	var syscall, action string
-	var num int
-	if err := conn.QueryRow(ctx, `SELECT syscall, syscallnum, filter_action FROM seccomp_filter()
-		WHERE syscall = 'readlink' AND context = 'session'`).Scan(&syscall, &num, &action); err != nil {
+	rows, err := cluster.FilterRows(ctx, conn, "syscall = 'readlink' AND context = 'session'")
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "seccomp_filter(): %s | %d | %s | session\n", syscall, num, action)
+	if len(rows) != 1 {
+		return fmt.Errorf("seccomp_filter() has %d session rows for readlink, want 1: %v", len(rows), rows)
+	}
+	fmt.Fprintf(out, "seccomp_filter(): %s\n", rows[0])
 	fmt.Fprintln(out, query+";")
 	if err := conn.QueryRow(ctx, query).Scan(&location); err == nil {
 		return fmt.Errorf("pg_tablespace_location() returned %q: readlink was not blocked", location)

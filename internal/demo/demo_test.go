@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
 	"github.com/pgseccomp/pgseccomp/internal/procs"
 )
 
@@ -78,7 +78,7 @@ func TestRunCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out clustertest.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{Out: &out, Workload: time.Minute, Status: func(string) int {
@@ -106,22 +106,4 @@ func TestRunCancelled(t *testing.T) {
 	if _, err := os.Stat(filepath.Dir(dataDir)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("%s still exists after the cancelled demo (%v)", filepath.Dir(dataDir), err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

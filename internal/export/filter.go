@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
 // Filter is one seccomp filter for a whole PostgreSQL service: what it
@@ -19,6 +20,39 @@ type Filter struct {
 	// Syscalls maps syscall names to their actions. A name whose action
 	// equals Default changes nothing but is kept, so the outputs show it.
 	Syscalls map[string]policy.Action
+}
+
+// FromLayer is the filter of layer l of a policy built on arch, its
+// syscalls named as on arch; source says where it comes from.
+func FromLayer(l *policy.Layer, arch policy.Arch, source string) Filter {
+	f := Filter{Source: source, Default: l.Default, Syscalls: map[string]policy.Action{}}
+	for nr, a := range l.Rules {
+		f.Syscalls[policy.SyscallName(arch, nr)] = a
+	}
+	return f
+}
+
+// ParseArchList reads an --arch value: comma-separated names, or empty for native
+// (the server's ABI: this machine's, or a profile's) and those Docker lists
+// with it.
+func ParseArchList(list string, native syscalls.Arch) ([]syscalls.Arch, error) {
+	if strings.TrimSpace(list) == "" {
+		return DefaultOCIArches(native), nil
+	}
+	var arches []syscalls.Arch
+	seen := map[syscalls.Arch]bool{}
+	for _, word := range strings.Split(list, ",") {
+		a, err := policy.ParseArch(strings.TrimSpace(word))
+		if err != nil {
+			return nil, err
+		}
+		if seen[a] {
+			return nil, fmt.Errorf("%s is listed twice", a)
+		}
+		seen[a] = true
+		arches = append(arches, a)
+	}
+	return arches, nil
 }
 
 // Validate checks that the filter can be written: a valid default, and

@@ -10,13 +10,13 @@
 package lint
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/source"
 )
 
 // Severities of findings, most severe first.
@@ -64,27 +64,41 @@ type Input struct {
 	Rewrite func(string) string
 }
 
-// ForConf is the Input for a server's configuration (as pgconf.Load
-// reads it) on each of archs: its pgseccomp settings built as the
-// postmaster builds them, and its pg_hba.conf. Callers that know the
-// server's roles set Input.Roles (FetchRoles).
-func ForConf(conf *pgconf.File, archs ...policy.Arch) Input {
-	in := Input{Conf: conf, HBA: ReadHBA(conf)}
-	for _, arch := range archs {
-		t := Target{Arch: arch}
-		var problems policy.Problems
-		var err error
-		t.Settings, err = policy.SettingsFromConf(conf)
-		if errors.As(err, &problems) {
-			t.Problems = append(t.Problems, problems...)
-		}
-		t.Policy, err = t.Settings.Build(arch)
-		if errors.As(err, &problems) {
-			t.Problems = append(t.Problems, problems...)
-		}
-		in.Targets = append(in.Targets, t)
+// For is the Input for a server's configuration (as pgconf.Load reads
+// it) or a profile, on each of archs: its pgseccomp settings built as the
+// postmaster builds them (source.Check), and a configuration's
+// pg_hba.conf; a profile's findings name its JSON locations. Callers that
+// know the server's roles set Input.Roles (FetchRoles).
+func For(in *source.Input, archs ...policy.Arch) Input {
+	li := Input{Conf: in.Conf}
+	if in.Conf != nil {
+		li.HBA = ReadHBA(in.Conf)
+	} else {
+		li.Rewrite = in.Rewrite
 	}
-	return in
+	for _, arch := range archs {
+		c := source.Check(in, arch)
+		li.Targets = append(li.Targets, Target{Arch: arch, Settings: c.Settings, Policy: c.Policy, Problems: c.Problems})
+	}
+	return li
+}
+
+// Blocking is lint's verdict on a server's configuration, as install
+// checks the one it would leave: the findings that would stop the server
+// or refuse a login (severity error), on this machine's architecture, one
+// line each with where, what, the check and the fix.
+func Blocking(f *pgconf.File) []string {
+	arch, err := policy.NativeArch()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, fd := range Run(For(source.ForConf(f), arch)) {
+		if fd.Severity == Error {
+			out = append(out, fmt.Sprintf("%s: %s (lint %s; fix: %s)", fd.Where, fd.Message, fd.Check, fd.Fix))
+		}
+	}
+	return out
 }
 
 // Run runs every check on each target. A finding every target has is

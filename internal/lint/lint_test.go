@@ -11,6 +11,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/demo"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/source"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 )
 
@@ -79,7 +80,7 @@ func lintDir(t *testing.T, dir string, archs []string, roles []string) []Finding
 		}
 		as = append(as, arch)
 	}
-	in := ForConf(conf, as...)
+	in := For(source.ForConf(conf), as...)
 	in.Roles = roles
 	return Run(in)
 }

@@ -399,23 +399,10 @@ func splitIdentifiers(s string, downcase bool) ([]string, bool) {
 			return nil, false // a comma at the end: an empty name
 		}
 		if s[i] == '"' {
-			var b strings.Builder
-			i++
-			for {
-				j := strings.IndexByte(s[i:], '"')
-				if j < 0 {
-					return nil, false
-				}
-				b.WriteString(s[i : i+j])
-				i += j + 1
-				if i < len(s) && s[i] == '"' {
-					b.WriteByte('"')
-					i++
-					continue
-				}
-				break
+			var ok bool
+			if name, i, ok = readQuoted(s, i); !ok {
+				return nil, false
 			}
-			name = b.String()
 		} else {
 			start := i
 			for i < len(s) && s[i] != ',' && !isScannerSpace(s[i]) {

@@ -86,21 +86,13 @@ func TestSnippetLoadsInPostgreSQL(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close(ctx)
-			rows, err := conn.Query(ctx, "SELECT syscall, syscallnum, filter_action, context FROM seccomp_filter()")
+			rows, err := cluster.FilterRows(ctx, conn, "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			var live []string
-			for rows.Next() {
-				var name, action, context string
-				var nr int32
-				if err := rows.Scan(&name, &nr, &action, &context); err != nil {
-					t.Fatal(err)
-				}
-				live = append(live, fmt.Sprintf("%s|%d|%s|%s", name, nr, action, context))
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
+			for _, r := range rows {
+				live = append(live, fmt.Sprintf("%s|%d|%s|%s", r.Syscall, r.Number, r.FilterAction(), r.Context))
 			}
 			want, err := model.Rows(role, nil)
 			if err != nil {

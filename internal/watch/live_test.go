@@ -2,7 +2,6 @@ package watch_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -50,16 +49,7 @@ var settings = map[string]string{
 }
 
 // syncBuffer is an output both the watch and the test use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+type syncBuffer struct{ clustertest.SyncBuffer }
 
 // line is an event or a note, as --json writes them.
 type line struct {
@@ -69,10 +59,8 @@ type line struct {
 }
 
 func (s *syncBuffer) lines(t *testing.T) []line {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []line
-	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
+	sc := bufio.NewScanner(strings.NewReader(s.String()))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var l line
@@ -144,7 +132,7 @@ func waitFor(t *testing.T, r *running, what string, ok func([]line) bool) []line
 			return ls
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waited 30 s for %s; the watch wrote:\n%s", what, r.out.b.String())
+			t.Fatalf("waited 30 s for %s; the watch wrote:\n%s", what, r.out.String())
 		}
 	}
 }
@@ -583,7 +571,7 @@ func TestWatchReplay(t *testing.T) {
 	r := &running{out: out}
 	evs := eventsOf(r.out.lines(t), pid)
 	if len(evs) != 1 {
-		t.Fatalf("replayed events of pid %d: %+v; output:\n%s", pid, evs, out.b.String())
+		t.Fatalf("replayed events of pid %d: %+v; output:\n%s", pid, evs, out.String())
 	}
 	e := evs[0]
 	if e.Role != "joe" || e.Application != "replayed" || e.Syscall != "readlink" || e.Action != "error" || e.Layer != "role" || !strings.Contains(e.Statement, "pg_tablespace_location") {

@@ -32,10 +32,10 @@ func TestActionsAudited(t *testing.T) {
 			reload(t, c, tt.settings)
 			conn := connect(t, c, "")
 			rows := filterRows(t, conn, "syscall = '"+readlink+"' AND context = 'session'")
-			if len(rows) != 1 || rows[0].Action != "session->"+tt.action {
+			if len(rows) != 1 || rows[0].FilterAction() != "session->"+tt.action {
 				t.Fatalf("rows %+v, want %s session->%s", rows, readlink, tt.action)
 			}
-			record := awaitAuditRecord(t, int(conn.PgConn().PID()), int(rows[0].SyscallNum), tt.code, func() {
+			record := awaitAuditRecord(t, int(conn.PgConn().PID()), rows[0].Number, tt.code, func() {
 				var got string
 				err := conn.QueryRow(t.Context(), location).Scan(&got)
 				switch {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
+	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
 // confSettings turns plain values into postgresql.conf settings with
@@ -94,34 +95,16 @@ func queryString(t *testing.T, conn *pgx.Conn, sql string, args ...any) string {
 	return s
 }
 
-// filterRow is one row of seccomp_filter().
-type filterRow struct {
-	Syscall    string
-	SyscallNum int32
-	Action     string
-	Context    string
-}
-
-func filterRows(t *testing.T, conn *pgx.Conn, where string) []filterRow {
+// filterRows returns the rows of seccomp_filter() in conn's session that
+// the SQL condition where selects ("" for all), ordered by context and
+// syscall.
+func filterRows(t *testing.T, conn *pgx.Conn, where string) []policy.Row {
 	t.Helper()
-	sql := "SELECT syscall, syscallnum, filter_action, context FROM seccomp_filter()"
-	if where != "" {
-		sql += " WHERE " + where
-	}
-	sql += " ORDER BY context, syscall"
-	rows, err := conn.Query(context.Background(), sql)
+	rows, err := cluster.FilterRows(context.Background(), conn, where)
 	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
+		t.Fatal(err)
 	}
-	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (filterRow, error) {
-		var f filterRow
-		err := r.Scan(&f.Syscall, &f.SyscallNum, &f.Action, &f.Context)
-		return f, err
-	})
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return got
+	return rows
 }
 
 // createRole creates a login role allowed to run both functions.

@@ -103,7 +103,7 @@ func TestKillUnderLoadLosesNoCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	victim := connect(t, c, "victim")
-	if rows := filterRows(t, victim, "context = 'session' AND syscall = '"+readlink+"'"); len(rows) != 1 || rows[0].Action != "session->kill" {
+	if rows := filterRows(t, victim, "context = 'session' AND syscall = '"+readlink+"'"); len(rows) != 1 || rows[0].FilterAction() != "session->kill" {
 		t.Fatalf("victim's %s rows: %+v, want session->kill", readlink, rows)
 	}
 	ackedBefore := totalAcked(writers)

@@ -11,6 +11,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
 	"github.com/pgseccomp/pgseccomp/internal/demo"
+	"github.com/pgseccomp/pgseccomp/internal/pgbench"
 	"github.com/pgseccomp/pgseccomp/internal/procs"
 )
 
@@ -56,8 +57,8 @@ func TestLoadUnderEnforcingFilters(t *testing.T) {
 	admin := connect(t, c, "")
 	mustExec(t, admin, "CREATE EXTENSION pgseccomp")
 	for _, row := range filterRows(t, admin, "syscall = '<default>'") {
-		if want := row.Context + "->error"; row.Action != want {
-			t.Fatalf("<default> row of context %s: %s, want %s", row.Context, row.Action, want)
+		if want := row.Context + "->error"; row.FilterAction() != want {
+			t.Fatalf("<default> row of context %s: %s, want %s", row.Context, row.FilterAction(), want)
 		}
 	}
 	if out, err := c.Command(ctx, "pgbench", "-i", "-q", "-s", "4").CombinedOutput(); err != nil {
@@ -104,14 +105,14 @@ func TestLoadUnderEnforcingFilters(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pgbench -c 16 -T 60 under enforcing filters: %v\n%s", err, out)
 	}
-	summary, err := parsePgbenchSummary(string(out))
+	summary, err := pgbench.Parse(string(out))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	t.Logf("pgbench: %s", lastLinesOf(string(out), 6))
-	if summary.Clients != 16 || summary.Processed == 0 || summary.Failed != 0 {
+	if summary.Clients != 16 || summary.Transactions == 0 || summary.Failed != 0 {
 		t.Errorf("pgbench: %d clients, %d transactions, %d failed; want 16 clients, some transactions, none failed",
-			summary.Clients, summary.Processed, summary.Failed)
+			summary.Clients, summary.Transactions, summary.Failed)
 	}
 	if backendsSeen < 16 {
 		t.Errorf("saw %d client backends while pgbench ran, want its 16", backendsSeen)

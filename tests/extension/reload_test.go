@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
 // Two valid configurations. A denies readlink to every session but joe's;
@@ -30,7 +31,7 @@ var (
 type reloadSession struct {
 	name   string
 	conn   *pgx.Conn
-	rows   []filterRow     // seccomp_filter() right after login
+	rows   []policy.Row    // seccomp_filter() right after login
 	denied map[string]bool // probe name -> whether its syscalls are denied
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
 // TestReloadAllOrNothing: a reload in which any pgseccomp setting is
@@ -31,13 +32,13 @@ func TestReloadAllOrNothing(t *testing.T) {
 	admin := connect(t, c, "")
 	mustExec(t, admin, "CREATE EXTENSION pgseccomp")
 	createRole(t, admin, "mallory")
-	sessionRows := func(role string) []filterRow {
+	sessionRows := func(role string) []policy.Row {
 		conn := connect(t, c, role)
 		defer conn.Close(context.Background())
 		return filterRows(t, conn, "context = 'session'")
 	}
 	mallory, super := sessionRows("mallory"), sessionRows("")
-	if !slices.ContainsFunc(mallory, func(r filterRow) bool { return r.Syscall == readlinkSyscall() && r.Action == "session->error" }) {
+	if !slices.ContainsFunc(mallory, func(r policy.Row) bool { return r.Syscall == readlinkSyscall() && r.FilterAction() == "session->error" }) {
 		t.Fatalf("mallory's session does not deny %s before any reload: %v", readlinkSyscall(), mallory)
 	}
 
@@ -94,7 +95,7 @@ func TestReloadAllOrNothing(t *testing.T) {
 
 	// A valid reload applies at once: at this reload, not the next one.
 	restoreReload(t, c, with(before, "pgseccomp.session_syscall_error", "getpriority"))
-	if got := sessionRows(""); !slices.ContainsFunc(got, func(r filterRow) bool { return r.Syscall == "getpriority" && r.Action == "session->error" }) {
+	if got := sessionRows(""); !slices.ContainsFunc(got, func(r policy.Row) bool { return r.Syscall == "getpriority" && r.FilterAction() == "session->error" }) {
 		t.Errorf("the reload that denies getpriority did not apply to the next session: %v", got)
 	}
 }

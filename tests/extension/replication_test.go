@@ -110,11 +110,15 @@ func TestReplicationSessionFilter(t *testing.T) {
 		}{{"repl", "session->error"}, {"repl_free", "session->allow"}} {
 			conn := replicationConnect(t, c, tt.role, "database")
 			checkWalsender(t, conn, tt.role)
-			rows, err := conn.Exec(context.Background(), "SELECT syscall, syscallnum, filter_action, context FROM seccomp_filter()").ReadAll()
+			rows, err := conn.Exec(context.Background(), cluster.FilterRowsSQL).ReadAll()
 			if err != nil {
 				t.Fatalf("seccomp_filter() in a logical walsender of %s: %v", tt.role, err)
 			}
-			if got := effectiveAction(simpleFilterRows(rows), readlink, "session"); got != tt.action {
+			filterRows, err := cluster.FilterRowsOfResults(rows)
+			if err != nil {
+				t.Fatalf("seccomp_filter() in a logical walsender of %s: %v", tt.role, err)
+			}
+			if got := effectiveAction(filterRows, readlink, "session"); got != tt.action {
 				t.Errorf("seccomp_filter() in a logical walsender of %s: %s is %q, want %s", tt.role, readlink, got, tt.action)
 			}
 			rows, err = conn.Exec(context.Background(), tablespaceLocation("regress_repl")).ReadAll()

@@ -2,13 +2,12 @@ package extension
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/procs"
 )
 
@@ -47,34 +46,17 @@ func discoverProcess(t *testing.T, postmaster, pid int) procs.Process {
 	return procs.Process{}
 }
 
-// simpleFilterRows reads the rows of a simple-protocol
-// "SELECT syscall, syscallnum, filter_action, context FROM seccomp_filter()",
-// as a replication connection must send it.
-func simpleFilterRows(results []*pgconn.Result) []filterRow {
-	var out []filterRow
-	for _, r := range results {
-		for _, row := range r.Rows {
-			if len(row) != 4 {
-				continue
-			}
-			num, _ := strconv.Atoi(string(row[1]))
-			out = append(out, filterRow{string(row[0]), int32(num), string(row[2]), string(row[3])})
-		}
-	}
-	return out
-}
-
 // effectiveAction is the filter_action seccomp_filter() gives syscall in
 // context: its own row, else the context's <default> row; "" if neither.
-func effectiveAction(rows []filterRow, syscall, context string) string {
+func effectiveAction(rows []policy.Row, syscall, context string) string {
 	def := ""
 	for _, r := range rows {
 		switch {
 		case r.Context != context:
 		case r.Syscall == syscall:
-			return r.Action
+			return r.FilterAction()
 		case r.Syscall == "<default>":
-			def = r.Action
+			def = r.FilterAction()
 		}
 	}
 	return def
@@ -118,7 +100,7 @@ var cloneProbe = probe{
 // checkProbe runs p in conn's session and checks that the outcome is what
 // rows (that session's seccomp_filter()) say: it fails iff a syscall it
 // needs is in an error list. It returns whether p was denied.
-func checkProbe(t *testing.T, conn *pgx.Conn, rows []filterRow, p probe) bool {
+func checkProbe(t *testing.T, conn *pgx.Conn, rows []policy.Row, p probe) bool {
 	t.Helper()
 	denied := false
 	for _, s := range p.syscalls {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pgseccomp/pgseccomp/internal/demo"
+	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
 // The four examples of the talk "SECCOMP your PostgreSQL", with their
@@ -26,7 +27,7 @@ func TestTalkExample1Readlink(t *testing.T) {
 	location := tablespaceLocation("regress_tblspace")
 
 	rows := filterRows(t, admin, "syscall = '"+readlink+"' AND context = 'session'")
-	if len(rows) != 1 || rows[0].Action != "session->allow" {
+	if len(rows) != 1 || rows[0].FilterAction() != "session->allow" {
 		t.Fatalf("allowed: rows %+v, want one %s row session->allow", rows, readlink)
 	}
 	if got := queryString(t, admin, location); got != tablespaceDir {
@@ -37,7 +38,7 @@ func TestTalkExample1Readlink(t *testing.T) {
 	reload(t, c, map[string]string{"pgseccomp.session_syscall_error": readlink})
 	denied := connect(t, c, "")
 	rows = filterRows(t, denied, "filter_action LIKE '%error' AND context = 'session'")
-	if len(rows) != 1 || rows[0].Syscall != readlink || rows[0].Action != "session->error" {
+	if len(rows) != 1 || rows[0].Syscall != readlink || rows[0].FilterAction() != "session->error" {
 		t.Fatalf("denied: rows %+v, want only %s session->error", rows, readlink)
 	}
 	_, err := denied.Exec(context.Background(), location)
@@ -72,7 +73,7 @@ func TestTalkExample2GlobalWins(t *testing.T) {
 	admin := connect(t, c, "")
 	mustExec(t, admin, "CREATE EXTENSION pgseccomp")
 	rows := filterRows(t, admin, "filter_action LIKE 'global%' AND context = 'session'")
-	want := []filterRow{{Syscall: "nanosleep", SyscallNum: 35, Action: "global->log", Context: "session"}}
+	want := []policy.Row{{Syscall: "nanosleep", Number: 35, Origin: policy.Global, Action: policy.Log, Context: "session"}}
 	if !slices.Equal(rows, want) {
 		t.Fatalf("rows %+v, want %+v", rows, want)
 	}

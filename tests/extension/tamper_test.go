@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
 
 // tamperSettings: every session is denied readlink, except those of the
@@ -93,7 +94,7 @@ func TestNothingUserControlledChangesFilter(t *testing.T) {
 	// unchanged checks that conn's session still has the filter want (the
 	// rows its role got at login), that readlink is denied iff want says
 	// so, and that its backend has the postmaster's filters plus filters.
-	unchanged := func(t *testing.T, conn *pgx.Conn, want []filterRow, filters int) {
+	unchanged := func(t *testing.T, conn *pgx.Conn, want []policy.Row, filters int) {
 		t.Helper()
 		got := filterRows(t, conn, "")
 		if !slices.Equal(got, want) {

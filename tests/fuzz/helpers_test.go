@@ -245,34 +245,15 @@ func (r row) String() string {
 func sessionRows(conn *pgx.Conn, rowContext string) ([]row, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 	defer cancel()
-	const sql = "SELECT syscall, syscallnum, filter_action FROM seccomp_filter() WHERE context = $1 ORDER BY syscallnum"
-	rows, err := conn.Query(ctx, sql, rowContext)
+	live, err := cluster.FilterRows(ctx, conn, "context = $1", rowContext)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", sql, err)
+		return nil, err
 	}
-	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-		var name, filterAction string
-		var num int32
-		if err := r.Scan(&name, &num, &filterAction); err != nil {
-			return row{}, err
-		}
-		origin, action, ok := strings.Cut(filterAction, "->")
-		if !ok {
-			return row{}, fmt.Errorf("filter_action %q of syscall %s is not origin->action", filterAction, name)
-		}
-		a, err := policy.ParseAction(action)
-		if err != nil {
-			return row{}, fmt.Errorf("filter_action %q of syscall %s: %w", filterAction, name, err)
-		}
-		return row{Syscall: name, Number: int(num), Origin: origin, Action: a}, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", sql, err)
-	}
-	return got, nil
+	return modelRows(live), nil
 }
 
-// modelRows turns the model's rows into rows, sorted by syscall number.
+// modelRows turns policy rows (the model's, or a server's) into rows,
+// sorted by syscall number.
 func modelRows(rows []policy.Row) []row {
 	out := make([]row, len(rows))
 	for i, r := range rows {
