@@ -15,7 +15,7 @@ import (
 
 // The fixture trees of internal/procs: see internal/procs/cluster_test.go.
 // Cluster A (postmaster 4546) does not load pgseccomp; cluster B (postmaster
-// 5735, /var/lib/postgresql/15/main) loads it and is fully confined.
+// 5735, /var/lib/postgresql/15/fixture-b) loads it and is fully confined.
 const (
 	fixtureProc   = "../../internal/procs/testdata/proc"
 	fixturePGDATA = "../../internal/procs/testdata/pgdata-b" // cluster B
@@ -106,7 +106,7 @@ func TestStatusFixtureAll(t *testing.T) {
 	}
 	for _, want := range []string{
 		"cluster /tmp/pgsx/data (postmaster 4546): 8 processes, 0 confined, pgseccomp not loaded",
-		"cluster /var/lib/postgresql/15/main (postmaster 5735, cluster_name main): 11 processes, 11 confined, pgseccomp loaded",
+		"cluster /var/lib/postgresql/15/fixture-b (postmaster 5735, cluster_name main): 11 processes, 11 confined, pgseccomp loaded",
 	} {
 		if !strings.Contains(out, want+"\n") {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -131,7 +131,7 @@ func TestStatusFixtureAll(t *testing.T) {
 	want := status.Process{
 		PID: 5758, PPID: 5735, Kind: "parallel worker", Title: "postgres: main: parallel worker for PID 5755",
 		SeccompMode: 2, SeccompFilters: 2, NoNewPrivs: true, SpeculationStoreBypass: "thread force mitigated", SpeculationIndirectBranch: "always enabled",
-		PostmasterPID: 5735, DataDirectory: "/var/lib/postgresql/15/main", ClusterName: "main", PgseccompLoaded: true, Confined: true,
+		PostmasterPID: 5735, DataDirectory: "/var/lib/postgresql/15/fixture-b", ClusterName: "main", PgseccompLoaded: true, Confined: true,
 	}
 	if pw != want {
 		t.Errorf("last object =\n %+v\nwant\n %+v", pw, want)
@@ -209,7 +209,7 @@ func TestStatusUsageErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	notPostmaster := t.TempDir()
-	if err := os.WriteFile(filepath.Join(notPostmaster, "postmaster.pid"), []byte("5736\n/var/lib/postgresql/15/main\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(notPostmaster, "postmaster.pid"), []byte("5736\n/var/lib/postgresql/15/fixture-b\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	otherCluster := t.TempDir()

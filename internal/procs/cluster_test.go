@@ -16,7 +16,7 @@ import (
 //
 //	cluster A: postmaster 4546, data directory /tmp/pgsx/data, no cluster_name,
 //	           pgseccomp not loaded, everything unconfined
-//	cluster B: postmaster 5735, data directory /var/lib/postgresql/15/main,
+//	cluster B: postmaster 5735, data directory /var/lib/postgresql/15/fixture-b,
 //	           cluster_name main, pgseccomp.so mapped, every process under a
 //	           filter with no_new_privs (status files edited)
 var fixture = Reader{Root: "testdata/proc"}
@@ -99,7 +99,7 @@ func TestDiscoverFixture(t *testing.T) {
 		t.Errorf("cluster A: %d unconfined, want all %d", n, len(a.Processes))
 	}
 
-	if b.PostmasterPID != 5735 || b.DataDir != "/var/lib/postgresql/15/main" || b.Name != "main" || !b.PgseccompLoaded || b.LoadedErr != nil {
+	if b.PostmasterPID != 5735 || b.DataDir != "/var/lib/postgresql/15/fixture-b" || b.Name != "main" || !b.PgseccompLoaded || b.LoadedErr != nil {
 		t.Errorf("cluster B = postmaster %d, data %q, name %q, loaded %v (%v)", b.PostmasterPID, b.DataDir, b.Name, b.PgseccompLoaded, b.LoadedErr)
 	}
 	wantKinds := map[int]Kind{
@@ -164,8 +164,8 @@ func TestForPIDFixture(t *testing.T) {
 		loaded     bool
 		dataDir    string
 	}{
-		{5755, KindClientBackend, 5735, true, "/var/lib/postgresql/15/main"},
-		{5735, KindPostmaster, 5735, true, "/var/lib/postgresql/15/main"},
+		{5755, KindClientBackend, 5735, true, "/var/lib/postgresql/15/fixture-b"},
+		{5735, KindPostmaster, 5735, true, "/var/lib/postgresql/15/fixture-b"},
 		{4607, KindWalSender, 4546, false, "/tmp/pgsx/data"},
 		{3463, KindOther, 0, false, ""},
 		{2, KindOther, 0, false, ""},
@@ -238,7 +238,7 @@ func TestSubprocessAndOrphans(t *testing.T) {
 	// A backend whose postmaster is gone (re-parented to init), and a
 	// child that has not set its title yet.
 	addProcess(t, r, 6000, 1, "postgres", "/usr/lib/postgresql/15/bin/postgres", "postgres: joe mydb [local] idle\x00\x00\x00", "status/self.txt")
-	addProcess(t, r, 5902, 5735, "postgres", "/usr/lib/postgresql/15/bin/postgres", "/usr/lib/postgresql/15/bin/postgres\x00-D\x00/var/lib/postgresql/15/main\x00", "status/filter.txt")
+	addProcess(t, r, 5902, 5735, "postgres", "/usr/lib/postgresql/15/bin/postgres", "/usr/lib/postgresql/15/bin/postgres\x00-D\x00/var/lib/postgresql/15/fixture-b\x00", "status/filter.txt")
 
 	clusters, warnings, err := r.Discover()
 	if err != nil || len(warnings) > 0 {
@@ -301,7 +301,7 @@ func TestMissingMapsAndCwd(t *testing.T) {
 	if c.LoadedErr == nil || c.PgseccompLoaded {
 		t.Errorf("loaded %v, LoadedErr %v; want unknown", c.PgseccompLoaded, c.LoadedErr)
 	}
-	if c.DataDir != "/var/lib/postgresql/15/main" {
+	if c.DataDir != "/var/lib/postgresql/15/fixture-b" {
 		t.Errorf("DataDir from -D = %q", c.DataDir)
 	}
 }

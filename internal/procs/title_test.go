@@ -25,15 +25,15 @@ func TestParseCmdline(t *testing.T) {
 	}{
 		{
 			name:  "postmaster: original argv",
-			data:  []byte("/usr/lib/postgresql/15/bin/postgres\x00-D\x00/var/lib/postgresql/15/main\x00"),
-			args:  []string{"/usr/lib/postgresql/15/bin/postgres", "-D", "/var/lib/postgresql/15/main"},
-			title: "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main",
+			data:  []byte("/usr/lib/postgresql/15/bin/postgres\x00-D\x00/var/lib/postgresql/15/fixture-b\x00"),
+			args:  []string{"/usr/lib/postgresql/15/bin/postgres", "-D", "/var/lib/postgresql/15/fixture-b"},
+			title: "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/fixture-b",
 		},
 		{
 			name:  "Debian postmaster with config_file",
-			data:  []byte("/usr/lib/postgresql/15/bin/postgres\x00-D\x00/var/lib/postgresql/15/main\x00-c\x00config_file=/etc/postgresql/15/main/postgresql.conf\x00"),
-			args:  []string{"/usr/lib/postgresql/15/bin/postgres", "-D", "/var/lib/postgresql/15/main", "-c", "config_file=/etc/postgresql/15/main/postgresql.conf"},
-			title: "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main -c config_file=/etc/postgresql/15/main/postgresql.conf",
+			data:  []byte("/usr/lib/postgresql/15/bin/postgres\x00-D\x00/var/lib/postgresql/15/fixture-b\x00-c\x00config_file=/etc/postgresql/15/main/postgresql.conf\x00"),
+			args:  []string{"/usr/lib/postgresql/15/bin/postgres", "-D", "/var/lib/postgresql/15/fixture-b", "-c", "config_file=/etc/postgresql/15/main/postgresql.conf"},
+			title: "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/fixture-b -c config_file=/etc/postgresql/15/main/postgresql.conf",
 		},
 		{
 			name:  "title padded with NULs",
