@@ -82,34 +82,14 @@ type running struct {
 
 func startWatch(t *testing.T, c *cluster.Cluster) *running {
 	t.Helper()
-	capture, err := audit.OpenCapture()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &syncBuffer{}
 	m := watch.NewMetrics()
 	ln, err := m.Serve("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := policyOf(c)
-	w := watch.New(watch.Config{DataDir: c.DataDir, Policy: load, JSON: true, Out: out, Metrics: m, Interval: 300 * time.Millisecond, Hold: 700 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, capture) }()
-	r := &running{out: out, w: w, metrics: "http://" + ln.Addr().String() + "/metrics"}
-	var once sync.Once
-	var runErr error
-	r.stop = func() error {
-		once.Do(func() {
-			cancel()
-			runErr = <-done
-			capture.Close()
-			ln.Close()
-		})
-		return runErr
-	}
-	t.Cleanup(func() { r.stop() })
+	t.Cleanup(func() { ln.Close() })
+	r := runWatch(t, watch.Config{DataDir: c.DataDir, Policy: policyOf(c), Metrics: m, Hold: 700 * time.Millisecond})
+	r.metrics = "http://" + ln.Addr().String() + "/metrics"
 	// Wait for the watch to see the server.
 	waitFor(t, r, "the watch to see the server", func(ls []line) bool {
 		for _, l := range ls {
@@ -118,6 +98,39 @@ func startWatch(t *testing.T, c *cluster.Cluster) *running {
 			}
 		}
 		return false
+	})
+	return r
+}
+
+// runWatch runs a watch with cfg (JSON into a buffer, a 300 ms interval)
+// on a capture of its own until the test ends or r.stop is called.
+func runWatch(t *testing.T, cfg watch.Config) *running {
+	t.Helper()
+	capture, err := audit.OpenCapture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	cfg.JSON, cfg.Out, cfg.Interval = true, out, 300*time.Millisecond
+	w := watch.New(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, capture) }()
+	r := &running{out: out, w: w}
+	var once sync.Once
+	var runErr error
+	r.stop = func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+			capture.Close()
+		})
+		return runErr
+	}
+	t.Cleanup(func() {
+		if err := r.stop(); err != nil {
+			t.Errorf("watch: %v", err)
+		}
 	})
 	return r
 }
@@ -637,24 +650,7 @@ func TestWatchStderrLogAndAuditSession(t *testing.T) {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
-	capture, err := audit.OpenCapture()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer capture.Close()
-	out := &syncBuffer{}
-	w := watch.New(watch.Config{DataDir: c.DataDir, Log: watch.LogSource{Path: c.LogFile, Prefix: "%m [%p] "},
-		Policy: policyOf(c), JSON: true, Out: out, Interval: 300 * time.Millisecond})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx, capture) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("watch: %v", err)
-		}
-	}()
-	r := &running{out: out, w: w}
+	r := runWatch(t, watch.Config{DataDir: c.DataDir, Log: watch.LogSource{Path: c.LogFile, Prefix: "%m [%p] "}, Policy: policyOf(c)})
 	ses, _ := c.AuditSession()
 	waitFor(t, r, "the watch to see the server in its audit session", func(ls []line) bool {
 		for _, l := range ls {
@@ -722,24 +718,7 @@ func TestWatchPostmasterAuditSession(t *testing.T) {
 	}
 	c := clustertest.New(t, cluster.Options{Settings: conf})
 	ctx := context.Background()
-	capture, err := audit.OpenCapture()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer capture.Close()
-	out := &syncBuffer{}
-	w := watch.New(watch.Config{DataDir: c.DataDir, Log: watch.LogSource{Path: c.LogFile},
-		Policy: policyOf(c), JSON: true, Out: out, Interval: 300 * time.Millisecond})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx, capture) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("watch: %v", err)
-		}
-	}()
-	r := &running{out: out, w: w}
+	r := runWatch(t, watch.Config{DataDir: c.DataDir, Log: watch.LogSource{Path: c.LogFile}, Policy: policyOf(c)})
 	for i := 0; i < 3; i++ {
 		if err := c.Restart(ctx); err != nil {
 			t.Fatal(err)
