@@ -42,6 +42,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/procs"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 	"github.com/pgseccomp/pgseccomp/internal/workload"
@@ -145,6 +146,8 @@ type recorder struct {
 	col      *collector
 	capture  *audit.Capture
 	capErr   chan error
+	forks    *procs.Forks // the process events, which tell the archiver's processes (lineage)
+	forksErr chan error
 	steps    []workload.Step
 	lists    *lists
 	counts   map[string]map[string]uint64 // layer ("global", "session", "role R") -> syscall -> records
@@ -305,6 +308,17 @@ func (r *recorder) startCapture() error {
 	// records before that are not the server's.
 	r.col = newCollector(0xfffffffe, r.arch, r.opts.PerRole)
 	r.progress.watch(r.col.snapshot)
+	// The archiver's work goes to a path of its own, whatever event ran
+	// meanwhile; without process events it stays with the events.
+	if forks, err := procs.OpenForks(); err != nil {
+		r.progress.logf("warning: %v; the archiver's syscalls are tied to the events during which it ran", err)
+	} else {
+		r.forks, r.forksErr = forks, make(chan error, 1)
+		lin := newLineage(func() { forks.Drain() })
+		r.col.lin = lin
+		r.col.reset(phaseGlobal)
+		go func() { r.forksErr <- forks.Run(lin.forked) }()
+	}
 	go func() {
 		r.capErr <- c.Run(func(rec *audit.Record) { r.col.add(rec) }, r.col.badRecord)
 	}()
@@ -320,6 +334,14 @@ func (r *recorder) stopCapture() error {
 	err := <-r.capErr
 	r.capture.Close()
 	r.capture = nil
+	if r.forks != nil {
+		r.forks.Stop()
+		if ferr := <-r.forksErr; ferr != nil {
+			r.progress.logf("warning: %v", ferr)
+		}
+		r.forks.Close()
+		r.forks = nil
+	}
 	if errors.Is(err, audit.ErrOverflow) {
 		return fmt.Errorf("%w; the recording is incomplete: record again on a less busy machine", err)
 	}
