@@ -11,6 +11,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/audit"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
+	"github.com/pgseccomp/pgseccomp/internal/workload"
 )
 
 // TestFromShipped is the merge rule: for every path the configuration
@@ -152,5 +153,98 @@ func TestPathsSeen(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("pathsSeen = %v, want %v", got, want)
+	}
+}
+
+// TestUsedPaths: a recording of a cluster uses what it ran, the
+// server-life steps, a feature path only when the cluster's configuration
+// turns the feature on (whatever ran), the login paths of the methods it
+// cannot exercise; a client path it did not run is only named.
+func TestUsedPaths(t *testing.T) {
+	shipped := map[string]profile.PathSyscalls{
+		"base backup":                                 {Global: []string{"read"}},
+		workload.ServerSideBaseBackupEvent:            {Session: []string{"clone3", "madvise"}},
+		ArchivingPath:                                 {Global: []string{"execve", "vfork", "chdir"}},
+		"login host ldap":                             {Global: []string{"connect"}},
+		"login hostssl ldap":                          {Global: []string{"connect"}},
+		"built-in/wal-segments-checkpoints-archiving": {Global: []string{"fallocate"}},
+	}
+	tests := []struct {
+		name        string
+		ran         []string
+		conf        map[string]string
+		unexercised []hbaLine
+		want        []string // used paths besides the server-life steps, with a word of their reason
+		unmatched   []string
+		onlyIfRun   bool
+	}{
+		{"nothing configured", []string{"base backup"}, nil, nil,
+			[]string{"base backup: ran"}, nil, true},
+		{"archive_mode off, archive_command set", nil, map[string]string{"archive_mode": "off", "archive_command": "cp %p /a/%f"}, nil,
+			nil, nil, true},
+		{"archive_mode on, no command nor library", nil, map[string]string{"archive_mode": "on"}, nil,
+			nil, nil, true},
+		{"archive_mode on with archive_command", nil, map[string]string{"archive_mode": "on", "archive_command": "cp %p /a/%f"}, nil,
+			[]string{ArchivingPath + ": archive_command"}, nil, true},
+		{"archive_mode always with archive_library", nil, map[string]string{"archive_mode": "always", "archive_library": "basic_archive"}, nil,
+			[]string{ArchivingPath + ": basic_archive"}, nil, true},
+		{"archive_mode TRUE is on", nil, map[string]string{"archive_mode": "TRUE", "archive_command": "x"}, nil,
+			[]string{ArchivingPath + ": archive_mode = true"}, nil, true},
+		{"archiving that ran does not count without the configuration", []string{ArchivingPath, "base backup"}, nil, nil,
+			[]string{"base backup: ran"}, nil, true},
+		{"a server-side base backup that ran", []string{workload.ServerSideBaseBackupEvent}, nil, nil,
+			[]string{workload.ServerSideBaseBackupEvent + ": ran"}, nil, false},
+		{"an unexercised method: every line type's login path", nil, nil, []hbaLine{{4, "host", "ldap"}},
+			[]string{"login host ldap: line 4", "login hostssl ldap: line 4"}, nil, true},
+		{"an unexercised method the shipped profile has no path for", nil, nil, []hbaLine{{7, "host", "gss"}},
+			nil, []string{"line 7: host gss"}, true},
+	}
+	lifeSteps := map[string]bool{}
+	for _, s := range workload.ServerLife() {
+		lifeSteps["built-in/"+s.Name] = true
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conf := func(name, def string) string {
+				if v, ok := tt.conf[name]; ok {
+					return v
+				}
+				return def
+			}
+			used, unmatched, onlyIfRun := usedPaths(tt.ran, conf, tt.unexercised, shipped)
+			var got []usedPath
+			for _, u := range used {
+				if lifeSteps[u.name] {
+					if u.why != "every server meets it" {
+						t.Errorf("server-life step %s used because %q", u.name, u.why)
+					}
+					delete(lifeSteps, u.name)
+					continue
+				}
+				got = append(got, u)
+			}
+			if len(lifeSteps) > 0 {
+				t.Errorf("server-life steps not used: %v", lifeSteps)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("used %+v, want %v", got, tt.want)
+			}
+			for i, w := range tt.want {
+				name, word, _ := strings.Cut(w, ": ")
+				if got[i].name != name || !strings.Contains(got[i].why, word) {
+					t.Errorf("used[%d] = %+v, want %s because of %q", i, got[i], name, word)
+				}
+			}
+			if !reflect.DeepEqual(unmatched, tt.unmatched) {
+				t.Errorf("unmatched %v, want %v", unmatched, tt.unmatched)
+			}
+			named := len(onlyIfRun) == 1 && strings.Contains(onlyIfRun[0], workload.ServerSideBaseBackupEvent) && strings.Contains(onlyIfRun[0], "--compress=server-")
+			if named != tt.onlyIfRun || (!tt.onlyIfRun && len(onlyIfRun) > 0) {
+				t.Errorf("only if run: %v, want the server-side base backup named: %v", onlyIfRun, tt.onlyIfRun)
+			}
+			for _, s := range workload.ServerLife() {
+				lifeSteps["built-in/"+s.Name] = true
+			}
+		})
 	}
 }

@@ -855,7 +855,11 @@ func (r *recorder) addFromShipped(prov profile.Provenance) {
 	if len(shippedPaths) == 0 {
 		r.progress.logf("warning: the shipped profile %s has no per-path map (provenance.paths: it was recorded before pgseccomp record kept one; record it again), so nothing can be taken from it path by path", file)
 	}
-	used, unmatched := r.usedPaths(shippedPaths)
+	used, unmatched, onlyIfRun := usedPaths(slices.Collect(maps.Keys(r.paths)), r.opts.Existing.Value, r.unexercised, shippedPaths)
+	if len(onlyIfRun) > 0 {
+		r.progress.logf("note: paths of the shipped profile %s taken only when a client asks for them, which no workload of this recording did, so nothing was taken from them: %s; "+
+			"if the cluster's clients do, record with a --workload that does", file, strings.Join(onlyIfRun, "; "))
+	}
 	adds := fromShipped(r.lists, used, shippedPaths, file)
 	if len(unmatched) > 0 {
 		var missing []string
