@@ -339,6 +339,9 @@ func (r *recorder) stopCapture() error {
 		if ferr := <-r.forksErr; ferr != nil {
 			r.progress.logf("warning: %v", ferr)
 		}
+		if n := r.forks.Overflows(); n > 0 {
+			r.progress.logf("warning: the kernel's process events overflowed %d time(s): a program of the archiver whose fork was lost is tied to the event during which it ran, not to the path %s", n, ArchivingPath)
+		}
 		r.forks.Close()
 		r.forks = nil
 	}
