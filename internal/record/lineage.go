@@ -55,7 +55,15 @@ func (l *lineage) reset() {
 // child too, before its exec: it shares the archiver's memory); a program,
 // a process gone, the postmaster, or a server process that has not set
 // its title yet is decided by its parent.
+//
+// The fork events the kernel has queued are handled first: a process's
+// own fork is queued before it runs, so its pid, which may be a reused
+// one (pid_max is 32768 by default, and a pass forks thousands of
+// backends), never carries what was known of its previous process.
 func (l *lineage) archiving(pid int, title func(int) string) bool {
+	if l.drain != nil {
+		l.drain()
+	}
 	var derived []int // processes decided by an ancestor
 	for range 16 {
 		l.mu.Lock()
@@ -64,12 +72,6 @@ func (l *lineage) archiving(pid int, title func(int) string) bool {
 		l.mu.Unlock()
 		if known {
 			return l.settle(derived, d)
-		}
-		if !hasParent && l.drain != nil {
-			l.drain() // its fork event may be queued still
-			l.mu.Lock()
-			parent, hasParent = l.parent[pid]
-			l.mu.Unlock()
 		}
 		if t := title(pid); strings.HasPrefix(t, "postgres: ") {
 			d := procs.ParseTitle(t).Kind == procs.KindArchiver
