@@ -157,6 +157,15 @@ func (c *collector) mark(event string) {
 	c.mu.Unlock()
 }
 
+// pause ends the running event without beginning another: a window
+// without a name, which pathsSeen ties nothing to (what happens in it
+// counts for the events around it, within their slacks).
+func (c *collector) pause() {
+	c.mu.Lock()
+	c.windows = append(c.windows, window{from: time.Now()})
+	c.mu.Unlock()
+}
+
 // add takes one record from the capture.
 func (c *collector) add(rec *audit.Record) {
 	if rec.Session != c.session {
@@ -319,6 +328,9 @@ func (c *collector) pathsSeen(end time.Time) map[string]map[int]bool {
 		to := end
 		if i+1 < len(c.windows) {
 			to = c.windows[i+1].from
+		}
+		if w.name == "" {
+			continue // a pause between events
 		}
 		from, until := w.from.Add(-pathSlackBefore).UnixMilli(), to.Add(pathSlackAfter).UnixMilli()
 		if out[w.name] == nil {

@@ -127,11 +127,14 @@ func usedHas(shipped map[string]profile.PathSyscalls, used []usedPath, n string)
 
 // TestPathsSeen: a syscall counts for the event whose window (widened by
 // the slacks) holds its record's time, and for both events near their
-// boundary; an event run twice collects both runs.
+// boundary; an event run twice collects both runs; a pause between
+// events is no event, and what happens in it counts for the event before
+// or after, within their slacks, not both.
 func TestPathsSeen(t *testing.T) {
 	c := newCollector(7, syscalls.X86_64, false)
 	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
-	c.windows = []window{{"a", t0}, {"b", t0.Add(2 * time.Second)}, {"a", t0.Add(4 * time.Second)}, {"c", t0.Add(6 * time.Second)}}
+	c.windows = []window{{"a", t0}, {"b", t0.Add(2 * time.Second)}, {"a", t0.Add(4 * time.Second)}, {"c", t0.Add(6 * time.Second)},
+		{"", t0.Add(25 * time.Second)}, {"d", t0.Add(25*time.Second + pathSlackAfter + pathSlackBefore)}}
 	for _, r := range []struct {
 		nr int
 		at time.Duration
@@ -141,7 +144,10 @@ func TestPathsSeen(t *testing.T) {
 		{3, 2100 * time.Millisecond}, // b, and a's trailing slack
 		{4, 5 * time.Second},         // a's second run
 		{5, 5950 * time.Millisecond}, // a, and c's leading slack
-		{6, 20 * time.Second},        // c, the last window, open until the end
+		{6, 20 * time.Second},        // c
+		{7, 25*time.Second + pathSlackAfter - 50*time.Millisecond},                   // c's trailing slack, in the pause
+		{8, 25*time.Second + pathSlackAfter + 50*time.Millisecond},                   // d's leading slack, in the pause
+		{9, 25*time.Second + pathSlackAfter + pathSlackBefore + 10*time.Millisecond}, // d, the last window, open until the end
 	} {
 		c.add(&audit.Record{Session: 7, AuditArch: unix.AUDIT_ARCH_X86_64, Syscall: int64(r.nr), Time: t0.Add(r.at)})
 	}
@@ -149,7 +155,8 @@ func TestPathsSeen(t *testing.T) {
 	want := map[string]map[int]bool{
 		"a": {1: true, 3: true, 4: true, 5: true},
 		"b": {2: true, 3: true},
-		"c": {5: true, 6: true},
+		"c": {5: true, 6: true, 7: true},
+		"d": {8: true, 9: true},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("pathsSeen = %v, want %v", got, want)

@@ -616,6 +616,7 @@ func (r *recorder) runWorkloads(ctx context.Context) error {
 			return r.cleanUp(ctx, fmt.Errorf("workload %s: %w", name, err))
 		}
 		r.ran(name)
+		r.afterEvent()
 	}
 	for _, cmdline := range r.opts.Workloads {
 		r.col.setStep(cmdline)
@@ -624,9 +625,22 @@ func (r *recorder) runWorkloads(ctx context.Context) error {
 			return r.cleanUp(ctx, err)
 		}
 		r.ran(cmdline)
+		r.afterEvent()
 	}
 	r.col.setStep("shutdown")
 	return nil
+}
+
+// afterEvent, in a pass that ties syscalls to events, leaves a pause
+// between the event that just ended and the next, as long as both slacks:
+// what the server finishes within the slack after the event still counts
+// for it, and what the next event does first (a reload's
+// ssl_passphrase_command, say) no longer does.
+func (r *recorder) afterEvent() {
+	if p := r.col.phaseNow(); p == phaseGlobal || p == phaseSession {
+		r.col.pause()
+		time.Sleep(pathSlackAfter + pathSlackBefore)
+	}
 }
 
 // cleanUp, after a workload failed on a cluster recorded in place, drops
