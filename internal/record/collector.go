@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -92,8 +93,13 @@ type collector struct {
 	// windows are this pass's events in the order they began (each ends
 	// where the next begins), stamps the tenths of a second in which each
 	// syscall was recorded: together they tie syscalls to events (paths).
-	windows  []window
-	stamps   map[int]map[int64]bool
+	windows []window
+	stamps  map[int]map[int64]bool
+	// lin, if set, tells the archiver's processes (see lineage); in a
+	// global pass their syscalls go to ArchivingPath, whatever event
+	// ran, in archived.
+	lin      *lineage
+	archived map[int]bool
 	denials  []denial
 	bad      uint64 // records that did not parse
 	badFirst string
@@ -118,6 +124,10 @@ func (c *collector) reset(p phase) {
 	c.denials = nil
 	c.windows = nil
 	c.stamps = map[int]map[int64]bool{}
+	c.archived = map[int]bool{}
+	if c.lin != nil {
+		c.lin.reset()
+	}
 }
 
 // phaseNow is the pass's phase.
@@ -147,6 +157,15 @@ func (c *collector) mark(event string) {
 	c.mu.Unlock()
 }
 
+// pause ends the running event without beginning another: a window
+// without a name, which pathsSeen ties nothing to (what happens in it
+// counts for the events around it, within their slacks).
+func (c *collector) pause() {
+	c.mu.Lock()
+	c.windows = append(c.windows, window{from: time.Now()})
+	c.mu.Unlock()
+}
+
 // add takes one record from the capture.
 func (c *collector) add(rec *audit.Record) {
 	if rec.Session != c.session {
@@ -158,6 +177,12 @@ func (c *collector) add(rec *audit.Record) {
 	arch, name, ok := rec.Resolve()
 	native := ok && arch == c.arch
 	var title string
+	// The archiver's, by process (read before locking: it may drain the
+	// fork events, whose handler locks the lineage, and read /proc).
+	c.mu.Lock()
+	lin, global := c.lin, c.phase == phaseGlobal
+	c.mu.Unlock()
+	archiver := native && global && lin != nil && lin.archiving(rec.PID, processTitle)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.records++
@@ -180,14 +205,18 @@ func (c *collector) add(rec *audit.Record) {
 		return
 	}
 	c.counts[nr]++
+	if _, seen := c.firstIn[nr]; !seen {
+		c.firstIn[nr] = c.step
+	}
+	if archiver && c.phase == phaseGlobal {
+		c.archived[nr] = true
+		return
+	}
 	tenth := rec.Time.UnixMilli() / 100
 	if c.stamps[nr] == nil {
 		c.stamps[nr] = map[int64]bool{}
 	}
 	c.stamps[nr][tenth] = true
-	if _, seen := c.firstIn[nr]; !seen {
-		c.firstIn[nr] = c.step
-	}
 	if c.phase != phaseSession || !c.perRole {
 		return
 	}
@@ -279,9 +308,13 @@ const (
 // pathsSeen ties the pass's syscalls to its events: for each event (a
 // window's name; an event run twice has two windows), the syscall numbers
 // recorded during one of its windows, widened by the slacks; the last
-// window ends at end. Called with the collector locked.
+// window ends at end. The archiver's syscalls (a global pass's, told by
+// process) are ArchivingPath's instead. Called with the collector locked.
 func (c *collector) pathsSeen(end time.Time) map[string]map[int]bool {
 	out := map[string]map[int]bool{}
+	if len(c.archived) > 0 {
+		out[ArchivingPath] = maps.Clone(c.archived)
+	}
 	sorted := map[int][]int64{}
 	for nr, tenths := range c.stamps {
 		list := make([]int64, 0, len(tenths))
@@ -295,6 +328,9 @@ func (c *collector) pathsSeen(end time.Time) map[string]map[int]bool {
 		to := end
 		if i+1 < len(c.windows) {
 			to = c.windows[i+1].from
+		}
+		if w.name == "" {
+			continue // a pause between events
 		}
 		from, until := w.from.Add(-pathSlackBefore).UnixMilli(), to.Add(pathSlackAfter).UnixMilli()
 		if out[w.name] == nil {

@@ -67,12 +67,52 @@ func (ps paths) provenance() map[string]profile.PathSyscalls {
 // usedPath is a path a cluster's configuration uses, and how we know.
 type usedPath struct{ name, why string }
 
+// A feature is a path only a cluster configured for it meets: uses says,
+// from the cluster's settings (conf returns a setting's value, or def when
+// the configuration does not set it), whether the cluster does and why.
+type feature struct {
+	path string
+	uses func(conf func(name, def string) string) (why string, ok bool)
+}
+
+// features are the shipped profile's paths of optional features the
+// configuration turns on. Their work happens in processes of their own,
+// whatever else runs (see lineage).
+var features = []feature{{ArchivingPath, archives}}
+
+// archives: the archiver runs with archive_mode on (or always) and
+// archives with archive_library or archive_command.
+func archives(conf func(name, def string) string) (string, bool) {
+	mode := strings.ToLower(strings.TrimSpace(conf("archive_mode", "off")))
+	switch mode {
+	case "off", "false", "no", "0", "":
+		return "", false
+	}
+	if lib := conf("archive_library", ""); lib != "" {
+		return fmt.Sprintf("archive_mode = %s, archive_library = %s", mode, lib), true
+	}
+	if conf("archive_command", "") != "" {
+		return fmt.Sprintf("archive_mode = %s with an archive_command", mode), true
+	}
+	return "", false
+}
+
+// clientPaths are paths of the shipped profile that a client's request
+// takes, not the server's configuration: a recording takes them only when
+// its own workloads ran them; record names them, with what takes them.
+var clientPaths = map[string]string{
+	workload.ServerSideBaseBackupEvent: "pg_basebackup --compress=server-... or --target=server:...",
+}
+
 // usedPaths are the paths of an existing cluster's recording: every event
-// that ran in it, every server-life step (every server meets them, even
-// where the recording could not run them, in place), and the login of
-// every pg_hba.conf method it could not exercise, as the shipped profile
-// names those paths (any line type with the method).
-func (r *recorder) usedPaths(shipped map[string]profile.PathSyscalls) (used []usedPath, unmatched []string) {
+// that ran in it (ran), every server-life step (every server meets them,
+// even where the recording could not run them, in place), every feature
+// its configuration (conf) turns on, and the login of every pg_hba.conf
+// method it could not exercise, as the shipped profile names those paths
+// (any line type with the method). A feature path is used only by the
+// configuration, whatever ran. onlyIfRun are the shipped profile's
+// client paths the recording did not run, each with what takes it.
+func usedPaths(ran []string, conf func(name, def string) string, unexercised []hbaLine, shipped map[string]profile.PathSyscalls) (used []usedPath, unmatched, onlyIfRun []string) {
 	seen := map[string]bool{}
 	use := func(name, why string) {
 		if !seen[name] {
@@ -80,13 +120,23 @@ func (r *recorder) usedPaths(shipped map[string]profile.PathSyscalls) (used []us
 			used = append(used, usedPath{name, why})
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(r.paths)) {
-		use(name, "the recording ran it")
+	isFeature := func(name string) bool {
+		return slices.ContainsFunc(features, func(f feature) bool { return f.path == name })
+	}
+	for _, name := range slices.Sorted(slices.Values(ran)) {
+		if !isFeature(name) {
+			use(name, "the recording ran it")
+		}
 	}
 	for _, s := range workload.ServerLife() {
 		use("built-in/"+s.Name, "every server meets it")
 	}
-	for _, u := range r.unexercised {
+	for _, f := range features {
+		if why, ok := f.uses(conf); ok {
+			use(f.path, "its configuration: "+why)
+		}
+	}
+	for _, u := range unexercised {
 		found := false
 		for _, name := range slices.Sorted(maps.Keys(shipped)) {
 			if strings.HasPrefix(name, "login ") && strings.HasSuffix(name, " "+u.method) {
@@ -98,7 +148,12 @@ func (r *recorder) usedPaths(shipped map[string]profile.PathSyscalls) (used []us
 			unmatched = append(unmatched, u.String())
 		}
 	}
-	return used, unmatched
+	for _, name := range slices.Sorted(maps.Keys(clientPaths)) {
+		if _, ok := shipped[name]; ok && !seen[name] {
+			onlyIfRun = append(onlyIfRun, fmt.Sprintf("%q (%s)", name, clientPaths[name]))
+		}
+	}
+	return used, unmatched, onlyIfRun
 }
 
 // fromShipped adds to l, for every used path, what the shipped profile's

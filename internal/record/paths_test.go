@@ -11,6 +11,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/audit"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
+	"github.com/pgseccomp/pgseccomp/internal/workload"
 )
 
 // TestFromShipped is the merge rule: for every path the configuration
@@ -126,11 +127,14 @@ func usedHas(shipped map[string]profile.PathSyscalls, used []usedPath, n string)
 
 // TestPathsSeen: a syscall counts for the event whose window (widened by
 // the slacks) holds its record's time, and for both events near their
-// boundary; an event run twice collects both runs.
+// boundary; an event run twice collects both runs; a pause between
+// events is no event, and what happens in it counts for the event before
+// or after, within their slacks, not both.
 func TestPathsSeen(t *testing.T) {
 	c := newCollector(7, syscalls.X86_64, false)
 	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
-	c.windows = []window{{"a", t0}, {"b", t0.Add(2 * time.Second)}, {"a", t0.Add(4 * time.Second)}, {"c", t0.Add(6 * time.Second)}}
+	c.windows = []window{{"a", t0}, {"b", t0.Add(2 * time.Second)}, {"a", t0.Add(4 * time.Second)}, {"c", t0.Add(6 * time.Second)},
+		{"", t0.Add(25 * time.Second)}, {"d", t0.Add(25*time.Second + pathSlackAfter + pathSlackBefore)}}
 	for _, r := range []struct {
 		nr int
 		at time.Duration
@@ -140,7 +144,10 @@ func TestPathsSeen(t *testing.T) {
 		{3, 2100 * time.Millisecond}, // b, and a's trailing slack
 		{4, 5 * time.Second},         // a's second run
 		{5, 5950 * time.Millisecond}, // a, and c's leading slack
-		{6, 20 * time.Second},        // c, the last window, open until the end
+		{6, 20 * time.Second},        // c
+		{7, 25*time.Second + pathSlackAfter - 50*time.Millisecond},                   // c's trailing slack, in the pause
+		{8, 25*time.Second + pathSlackAfter + 50*time.Millisecond},                   // d's leading slack, in the pause
+		{9, 25*time.Second + pathSlackAfter + pathSlackBefore + 10*time.Millisecond}, // d, the last window, open until the end
 	} {
 		c.add(&audit.Record{Session: 7, AuditArch: unix.AUDIT_ARCH_X86_64, Syscall: int64(r.nr), Time: t0.Add(r.at)})
 	}
@@ -148,9 +155,103 @@ func TestPathsSeen(t *testing.T) {
 	want := map[string]map[int]bool{
 		"a": {1: true, 3: true, 4: true, 5: true},
 		"b": {2: true, 3: true},
-		"c": {5: true, 6: true},
+		"c": {5: true, 6: true, 7: true},
+		"d": {8: true, 9: true},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("pathsSeen = %v, want %v", got, want)
+	}
+}
+
+// TestUsedPaths: a recording of a cluster uses what it ran, the
+// server-life steps, a feature path only when the cluster's configuration
+// turns the feature on (whatever ran), the login paths of the methods it
+// cannot exercise; a client path it did not run is only named.
+func TestUsedPaths(t *testing.T) {
+	shipped := map[string]profile.PathSyscalls{
+		"base backup":                                 {Global: []string{"read"}},
+		workload.ServerSideBaseBackupEvent:            {Session: []string{"clone3", "madvise"}},
+		ArchivingPath:                                 {Global: []string{"execve", "vfork", "chdir"}},
+		"login host ldap":                             {Global: []string{"connect"}},
+		"login hostssl ldap":                          {Global: []string{"connect"}},
+		"built-in/wal-segments-checkpoints-archiving": {Global: []string{"fallocate"}},
+	}
+	tests := []struct {
+		name        string
+		ran         []string
+		conf        map[string]string
+		unexercised []hbaLine
+		want        []string // used paths besides the server-life steps, with a word of their reason
+		unmatched   []string
+		onlyIfRun   bool
+	}{
+		{"nothing configured", []string{"base backup"}, nil, nil,
+			[]string{"base backup: ran"}, nil, true},
+		{"archive_mode off, archive_command set", nil, map[string]string{"archive_mode": "off", "archive_command": "cp %p /a/%f"}, nil,
+			nil, nil, true},
+		{"archive_mode on, no command nor library", nil, map[string]string{"archive_mode": "on"}, nil,
+			nil, nil, true},
+		{"archive_mode on with archive_command", nil, map[string]string{"archive_mode": "on", "archive_command": "cp %p /a/%f"}, nil,
+			[]string{ArchivingPath + ": archive_command"}, nil, true},
+		{"archive_mode always with archive_library", nil, map[string]string{"archive_mode": "always", "archive_library": "basic_archive"}, nil,
+			[]string{ArchivingPath + ": basic_archive"}, nil, true},
+		{"archive_mode TRUE is on", nil, map[string]string{"archive_mode": "TRUE", "archive_command": "x"}, nil,
+			[]string{ArchivingPath + ": archive_mode = true"}, nil, true},
+		{"archiving that ran does not count without the configuration", []string{ArchivingPath, "base backup"}, nil, nil,
+			[]string{"base backup: ran"}, nil, true},
+		{"a server-side base backup that ran", []string{workload.ServerSideBaseBackupEvent}, nil, nil,
+			[]string{workload.ServerSideBaseBackupEvent + ": ran"}, nil, false},
+		{"an unexercised method: every line type's login path", nil, nil, []hbaLine{{4, "host", "ldap"}},
+			[]string{"login host ldap: line 4", "login hostssl ldap: line 4"}, nil, true},
+		{"an unexercised method the shipped profile has no path for", nil, nil, []hbaLine{{7, "host", "gss"}},
+			nil, []string{"line 7: host gss"}, true},
+	}
+	lifeSteps := map[string]bool{}
+	for _, s := range workload.ServerLife() {
+		lifeSteps["built-in/"+s.Name] = true
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conf := func(name, def string) string {
+				if v, ok := tt.conf[name]; ok {
+					return v
+				}
+				return def
+			}
+			used, unmatched, onlyIfRun := usedPaths(tt.ran, conf, tt.unexercised, shipped)
+			var got []usedPath
+			for _, u := range used {
+				if lifeSteps[u.name] {
+					if u.why != "every server meets it" {
+						t.Errorf("server-life step %s used because %q", u.name, u.why)
+					}
+					delete(lifeSteps, u.name)
+					continue
+				}
+				got = append(got, u)
+			}
+			if len(lifeSteps) > 0 {
+				t.Errorf("server-life steps not used: %v", lifeSteps)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("used %+v, want %v", got, tt.want)
+			}
+			for i, w := range tt.want {
+				name, word, _ := strings.Cut(w, ": ")
+				if got[i].name != name || !strings.Contains(got[i].why, word) {
+					t.Errorf("used[%d] = %+v, want %s because of %q", i, got[i], name, word)
+				}
+			}
+			if !reflect.DeepEqual(unmatched, tt.unmatched) {
+				t.Errorf("unmatched %v, want %v", unmatched, tt.unmatched)
+			}
+			named := len(onlyIfRun) == 1 && strings.Contains(onlyIfRun[0], workload.ServerSideBaseBackupEvent) && strings.Contains(onlyIfRun[0], "--compress=server-")
+			if named != tt.onlyIfRun || (!tt.onlyIfRun && len(onlyIfRun) > 0) {
+				t.Errorf("only if run: %v, want the server-side base backup named: %v", onlyIfRun, tt.onlyIfRun)
+			}
+			for _, s := range workload.ServerLife() {
+				lifeSteps["built-in/"+s.Name] = true
+			}
+		})
 	}
 }

@@ -42,6 +42,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
+	"github.com/pgseccomp/pgseccomp/internal/procs"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/syscalls"
 	"github.com/pgseccomp/pgseccomp/internal/workload"
@@ -145,6 +146,8 @@ type recorder struct {
 	col      *collector
 	capture  *audit.Capture
 	capErr   chan error
+	forks    *procs.Forks // the process events, which tell the archiver's processes (lineage)
+	forksErr chan error
 	steps    []workload.Step
 	lists    *lists
 	counts   map[string]map[string]uint64 // layer ("global", "session", "role R") -> syscall -> records
@@ -305,6 +308,17 @@ func (r *recorder) startCapture() error {
 	// records before that are not the server's.
 	r.col = newCollector(0xfffffffe, r.arch, r.opts.PerRole)
 	r.progress.watch(r.col.snapshot)
+	// The archiver's work goes to a path of its own, whatever event ran
+	// meanwhile; without process events it stays with the events.
+	if forks, err := procs.OpenForks(); err != nil {
+		r.progress.logf("warning: %v; the archiver's syscalls are tied to the events during which it ran", err)
+	} else {
+		r.forks, r.forksErr = forks, make(chan error, 1)
+		lin := newLineage(func() { forks.Drain() })
+		r.col.lin = lin
+		r.col.reset(phaseGlobal)
+		go func() { r.forksErr <- forks.Run(lin.forked) }()
+	}
 	go func() {
 		r.capErr <- c.Run(func(rec *audit.Record) { r.col.add(rec) }, r.col.badRecord)
 	}()
@@ -320,6 +334,17 @@ func (r *recorder) stopCapture() error {
 	err := <-r.capErr
 	r.capture.Close()
 	r.capture = nil
+	if r.forks != nil {
+		r.forks.Stop()
+		if ferr := <-r.forksErr; ferr != nil {
+			r.progress.logf("warning: %v", ferr)
+		}
+		if n := r.forks.Overflows(); n > 0 {
+			r.progress.logf("warning: the kernel's process events overflowed %d time(s): a program of the archiver whose fork was lost is tied to the event during which it ran, not to the path %s", n, ArchivingPath)
+		}
+		r.forks.Close()
+		r.forks = nil
+	}
 	if errors.Is(err, audit.ErrOverflow) {
 		return fmt.Errorf("%w; the recording is incomplete: record again on a less busy machine", err)
 	}
@@ -591,6 +616,7 @@ func (r *recorder) runWorkloads(ctx context.Context) error {
 			return r.cleanUp(ctx, fmt.Errorf("workload %s: %w", name, err))
 		}
 		r.ran(name)
+		r.afterEvent()
 	}
 	for _, cmdline := range r.opts.Workloads {
 		r.col.setStep(cmdline)
@@ -599,9 +625,22 @@ func (r *recorder) runWorkloads(ctx context.Context) error {
 			return r.cleanUp(ctx, err)
 		}
 		r.ran(cmdline)
+		r.afterEvent()
 	}
 	r.col.setStep("shutdown")
 	return nil
+}
+
+// afterEvent, in a pass that ties syscalls to events, leaves a pause
+// between the event that just ended and the next, as long as both slacks:
+// what the server finishes within the slack after the event still counts
+// for it, and what the next event does first (a reload's
+// ssl_passphrase_command, say) no longer does.
+func (r *recorder) afterEvent() {
+	if p := r.col.phaseNow(); p == phaseGlobal || p == phaseSession {
+		r.col.pause()
+		time.Sleep(pathSlackAfter + pathSlackBefore)
+	}
 }
 
 // cleanUp, after a workload failed on a cluster recorded in place, drops
@@ -833,7 +872,11 @@ func (r *recorder) addFromShipped(prov profile.Provenance) {
 	if len(shippedPaths) == 0 {
 		r.progress.logf("warning: the shipped profile %s has no per-path map (provenance.paths: it was recorded before pgseccomp record kept one; record it again), so nothing can be taken from it path by path", file)
 	}
-	used, unmatched := r.usedPaths(shippedPaths)
+	used, unmatched, onlyIfRun := usedPaths(slices.Collect(maps.Keys(r.paths)), r.opts.Existing.Value, r.unexercised, shippedPaths)
+	if len(onlyIfRun) > 0 {
+		r.progress.logf("note: paths of the shipped profile %s taken only when a client asks for them, which no workload of this recording did, so nothing was taken from them: %s; "+
+			"if the cluster's clients do, record with a --workload that does", file, strings.Join(onlyIfRun, "; "))
+	}
 	adds := fromShipped(r.lists, used, shippedPaths, file)
 	if len(unmatched) > 0 {
 		var missing []string

@@ -18,6 +18,7 @@ import (
 	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 	"github.com/pgseccomp/pgseccomp/internal/workload"
+	"github.com/pgseccomp/pgseccomp/profiles"
 )
 
 func needRoot(t *testing.T) {
@@ -445,4 +446,70 @@ func TestRecordTakesShippedPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d paths (a %d-byte profile), %d passes in %v; proven: %s", len(p.Provenance.Paths), len(data), len(p.Provenance.Passes), res.Elapsed, strings.Join(res.Proven, ", "))
+}
+
+// TestRecordTakesArchivingByConfiguration: two clusters recorded and
+// completed from the real shipped profile: one that does not archive
+// takes nothing from the shipped profile's archiving path (execve, vfork
+// and chdir, which archive_command's programs make, are not in its global
+// layer), one that archives (archive_mode = on, an archive_command) has
+// what that path saw, and a reason that names it.
+func TestRecordTakesArchivingByConfiguration(t *testing.T) {
+	needRoot(t)
+	shipped, err := profiles.PostgreSQL15Debian12()
+	if err != nil {
+		t.Fatal(err)
+	}
+	archivingPath, ok := shipped.Provenance.Paths[ArchivingPath]
+	if !ok {
+		t.Fatalf("the shipped profile has no %q path", ArchivingPath)
+	}
+	var programs []string // what archive_command's programs make and no server process needs
+	for _, n := range []string{"execve", "vfork", "chdir"} {
+		if slices.Contains(archivingPath.Global, n) {
+			programs = append(programs, n)
+		}
+	}
+	if len(programs) == 0 {
+		t.Fatalf("the shipped profile's %q path has none of execve, vfork, chdir: %v", ArchivingPath, archivingPath.Global)
+	}
+	for _, tt := range []struct {
+		name     string
+		settings map[string]string
+	}{
+		{"does not archive", nil},
+		{"archives", map[string]string{"archive_mode": "on", "archive_command": "'/bin/true %p'"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := clustertest.New(t, cluster.Options{Settings: tt.settings})
+			e, err := cluster.FindExisting("", c.DataDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Run(context.Background(), Options{Existing: e, Logf: t.Logf, Workloads: []string{"psql -X -q -c 'SELECT 1' >/dev/null"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := res.Profile
+			if _, why := shippedFor(p.Provenance); why != "" {
+				t.Skipf("the shipped profile is not for this server: %s", why)
+			}
+			var fromArchiving []string
+			for _, a := range p.Provenance.Added {
+				if strings.Contains(a.Why, fmt.Sprintf("path %q", ArchivingPath)) {
+					fromArchiving = append(fromArchiving, a.Layer+": "+strings.Join(a.Syscalls, ","))
+				}
+			}
+			archives := tt.settings != nil
+			for _, n := range programs {
+				if has := slices.Contains(p.Global.Allow, n); has != archives {
+					t.Errorf("the global layer has %s: %v, want %v", n, has, archives)
+				}
+			}
+			if archives == (len(fromArchiving) == 0) {
+				t.Errorf("additions from the %q path: %v; want some only when the cluster archives", ArchivingPath, fromArchiving)
+			}
+			t.Logf("global %d, session %d syscalls; from the archiving path: %v", len(p.Global.Allow), len(p.Session.Allow), fromArchiving)
+		})
+	}
 }

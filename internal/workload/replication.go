@@ -113,7 +113,7 @@ func baseBackupStep(name string, args ...string) Step {
 			}
 			defer r.removeAll(context.WithoutCancel(ctx), filepath.Join(r.t.ScratchDir(), shellBackupSubdir))
 		}
-		r.mark(BaseBackupEvent)
+		r.mark(BaseBackupEventOf(args))
 		defer r.mark("")
 		err = r.run(ctx, nil, "pg_basebackup", full...)
 		if err != nil && strings.Contains(err.Error(), "workers") {

@@ -7,6 +7,7 @@ package workload
 import (
 	"context"
 	"os/exec"
+	"strings"
 )
 
 // Target is the server a workload runs against. The recorder provides it:
@@ -63,6 +64,25 @@ func LoginEvent(hbaType, method string) string {
 // server-life base backup is not one of the built-in workload's still
 // finds what a base backup does in the shipped profile.
 const BaseBackupEvent = "base backup"
+
+// ServerSideBaseBackupEvent is the event of a base backup that the server
+// compresses (--compress=server-...) or writes itself (--target=server:):
+// what the backup client asks for, not what the server's configuration
+// says, so a path of its own (zstd's worker threads, files written by the
+// walsender), which a recording of a cluster takes only if its own
+// workloads take such a backup.
+const ServerSideBaseBackupEvent = "base backup compressed or written by the server"
+
+// BaseBackupEventOf is the event of a base backup taken with
+// pg_basebackup's arguments args.
+func BaseBackupEventOf(args []string) string {
+	for _, a := range args {
+		if strings.HasPrefix(a, "--compress=server-") || strings.HasPrefix(a, "--target=server") {
+			return ServerSideBaseBackupEvent
+		}
+	}
+	return BaseBackupEvent
+}
 
 // mark tells the target, if it wants to know, that event begins ("" when
 // it is over).
