@@ -297,9 +297,11 @@ func contribTypesStep() Step {
 				`UNLISTEN wl_tcn`,
 			},
 			"refint": {
+				// check_primary_key must be an AFTER trigger from 18 on;
+				// earlier majors take either.
 				`CREATE TABLE ri_pk (id int PRIMARY KEY)`,
 				`CREATE TABLE ri_fk (ref int)`,
-				`CREATE TRIGGER ri_check BEFORE INSERT OR UPDATE ON ri_fk FOR EACH ROW EXECUTE FUNCTION check_primary_key('ref', 'ri_pk', 'id')`,
+				`CREATE TRIGGER ri_check AFTER INSERT OR UPDATE ON ri_fk FOR EACH ROW EXECUTE FUNCTION check_primary_key('ref', 'ri_pk', 'id')`,
 				`INSERT INTO ri_pk VALUES (1)`,
 				`INSERT INTO ri_fk VALUES (1)`,
 			},
