@@ -787,23 +787,14 @@ func (r *recorder) addUnexercised(prov profile.Provenance) {
 		slices.Sort(missing)
 		r.added = append(r.added, profile.Addition{Layer: "global", Syscalls: missing,
 			Why: fmt.Sprintf("pg_hba.conf uses methods the recording cannot log in with (%s): the global list of the shipped profile %s, for the same PostgreSQL major, distribution and architecture (authentication runs under the global filter)",
-				strings.Join(r.unexercised, "; "), profiles.PostgreSQL15Debian12File)})
+				strings.Join(r.unexercised, "; "), shipped.Source)})
 	}
 }
 
 // shippedFor returns the shipped profile for the same PostgreSQL major,
 // distribution and architecture as prov, or nil and why there is none.
 func shippedFor(prov profile.Provenance) (*profile.Profile, string) {
-	shipped, err := profiles.PostgreSQL15Debian12()
-	if err != nil {
-		return nil, err.Error()
-	}
-	sp := shipped.Provenance
-	major := func(v string) string { m, _, _ := strings.Cut(v, "."); return m }
-	if major(sp.PostgreSQL) != major(prov.PostgreSQL) || sp.Distribution != prov.Distribution || sp.Architecture != prov.Architecture {
-		return nil, fmt.Sprintf("no shipped profile is for PostgreSQL %s on %s (%s)", major(prov.PostgreSQL), prov.Distribution, prov.Architecture)
-	}
-	return shipped, ""
+	return profiles.For(prov)
 }
 
 // compareShipped names what the shipped profile for the same system
@@ -828,7 +819,7 @@ func (r *recorder) compareShipped(prov profile.Provenance) {
 		if len(unseen) > 0 {
 			r.progress.logf("note: the shipped profile %s allows %d syscall(s) in the %s layer that this recording never saw: %s; "+
 				"they are PostgreSQL paths your workloads did not reach, which this profile denies: run a workload that reaches them, or merge the two (pgseccomp profile merge)",
-				profiles.PostgreSQL15Debian12File, len(unseen), l.name, strings.Join(unseen, ", "))
+				shipped.Source, len(unseen), l.name, strings.Join(unseen, ", "))
 		}
 	}
 }
