@@ -51,7 +51,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all deps test-deps go-version build extension tool install uninstall test test-host matrix vet demo bench fuzz clean pgsuite
+.PHONY: all deps test-deps go-version build extension tool install uninstall test test-host matrix vet demo bench fuzz clean pgsuite profile
 
 all: build
 
@@ -128,22 +128,54 @@ test-host: test-deps install vet
 	PG_CONFIG=$(PG_CONFIG) $(GO) test -count=1 -timeout 30m $(GOTESTFLAGS) ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzClientFilter$$' -fuzztime 20s -fuzzminimizetime 5s -parallel 1 ./tests/fuzz
 	$(GO) test -run '^$$' -fuzz '^FuzzReloadSettings$$' -fuzztime 20s -fuzzminimizetime 5s -parallel 1 ./tests/fuzz
-	$(MAKE) pgsuite PGSUITE_FLAGS='--suite regress'
+	$(MAKE) pgsuite PG=$(HOST_MAJOR) PGSUITE_FLAGS='--suite regress'
 
 # PostgreSQL's own test suites (regression, isolation, contrib, PL) against a
-# throwaway server that enforces a profile (default: the shipped one, error
-# defaults at both layers), judged against the same server without
-# pgseccomp. Downloads PostgreSQL's source from Debian (signatures and
+# throwaway server that enforces a profile (default: the shipped one for the
+# major, error defaults at both layers), judged against the same server
+# without pgseccomp. Downloads PostgreSQL's source from Debian (signatures and
 # checksums verified) and builds its test programs once, cached in
 # /var/cache/pgseccomp/pgsuite. See tests/pgsuite/README.md.
-SHIPPED_PROFILE = profiles/postgresql-15-debian-12-x86_64.json
+# make pgsuite PG=18 runs the regression suite of another major inside its
+# matrix root (tests/matrix), with that major's JIT installed as a default
+# Debian install has it, source from its own suite (PGSUITE_SUITE_<major>),
+# and the build cached in build/pgsuite; not part of make test.
+PGSUITE_PG = $(if $(filter command line,$(origin PG)),$(PG),$(HOST_MAJOR))
+SHIPPED_PROFILE = $(wildcard profiles/postgresql-$(PGSUITE_PG)-*.json)
 PGSUITE_PROFILE ?= $(SHIPPED_PROFILE)
-PGSUITE_FLAGS ?= --suite all
+PGSUITE_FLAGS ?= $(if $(filter $(HOST_MAJOR),$(PGSUITE_PG)),--suite all,--suite regress)
+PGSUITE_SUITE_17 = trixie
+PGSUITE_SUITE_18 = sid
+PGSUITE_SUITE_19 = experimental
+# What the matrix roots leave out and recording or the suites need: the JIT
+# (18 and 19 ship it as postgresql-N-jit, which apt installs as a
+# Recommends; 17's is in postgresql-17) and what pgsuite's download uses.
+ROOT_EXTRAS = $(if $(filter 18 19,$(1)),postgresql-$(1)-jit) gpgv xz-utils
 pgsuite: test-deps tool
 	@mkdir -p build
-	bin/pgseccomp profile conf $(PGSUITE_PROFILE) --enforce error > build/pgsuite-profile.conf
-	echo "shared_preload_libraries = 'pgseccomp'" >> build/pgsuite-profile.conf
-	$(GO) run ./tests/pgsuite $(PGSUITE_FLAGS) --conf build/pgsuite-profile.conf --baseline
+	@if [ "$(words $(PGSUITE_PG))" != 1 ] || [ -z "$(PGSUITE_PROFILE)" ]; then \
+		echo "pgsuite: PG=$(PGSUITE_PG): name one major with a shipped profile, or give PGSUITE_PROFILE=FILE"; exit 2; fi
+	bin/pgseccomp profile conf $(PGSUITE_PROFILE) --enforce error > build/pgsuite-profile-$(PGSUITE_PG).conf
+	echo "shared_preload_libraries = 'pgseccomp'" >> build/pgsuite-profile-$(PGSUITE_PG).conf
+ifeq ($(PGSUITE_PG),$(HOST_MAJOR))
+	$(GO) run ./tests/pgsuite $(PGSUITE_FLAGS) --conf build/pgsuite-profile-$(PGSUITE_PG).conf --baseline
+else
+	$(GO) build -o bin/pgsuite ./tests/pgsuite
+	$(GO) run ./tests/matrix --pg $(PGSUITE_PG) -- sh tests/matrix/with-packages.sh "$(call ROOT_EXTRAS,$(PGSUITE_PG))" \
+		bin/pgsuite $(PGSUITE_FLAGS) --conf build/pgsuite-profile-$(PGSUITE_PG).conf --baseline \
+		--debian-codename $(PGSUITE_SUITE_$(PGSUITE_PG)) --cache-dir $(CURDIR)/build/pgsuite
+endif
+
+# Records the profile of another major inside its matrix root with the
+# built-in workload (make profile PG=18): build/profile-18/. A shipped
+# profile is that file, renamed postgresql-<major>-<distribution>-<arch>.json
+# into profiles/, once make pgsuite PG=<major> passed with it.
+profile: tool
+	@if [ "$(words $(PGSUITE_PG))" != 1 ] || [ "$(PGSUITE_PG)" = "$(HOST_MAJOR)" ]; then \
+		echo "profile: name one major of the matrix, e.g. PG=18 (for the host's, run bin/pgseccomp record)"; exit 2; fi
+	@mkdir -p build/profile-$(PGSUITE_PG)
+	$(GO) run ./tests/matrix --pg $(PGSUITE_PG) -- sh tests/matrix/with-packages.sh "$(call ROOT_EXTRAS,$(PGSUITE_PG))" \
+		bin/pgseccomp record --builtin --out build/profile-$(PGSUITE_PG)
 
 demo: deps install
 	bin/pgseccomp demo
