@@ -164,17 +164,21 @@ type loadedConfig struct {
 // is an input error (exit status 2) and says what to do.
 func (c *configFlags) load() (*configInput, error) {
 	if c.profile != "" {
-		if c.file != "" || c.cluster.given() {
-			return nil, errors.New("--profile reads a profile instead of a configuration: give it without --config, --cluster and --pgdata")
+		if c.file != "" {
+			return nil, errors.New("--profile reads a profile instead of a configuration: give it without --config")
 		}
-		return readProfileInput(c.profile)
+		in, err := readProfileInput(c.profile)
+		if err == nil {
+			in.targetMajor, err = c.cluster.major()
+		}
+		return in, err
 	}
 	if c.file != "" {
 		in, isProfile, err := sniffProfile(c.file)
-		switch {
-		case isProfile && c.cluster.given():
-			return nil, fmt.Errorf("%s is a pgseccomp profile, which has no data directory: give it without --cluster and --pgdata", c.file)
-		case isProfile:
+		if isProfile {
+			if err == nil {
+				in.targetMajor, err = c.cluster.major()
+			}
 			return in, err
 		}
 	}
@@ -312,6 +316,15 @@ func runExplain(args []string) int {
 		report.Warnings = append(report.Warnings, w.Error())
 	}
 	notes := roleNotes(o.roles, lc.settings)
+	if forWhat, mismatch := in.target(); forWhat != "" {
+		if !o.json {
+			fmt.Fprintf(stderr, "pgseccomp explain: note: the profile is for %s\n", forWhat)
+		}
+		for _, m := range mismatch {
+			fmt.Fprintf(stderr, "pgseccomp explain: warning: %s\n", m)
+			report.Warnings = append(report.Warnings, m)
+		}
+	}
 	if n := lc.policy.NewerThanLibraryNote(); n != "" {
 		notes = append(notes, n)
 	}

@@ -145,7 +145,13 @@ func runLint(args []string) int {
 		if li.Roles, err = lint.FetchRoles(ctx, *dsn); err != nil {
 			return usageError("lint", "--dsn: %v; check the connection string, or leave --dsn out to lint without the server", err)
 		}
+		if in.profile != nil && in.targetMajor == 0 {
+			if in.targetMajor, err = lint.FetchMajor(ctx, *dsn); err != nil {
+				return usageError("lint", "--dsn: %v", err)
+			}
+		}
 	}
+	li.ProfileFor, li.Mismatch = in.target()
 	findings := lint.Run(li)
 
 	if *jsonOut {

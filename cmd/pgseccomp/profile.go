@@ -377,6 +377,23 @@ type configInput struct {
 	files   []string         // every file read
 	conf    *pgconf.File     // nil for a profile
 	profile *profile.Profile // nil for a configuration
+	// targetMajor is the PostgreSQL major of the server a profile is
+	// meant for (--cluster, --pgdata or lint's --dsn), 0 if not known.
+	targetMajor int
+}
+
+// osRelease is this machine's distribution (tests replace it).
+var osRelease = profile.OSRelease
+
+// target says what a profile is for and how that differs from where it
+// is used: targetMajor and this machine's distribution; nothing for a
+// configuration.
+func (in *configInput) target() (forWhat string, mismatch []string) {
+	if in.profile == nil {
+		return "", nil
+	}
+	pv := in.profile.Provenance
+	return pv.For(), profile.TargetMismatch(pv, profile.Target{Major: in.targetMajor, Distribution: osRelease()})
 }
 
 // kind says what the input is, for messages: "configuration" or "profile".
