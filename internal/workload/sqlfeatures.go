@@ -172,7 +172,9 @@ func ddlStep() Step {
 			`DEALLOCATE q`,
 			`BEGIN`,
 			`LOCK TABLE orders IN SHARE ROW EXCLUSIVE MODE`,
-			`LOCK TABLE customer IN ACCESS EXCLUSIVE MODE NOWAIT`,
+			// Without NOWAIT: autovacuum may be analyzing the fresh table
+			// (it yields to a waiting lock, after deadlock_timeout).
+			`LOCK TABLE customer IN ACCESS EXCLUSIVE MODE`,
 			`SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()`,
 			`COMMIT`,
 			`DISCARD ALL`,
