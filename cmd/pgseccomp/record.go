@@ -287,7 +287,7 @@ func runRecord(args []string) int {
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "profile: %s\nconf.d snippet (%s defaults): %s\n", profileOut, action, confOut)
+	fmt.Fprintf(stdout, "profile: %s (for %s)\nconf.d snippet (%s defaults): %s\n", profileOut, p.Provenance.For(), action, confOut)
 	return 0
 }
 
