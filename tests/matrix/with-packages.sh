@@ -7,14 +7,14 @@
 # packages are gone when the run ends), then run COMMAND. The roots leave
 # out what only recording and PostgreSQL's own suites need: the JIT
 # (postgresql-N-jit, which a default Debian install of 18 and 19 gets as a
-# Recommends; 17 ships llvmjit.so in postgresql-17 itself) and gpgv/xz-utils
-# for tests/pgsuite's download.
+# Recommends; 17 ships llvmjit.so in postgresql-17 itself) and gpgv,
+# xz-utils and bzip2 for tests/pgsuite's download and unpacking.
 set -eu
 packages=$1
 shift
 # sid's and experimental's Release files may be past their Valid-Until on
 # the mirror.
 apt-get -q -o Acquire::Check-Valid-Until=false update >/dev/null
-DEBIAN_FRONTEND=noninteractive apt-get -q -y --no-install-recommends install $packages >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 --no-install-recommends install $packages >/dev/null
 dpkg-query -W -f '${Package} ${Version}\n' $packages
 exec "$@"
