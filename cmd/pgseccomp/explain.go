@@ -40,7 +40,10 @@ Which configuration:
                   file's own directory
 ` + clusterFlagsHelp + `  --profile FILE  a pgseccomp profile instead (--config FILE reads one too,
                   recognized by its JSON); problems are located in it, e.g.
-                  "pg15.json: session.allow"
+                  "pg15.json: session.allow"; with --cluster or --pgdata,
+                  the server it is meant for: a warning when its major
+                  (PG_VERSION), or this machine's distribution, is not
+                  the profile's
   (neither)       $PGDATA, as --pgdata
 
 Which session:

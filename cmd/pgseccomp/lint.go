@@ -79,7 +79,10 @@ Flags:
 ` + clusterFlagsHelp + `  --profile FILE a pgseccomp profile instead (--config FILE reads one too,
                  recognized by its JSON); a profile has no server settings,
                  so listen-tcp, ssl, peer, password, methods, io-method and
-                 attribution are checked only on a configuration
+                 attribution are checked only on a configuration; with
+                 --cluster, --pgdata or --dsn, the server it is meant for:
+                 a warning (target) when its major, or this machine's
+                 distribution, is not the profile's
   --arch ARCH    check for servers of ARCH (x86_64, aarch64, i386, arm,
                  ppc64le, s390x, riscv64, ...); repeat for several, e.g. a
                  configuration shared by x86_64 and aarch64 servers, where a
