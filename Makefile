@@ -149,8 +149,9 @@ PGSUITE_SUITE_18 = sid
 PGSUITE_SUITE_19 = experimental
 # What the matrix roots leave out and recording or the suites need: the JIT
 # (18 and 19 ship it as postgresql-N-jit, which apt installs as a
-# Recommends; 17's is in postgresql-17) and what pgsuite's download uses.
-ROOT_EXTRAS = $(if $(filter 18 19,$(1)),postgresql-$(1)-jit) gpgv xz-utils
+# Recommends; 17's is in postgresql-17) and what pgsuite's download and
+# unpacking use.
+ROOT_EXTRAS = $(if $(filter 18 19,$(1)),postgresql-$(1)-jit) gpgv xz-utils bzip2 bison flex
 pgsuite: test-deps tool
 	@mkdir -p build
 	@if [ "$(words $(PGSUITE_PG))" != 1 ] || [ -z "$(PGSUITE_PROFILE)" ]; then \
