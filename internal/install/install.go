@@ -146,6 +146,10 @@ func Install(e *cluster.Existing, p *profile.Profile, enforce policy.Action, che
 			pl.Notes = append(pl.Notes, fmt.Sprintf("%s sets %s, which %s overrides", s.Where(), s.Name, pl.Path))
 		}
 	}
+	// A profile of another major or distribution: a warning, not a refusal.
+	if major, err := e.Major(); err == nil {
+		pl.Notes = append(pl.Notes, profile.TargetMismatch(p.Provenance, profile.Target{Major: major, Distribution: profile.OSRelease()})...)
+	}
 	if len(refused) > 0 {
 		return pl, &RefusedError{Reasons: refused}
 	}
