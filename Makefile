@@ -149,9 +149,10 @@ PGSUITE_SUITE_18 = sid
 PGSUITE_SUITE_19 = experimental
 # What the matrix roots leave out and recording or the suites need: the JIT
 # (18 and 19 ship it as postgresql-N-jit, which apt installs as a
-# Recommends; 17's is in postgresql-17) and what pgsuite's download and
-# unpacking use.
-ROOT_EXTRAS = $(if $(filter 18 19,$(1)),postgresql-$(1)-jit) gpgv xz-utils bzip2 bison flex
+# Recommends; 17's is in postgresql-17), and for pgsuite what its download
+# and unpacking use and what configure requires from 18 on (bison, flex).
+ROOT_JIT = $(if $(filter 18 19,$(1)),postgresql-$(1)-jit)
+ROOT_EXTRAS = $(call ROOT_JIT,$(1)) gpgv xz-utils bzip2 bison flex
 pgsuite: test-deps tool
 	@mkdir -p build
 	@if [ "$(words $(PGSUITE_PG))" != 1 ] || [ -z "$(PGSUITE_PROFILE)" ]; then \
@@ -175,7 +176,7 @@ profile: tool
 	@if [ "$(words $(PGSUITE_PG))" != 1 ] || [ "$(PGSUITE_PG)" = "$(HOST_MAJOR)" ]; then \
 		echo "profile: name one major of the matrix, e.g. PG=18 (for the host's, run bin/pgseccomp record)"; exit 2; fi
 	@mkdir -p build/profile-$(PGSUITE_PG)
-	$(GO) run ./tests/matrix --pg $(PGSUITE_PG) -- sh tests/matrix/with-packages.sh "$(call ROOT_EXTRAS,$(PGSUITE_PG))" \
+	$(GO) run ./tests/matrix --pg $(PGSUITE_PG) -- sh tests/matrix/with-packages.sh "$(call ROOT_JIT,$(PGSUITE_PG))" \
 		bin/pgseccomp record --builtin --out build/profile-$(PGSUITE_PG)
 
 demo: deps install

@@ -12,9 +12,11 @@
 set -eu
 packages=$1
 shift
-# sid's and experimental's Release files may be past their Valid-Until on
-# the mirror.
-apt-get -q -o Acquire::Check-Valid-Until=false update >/dev/null
-DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 --no-install-recommends install $packages >/dev/null
-dpkg-query -W -f '${Package} ${Version}\n' $packages
+if [ -n "$packages" ]; then
+	# sid's and experimental's Release files may be past their
+	# Valid-Until on the mirror.
+	apt-get -q -o Acquire::Check-Valid-Until=false update >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 --no-install-recommends install $packages >/dev/null
+	dpkg-query -W -f '${Package} ${Version}\n' $packages
+fi
 exec "$@"
