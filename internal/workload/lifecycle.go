@@ -253,9 +253,12 @@ func backendCrashStep() Step {
 	})
 }
 
-// backendAbortStep: a backend that calls abort() (what a PANIC does), from
-// PL/Perl's CORE::dump: the session's filter must let abort() raise
-// SIGABRT, or the PANIC becomes a segmentation fault.
+// backendAbortStep: a backend that calls the C library's abort() (what a
+// PANIC does), from PL/Perl's POSIX::abort: the filters must let abort()
+// raise SIGABRT, or the PANIC becomes a segmentation fault. Not Perl's
+// CORE::dump, which is kill(getpid(), SIGABRT) and never reaches abort():
+// on 19, whose startup process no longer PANICs, a profile recorded with
+// it lacked tgkill and a backend's abort() became a segmentation fault.
 func backendAbortStep() Step {
 	return step("backend-abort-plperlu", true, func(ctx context.Context, r *runner) error {
 		s, err := r.work(ctx)
@@ -270,7 +273,7 @@ func backendAbortStep() Step {
 		}
 		if err := s.exec(ctx,
 			`CREATE EXTENSION IF NOT EXISTS plperlu`,
-			`CREATE FUNCTION abort_backend() RETURNS void LANGUAGE plperlu AS 'CORE::dump()'`,
+			`CREATE OR REPLACE FUNCTION abort_backend() RETURNS void LANGUAGE plperlu AS 'use POSIX (); POSIX::abort()'`,
 		); err != nil {
 			return err
 		}
