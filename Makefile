@@ -147,6 +147,10 @@ PGSUITE_FLAGS ?= $(if $(filter $(HOST_MAJOR),$(PGSUITE_PG)),--suite all,--suite 
 PGSUITE_SUITE_17 = trixie
 PGSUITE_SUITE_18 = sid
 PGSUITE_SUITE_19 = experimental
+# The mirror answers 404 for 17's and 19's orig tarballs (their Sources
+# list them): 19 runs 18's suite (make pgsuite PG=18 downloads it first),
+# judged only on failures its unconfined baseline does not share.
+PGSUITE_SOURCE_19 = $(firstword $(wildcard $(CURDIR)/build/pgsuite/downloads/postgresql-18_*.orig.tar.bz2))
 # What the matrix roots leave out and recording or the suites need: the JIT
 # (18 and 19 ship it as postgresql-N-jit, which apt installs as a
 # Recommends; 17's is in postgresql-17), and for pgsuite what its download
@@ -165,7 +169,8 @@ else
 	$(GO) build -o bin/pgsuite ./tests/pgsuite
 	$(GO) run ./tests/matrix --pg $(PGSUITE_PG) -- sh tests/matrix/with-packages.sh "$(call ROOT_EXTRAS,$(PGSUITE_PG))" \
 		bin/pgsuite $(PGSUITE_FLAGS) --conf build/pgsuite-profile-$(PGSUITE_PG).conf --baseline \
-		--debian-codename $(PGSUITE_SUITE_$(PGSUITE_PG)) --cache-dir $(CURDIR)/build/pgsuite
+		$(if $(PGSUITE_SOURCE_$(PGSUITE_PG)),--other-major --source $(PGSUITE_SOURCE_$(PGSUITE_PG)),--debian-codename $(PGSUITE_SUITE_$(PGSUITE_PG))) \
+		--cache-dir $(CURDIR)/build/pgsuite
 endif
 
 # Records the profile of another major inside its matrix root with the
