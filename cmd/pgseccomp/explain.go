@@ -185,7 +185,7 @@ func (c *configFlags) load() (*configInput, error) {
 			return in, err
 		}
 	}
-	file, dataDir := c.file, ""
+	file, dataDir, major := c.file, "", 0
 	flags := c.cluster
 	if file == "" && !flags.given() {
 		flags.pgdata = os.Getenv("PGDATA")
@@ -199,6 +199,7 @@ func (c *configFlags) load() (*configInput, error) {
 			return nil, err
 		}
 		dataDir = e.DataDir
+		major, _ = e.Major() // 0 when PG_VERSION cannot be read: every major's needs
 		if file == "" {
 			file = e.ConfigFile
 		}
@@ -207,7 +208,7 @@ func (c *configFlags) load() (*configInput, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%v\nPostgreSQL would not start with this configuration either; correct it and run again", err)
 	}
-	return &configInput{path: f.Path, files: f.Files, conf: f}, nil
+	return &configInput{path: f.Path, files: f.Files, conf: f, targetMajor: major}, nil
 }
 
 // check reads pgseccomp's settings from in and builds the layers on arch.

@@ -155,6 +155,7 @@ func runLint(args []string) int {
 		}
 	}
 	li.ProfileFor, li.Mismatch = in.target()
+	li.Major = in.major()
 	findings := lint.Run(li)
 
 	if *jsonOut {

@@ -382,6 +382,15 @@ type configInput struct {
 	targetMajor int
 }
 
+// major is the PostgreSQL major the input is checked for: the server's
+// when known, else a profile's own; 0 when neither says.
+func (in *configInput) major() int {
+	if in.targetMajor == 0 && in.profile != nil {
+		return in.profile.Provenance.Major()
+	}
+	return in.targetMajor
+}
+
 // osRelease is this machine's distribution (tests replace it).
 var osRelease = profile.OSRelease
 

@@ -59,6 +59,10 @@ type Input struct {
 	// Roles are the names in the server's pg_roles (see FetchRoles); nil
 	// when lint did not connect.
 	Roles []string
+	// Major is the PostgreSQL major the configuration or profile is for
+	// (0: unknown): needs of other majors only (policy.Need.Until) are
+	// not checked.
+	Major int
 	// ProfileFor says what a profile is for (profile.Provenance.For) and
 	// Mismatch how the server and machine it is checked for differ
 	// (profile.TargetMismatch); both empty for a configuration.
