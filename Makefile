@@ -148,9 +148,11 @@ PGSUITE_SUITE_17 = trixie
 PGSUITE_SUITE_18 = sid
 PGSUITE_SUITE_19 = experimental
 # The mirror answers 404 for 17's and 19's orig tarballs (their Sources
-# list them): 19 runs 18's suite (make pgsuite PG=18 downloads it first),
-# judged only on failures its unconfined baseline does not share.
-PGSUITE_SOURCE_19 = $(firstword $(wildcard $(CURDIR)/build/pgsuite/downloads/postgresql-18_*.orig.tar.bz2))
+# list them): they run 18's suite (make pgsuite PG=18 downloads it first),
+# judged only on failures their unconfined baseline does not share.
+PGSUITE_SOURCE_18_TARBALL = $(firstword $(wildcard $(CURDIR)/build/pgsuite/downloads/postgresql-18_*.orig.tar.bz2))
+PGSUITE_SOURCE_17 = $(PGSUITE_SOURCE_18_TARBALL)
+PGSUITE_SOURCE_19 = $(PGSUITE_SOURCE_18_TARBALL)
 # What the matrix roots leave out and recording or the suites need: the JIT
 # (18 and 19 ship it as postgresql-N-jit, which apt installs as a
 # Recommends; 17's is in postgresql-17), and for pgsuite what its download
