@@ -6,6 +6,9 @@
 #                (make test PG=18: one major alone)
 #   make deps    what building and running need; make test-deps adds what
 #                only the tests need; make uninstall undoes make install
+#   make pgsuite PG=18, make profile PG=18
+#                PostgreSQL's regression suite under that major's shipped
+#                profile, and its recording, in the major's matrix root
 #
 # Runs as root on Debian 12 (apt-get, installing into the server of
 # $(PG_CONFIG)); the tests run PostgreSQL as the "postgres" OS user.
