@@ -30,6 +30,7 @@ var shipped = []struct {
 	{"profiles/postgresql-15-debian-12-x86_64.json", "Debian GNU/Linux 12 (bookworm)", "2.36", 15},
 	{"profiles/postgresql-17-debian-13-x86_64.json", "Debian GNU/Linux 13 (trixie)", "2.41", 17},
 	{"profiles/postgresql-18-debian-sid-x86_64.json", "Debian GNU/Linux forky/sid", "2.43", 18},
+	{"profiles/postgresql-19-debian-experimental-x86_64.json", "Debian GNU/Linux forky/sid", "2.43", 19},
 }
 
 // TestShippedFiles: every profile in profiles/ is in the table above, and
