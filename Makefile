@@ -6,6 +6,9 @@
 #                (make test PG=18: one major alone)
 #   make deps    what building and running need; make test-deps adds what
 #                only the tests need; make uninstall undoes make install
+#   make pgsuite PG=18, make profile PG=18
+#                PostgreSQL's regression suite under that major's shipped
+#                profile, and its recording, in the major's matrix root
 #
 # Runs as root on Debian 12 (apt-get, installing into the server of
 # $(PG_CONFIG)); the tests run PostgreSQL as the "postgres" OS user.
@@ -52,7 +55,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all deps test-deps go-version build extension tool install uninstall test test-host matrix vet demo bench fuzz clean pgsuite
+.PHONY: all deps test-deps go-version build extension tool install uninstall test test-host matrix vet demo bench fuzz clean pgsuite profile
 
 all: build
 
@@ -129,22 +132,68 @@ test-host: test-deps install vet
 	PG_CONFIG=$(PG_CONFIG) $(GO) test -count=1 -timeout 30m $(GOTESTFLAGS) ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzClientFilter$$' -fuzztime 20s -fuzzminimizetime 5s -parallel 1 ./tests/fuzz
 	$(GO) test -run '^$$' -fuzz '^FuzzReloadSettings$$' -fuzztime 20s -fuzzminimizetime 5s -parallel 1 ./tests/fuzz
-	$(MAKE) pgsuite PGSUITE_FLAGS='--suite regress'
+	$(MAKE) pgsuite PG=$(HOST_MAJOR) PGSUITE_FLAGS='--suite regress'
 
 # PostgreSQL's own test suites (regression, isolation, contrib, PL) against a
-# throwaway server that enforces a profile (default: the shipped one, error
-# defaults at both layers), judged against the same server without
-# pgseccomp. Downloads PostgreSQL's source from Debian (signatures and
+# throwaway server that enforces a profile (default: the shipped one for the
+# major, error defaults at both layers), judged against the same server
+# without pgseccomp. Downloads PostgreSQL's source from Debian (signatures and
 # checksums verified) and builds its test programs once, cached in
 # /var/cache/pgseccomp/pgsuite. See tests/pgsuite/README.md.
-SHIPPED_PROFILE = profiles/postgresql-15-debian-12-x86_64.json
+# make pgsuite PG=18 runs the regression suite of another major inside its
+# matrix root (tests/matrix), with that major's JIT installed as a default
+# Debian install has it, source from its own suite (PGSUITE_SUITE_<major>),
+# and the build cached in build/pgsuite; not part of make test.
+PGSUITE_PG = $(if $(filter command line,$(origin PG)),$(PG),$(HOST_MAJOR))
+SHIPPED_PROFILE = $(wildcard profiles/postgresql-$(PGSUITE_PG)-*.json)
 PGSUITE_PROFILE ?= $(SHIPPED_PROFILE)
-PGSUITE_FLAGS ?= --suite all
+PGSUITE_FLAGS ?= $(if $(filter $(HOST_MAJOR),$(PGSUITE_PG)),--suite all,--suite regress $(PGSUITE_EXTRA_$(PGSUITE_PG)))
+PGSUITE_SUITE_17 = trixie
+PGSUITE_SUITE_18 = sid
+PGSUITE_SUITE_19 = experimental
+# The mirror answers 404 for 17's and 19's orig tarballs (their Sources
+# list them): they run 18's suite (make pgsuite PG=18 downloads it first),
+# judged only on failures their unconfined baseline does not share.
+PGSUITE_SOURCE_18_TARBALL = $(firstword $(wildcard $(CURDIR)/build/pgsuite/downloads/postgresql-18_*.orig.tar.bz2))
+PGSUITE_SOURCE_17 = $(PGSUITE_SOURCE_18_TARBALL)
+PGSUITE_SOURCE_19 = $(PGSUITE_SOURCE_18_TARBALL)
+# On 19rc1, 18.6's join_hash hangs with or without pgseccomp (the leader
+# waits for its workers, they for it): 19 runs every other test of the
+# schedule, in its order.
+PGSUITE_SCHEDULE_18 = $(firstword $(wildcard $(CURDIR)/build/pgsuite/build/postgresql-18.*/postgresql-18.*/src/test/regress/parallel_schedule))
+PGSUITE_EXTRA_19 = $(if $(PGSUITE_SCHEDULE_18),--tests $(shell sed -n 's/^test: *//p' $(PGSUITE_SCHEDULE_18) | tr ' ' '\n' | grep -vx -e '' -e test_setup -e join_hash | paste -sd, -))
+# What the matrix roots leave out and recording or the suites need: the JIT
+# (18 and 19 ship it as postgresql-N-jit, which apt installs as a
+# Recommends; 17's is in postgresql-17), and for pgsuite what its download
+# and unpacking use and what configure requires from 18 on (bison, flex).
+ROOT_JIT = $(if $(filter 18 19,$(1)),postgresql-$(1)-jit)
+ROOT_EXTRAS = $(call ROOT_JIT,$(1)) gpgv xz-utils bzip2 bison flex
 pgsuite: test-deps tool
 	@mkdir -p build
-	bin/pgseccomp profile conf $(PGSUITE_PROFILE) --enforce error > build/pgsuite-profile.conf
-	echo "shared_preload_libraries = 'pgseccomp'" >> build/pgsuite-profile.conf
-	$(GO) run ./tests/pgsuite $(PGSUITE_FLAGS) --conf build/pgsuite-profile.conf --baseline
+	@if [ "$(words $(PGSUITE_PG))" != 1 ] || [ -z "$(PGSUITE_PROFILE)" ]; then \
+		echo "pgsuite: PG=$(PGSUITE_PG): name one major with a shipped profile, or give PGSUITE_PROFILE=FILE"; exit 2; fi
+	bin/pgseccomp profile conf $(PGSUITE_PROFILE) --enforce error > build/pgsuite-profile-$(PGSUITE_PG).conf
+	echo "shared_preload_libraries = 'pgseccomp'" >> build/pgsuite-profile-$(PGSUITE_PG).conf
+ifeq ($(PGSUITE_PG),$(HOST_MAJOR))
+	$(GO) run ./tests/pgsuite $(PGSUITE_FLAGS) --conf build/pgsuite-profile-$(PGSUITE_PG).conf --baseline
+else
+	$(GO) build -o bin/pgsuite ./tests/pgsuite
+	$(GO) run ./tests/matrix --pg $(PGSUITE_PG) -- sh tests/matrix/with-packages.sh "$(call ROOT_EXTRAS,$(PGSUITE_PG))" \
+		bin/pgsuite $(PGSUITE_FLAGS) --conf build/pgsuite-profile-$(PGSUITE_PG).conf --baseline \
+		$(if $(PGSUITE_SOURCE_$(PGSUITE_PG)),--other-major --source $(PGSUITE_SOURCE_$(PGSUITE_PG)),--debian-codename $(PGSUITE_SUITE_$(PGSUITE_PG))) \
+		--cache-dir $(CURDIR)/build/pgsuite
+endif
+
+# Records the profile of another major inside its matrix root with the
+# built-in workload (make profile PG=18): build/profile-18/. A shipped
+# profile is that file, renamed postgresql-<major>-<distribution>-<arch>.json
+# into profiles/, once make pgsuite PG=<major> passed with it.
+profile: tool
+	@if [ "$(words $(PGSUITE_PG))" != 1 ] || [ "$(PGSUITE_PG)" = "$(HOST_MAJOR)" ]; then \
+		echo "profile: name one major of the matrix, e.g. PG=18 (for the host's, run bin/pgseccomp record)"; exit 2; fi
+	@mkdir -p build/profile-$(PGSUITE_PG)
+	$(GO) run ./tests/matrix --pg $(PGSUITE_PG) -- sh tests/matrix/with-packages.sh "$(call ROOT_JIT,$(PGSUITE_PG))" \
+		bin/pgseccomp record --builtin --out build/profile-$(PGSUITE_PG)
 
 demo: deps install
 	bin/pgseccomp demo

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"strings"
 
@@ -48,13 +47,13 @@ func (c *configFlags) load() (*source.Input, error) {
 	if c.file != "" {
 		in, isProfile, err := source.SniffProfile(c.file)
 		switch {
-		case isProfile && c.cluster.given():
-			return nil, fmt.Errorf("%s is a pgseccomp profile, which has no data directory: give it without --cluster and --pgdata", c.file)
+		case isProfile && err == nil && c.cluster.given():
+			return installedProfile(c.cluster, c.file)
 		case isProfile:
 			return in, err
 		}
 	}
-	file, dataDir := c.file, ""
+	file, dataDir, major := c.file, "", 0
 	flags := c.cluster
 	if file == "" && !flags.given() {
 		flags.pgdata = os.Getenv("PGDATA")
@@ -68,16 +67,24 @@ func (c *configFlags) load() (*source.Input, error) {
 			return nil, err
 		}
 		dataDir = e.DataDir
+		major, _ = e.Major() // 0 when PG_VERSION cannot be read: every major's needs
 		if file == "" {
 			file = e.ConfigFile
 		}
 	}
-	return source.LoadConf(file, dataDir)
+	in, err := source.LoadConf(file, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	in.TargetMajor = major
+	return in, nil
 }
 
 // installedProfile is the configuration of the cluster cf names as the
 // server would read it after 'pgseccomp install --enforce error' of the
-// profile at path: what lint and explain check before an install.
+// profile at path (what lint and explain check before an install), with
+// what install would refuse, and the cluster's major to compare with the
+// profile's.
 func installedProfile(cf clusterFlags, path string) (*source.Input, error) {
 	e, err := cf.find()
 	if err != nil {
@@ -87,9 +94,12 @@ func installedProfile(cf clusterFlags, path string) (*source.Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := install.Preview(e, p, policy.Error)
+	f, refusals, err := install.Preview(e, p, policy.Error)
 	if err != nil {
 		return nil, err
 	}
-	return source.ForConf(f), nil
+	in := source.ForConf(f)
+	in.Installed, in.Refusals = p, refusals
+	in.TargetMajor, _ = e.Major()
+	return in, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/pgseccomp/pgseccomp/internal/explain"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
@@ -35,7 +36,9 @@ Which configuration:
                   recognized by its JSON); problems are located in it, e.g.
                   "pg15.json: session.allow". With --cluster or --pgdata:
                   that cluster's configuration with the profile installed
-                  (as 'pgseccomp install --enforce error' would write it)
+                  (as 'pgseccomp install --enforce error' would write it),
+                  and a warning when the cluster's major (PG_VERSION), or
+                  this machine's distribution, is not the profile's
   (neither)       $PGDATA, as --pgdata
 
 Which session:
@@ -196,6 +199,15 @@ func runExplain(args []string) int {
 		Global: showGlobal, Session: showSession, BPF: o.bpf})
 	for _, n := range notes {
 		fmt.Fprintf(stderr, "pgseccomp explain: note: %s\n", n)
+	}
+	if forWhat, mismatch := in.Target(); forWhat != "" {
+		if !o.json {
+			fmt.Fprintf(stderr, "pgseccomp explain: note: the profile is for %s\n", forWhat)
+		}
+		for _, m := range append(slices.Clone(in.Refusals), mismatch...) {
+			fmt.Fprintf(stderr, "pgseccomp explain: warning: %s\n", m)
+			r.Warnings = append(r.Warnings, m)
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "pgseccomp explain: --bpf: %v\n", err)

@@ -69,6 +69,11 @@ Checks (the word after each finding):
                  server does not have, or has only in another case
   attribution    log_connections off, or no %p in log_line_prefix without
                  csvlog/jsonlog: a denial's pid cannot be tied to a role
+  target         which PostgreSQL major, distribution and architecture a
+                 profile is for (notice), and each way the server or this
+                 machine differs (warning)
+  install        with --cluster/--pgdata and a profile: what 'pgseccomp
+                 install' would refuse (error)
 
 Each finding says where (file:line of the setting, or for a profile the file
 and JSON location, e.g. "pg15.json: global.allow"), why it matters and the
@@ -84,7 +89,11 @@ Flags:
                  attribution are checked only on a configuration. With
                  --cluster or --pgdata: that cluster's configuration with the
                  profile installed ('pgseccomp install --enforce error'
-                 would write it; nothing is written), every check
+                 would write it; nothing is written), every check, and
+                 what install would refuse (install). With --cluster,
+                 --pgdata or --dsn, a warning (target) when the server's
+                 major, or this machine's distribution, is not the
+                 profile's
   --arch ARCH    check for servers of ARCH (x86_64, aarch64, i386, arm,
                  ppc64le, s390x, riscv64, ...); repeat for several, e.g. a
                  configuration shared by x86_64 and aarch64 servers, where a
@@ -152,6 +161,13 @@ func runLint(args []string) int {
 		defer cancel()
 		if li.Roles, err = lint.FetchRoles(ctx, *dsn); err != nil {
 			return usageError("lint", "--dsn: %v; check the connection string, or leave --dsn out to lint without the server", err)
+		}
+		if in.TargetMajor == 0 {
+			if in.TargetMajor, err = lint.FetchMajor(ctx, *dsn); err != nil {
+				return usageError("lint", "--dsn: %v", err)
+			}
+			li.Major = in.Major()
+			li.ProfileFor, li.Mismatch = in.Target()
 		}
 	}
 	findings := lint.Run(li)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
+	"github.com/pgseccomp/pgseccomp/internal/source"
 )
 
 var updateProfileGolden = flag.Bool("update-profile", false, "rewrite testdata/profile/*.golden")
@@ -224,7 +225,7 @@ func TestProfileMerge(t *testing.T) {
 	}
 	// and the merged file is itself input everywhere: batch's error default
 	// is more permissive than pg15's kill actions, so they are gone.
-	if code, out, errOut := runCLI(t, "lint", "--config", path); code != 0 || out != "no findings\n" {
+	if code, out, errOut := runCLI(t, "lint", "--config", path); code != 0 || !strings.HasSuffix(out, "1 finding: 1 notice\n") || !strings.Contains(out, "notice: the profile is for PostgreSQL 15 on Debian GNU/Linux 12 (bookworm), x86_64 (target)") {
 		t.Errorf("lint of the merged profile: exit %d, %s%s", code, out, errOut)
 	}
 }
@@ -267,7 +268,19 @@ func TestProfileDiff(t *testing.T) {
 
 // TestProfileInput: explain, lint, systemd and export read a profile from
 // --profile, or from --config by its content, and point into it.
+// The machine the profiles are used on, for the tests: the distribution
+// testdata/profile/pg15.json was recorded on, whatever this one is.
+func init() {
+	source.OSRelease = func() string { return "Debian GNU/Linux 12 (bookworm)" }
+}
+
 func TestProfileInput(t *testing.T) {
+	// Clusters a profile may be meant for: a data directory of 15 and one
+	// of 18 (PG_VERSION says which).
+	pgdata := func(major string) string {
+		return writeConf(t, map[string]string{"postgresql.conf": "", "PG_VERSION": major + "\n"})
+	}
+	pgdata15, pgdata18 := pgdata("15"), pgdata("18")
 	type want struct {
 		code   int
 		out    []string
@@ -292,12 +305,18 @@ func TestProfileInput(t *testing.T) {
 			want{2, nil, []string{`testdata/profile/broken.json: global.allow[2] = "opne": unknown syscall`, "is JSON, so it was read as a pgseccomp profile"}}},
 		{"profile and config", []string{"explain", "--profile", pg15Profile, "--config", exportConf},
 			want{2, nil, []string{"--profile reads a profile instead of a configuration"}}},
-		{"profile with a data directory", []string{"lint", "--config", pg15Profile, "--pgdata", "testdata/export/pgdata"},
-			want{2, nil, []string{"testdata/profile/pg15.json is a pgseccomp profile, which has no data directory"}}},
+		{"profile for a cluster that is not one", []string{"lint", "--config", pg15Profile, "--pgdata", "testdata/export/pgdata"},
+			want{2, nil, []string{"has neither postgresql.conf nor PG_VERSION"}}},
+		{"profile for a cluster of another major", []string{"lint", "--profile", pg15Profile, "--pgdata", pgdata18},
+			want{1, []string{"warning: the profile is for PostgreSQL 15 (recorded with 15.14 (Debian 15.14-0+deb12u1)) and the server is PostgreSQL 18", "(target)"}, nil}},
+		{"explain a profile for a cluster of another major", []string{"explain", "--profile", pg15Profile, "--pgdata", pgdata18, "--context", "global"},
+			want{0, nil, []string{"note: the profile is for PostgreSQL 15 on Debian GNU/Linux 12 (bookworm), x86_64", "warning: the profile is for PostgreSQL 15 (recorded with"}}},
+		{"explain a profile for a cluster of its major", []string{"explain", "--profile", pg15Profile, "--pgdata", pgdata15, "--context", "global"},
+			want{0, nil, []string{"note: the profile is for PostgreSQL 15 on Debian GNU/Linux 12 (bookworm), x86_64\n"}}},
 		{"lint a recording", []string{"lint", "--profile", pg15Profile},
 			want{1, []string{"testdata/profile/pg15.json: global.kill: warning: the global layer kills on kexec_load (kill)",
 				`testdata/profile/pg15.json: roles."reporting".kill: warning: the kill list of role "reporting" names ptrace (kill)`,
-				"2 findings: 2 warnings"}, nil}},
+				"notice: the profile is for PostgreSQL 15 on Debian GNU/Linux 12 (bookworm), x86_64 (target)", "3 findings: 2 warnings, 1 notice"}, nil}},
 		{"lint a quiet recording", []string{"lint", "--config", quietProfile},
 			want{1, []string{"testdata/profile/quiet.json: global.default: error: the global layer denies pwritev (wal-segment)",
 				"testdata/profile/quiet.json: global.default: error: the global layer denies rt_sigaction, gettid, tgkill (abort)",

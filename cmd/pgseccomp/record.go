@@ -244,7 +244,7 @@ func runRecord(args []string) int {
 		return 1
 	}
 	res.WriteSummary(stdout)
-	fmt.Fprintf(stdout, "profile: %s\nconf.d snippet (%s defaults): %s\n", profileOut, action, confOut)
+	fmt.Fprintf(stdout, "profile: %s (for %s)\nconf.d snippet (%s defaults): %s\n", profileOut, res.Profile.Provenance.For(), action, confOut)
 	return 0
 }
 

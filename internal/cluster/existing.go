@@ -318,3 +318,17 @@ func (e *Existing) ControlCommand(ctx context.Context, action, mode string) *exe
 	}
 	return exec.CommandContext(ctx, "runuser", args...)
 }
+
+// Major is the PostgreSQL major of the cluster's data directory, from its
+// PG_VERSION file (what the server of that major checks at start).
+func (e *Existing) Major() (int, error) {
+	data, err := os.ReadFile(filepath.Join(e.DataDir, "PG_VERSION"))
+	if err != nil {
+		return 0, fmt.Errorf("read the cluster's major: %w", err)
+	}
+	m, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || m <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a PostgreSQL major", filepath.Join(e.DataDir, "PG_VERSION"), strings.TrimSpace(string(data)))
+	}
+	return m, nil
+}

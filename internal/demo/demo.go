@@ -75,7 +75,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	fmt.Fprintf(out, "data directory %s, port %d\n", c.DataDir, c.Port)
 	pv := p.Provenance
 	fmt.Fprintf(out, "profile %s: recorded by %s on %s (PostgreSQL %s, glibc %s)\n",
-		profiles.PostgreSQL15Debian12File, pv.Tool, pv.RecordedAt.Format("2006-01-02"), pv.PostgreSQL, pv.Glibc)
+		p.Source, pv.Tool, pv.RecordedAt.Format("2006-01-02"), pv.PostgreSQL, pv.Glibc)
 	fmt.Fprintf(out, "global layer: default error; allow the %d syscalls every server process was recorded making\n", len(p.Global.Allow))
 	fmt.Fprintf(out, "session layer: default error; allow the %d syscalls client backends were recorded making\n", len(p.Session.Allow))
 

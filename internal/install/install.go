@@ -146,6 +146,10 @@ func Install(e *cluster.Existing, p *profile.Profile, enforce policy.Action, che
 			pl.Notes = append(pl.Notes, fmt.Sprintf("%s sets %s, which %s overrides", s.Where(), s.Name, pl.Path))
 		}
 	}
+	// A profile of another major or distribution: a warning, not a refusal.
+	if major, err := e.Major(); err == nil {
+		pl.Notes = append(pl.Notes, profile.TargetMismatch(p.Provenance, profile.Target{Major: major, Distribution: profile.OSRelease()})...)
+	}
 	if len(refused) > 0 {
 		return pl, &RefusedError{Reasons: refused}
 	}
@@ -154,14 +158,19 @@ func Install(e *cluster.Existing, p *profile.Profile, enforce policy.Action, che
 
 // Preview is the configuration of cluster e as the postmaster would read
 // it after Install of p with default action enforce, without writing
-// anything: what lint and explain check before an install. It fails as
-// Install does when the snippet would not be read, or would be overridden.
-func Preview(e *cluster.Existing, p *profile.Profile, enforce policy.Action) (*pgconf.File, error) {
+// anything: what lint and explain check before an install. refusals are
+// what Install would refuse (the snippet not read, or overridden, the
+// library missing); err is a configuration that cannot be read at all.
+func Preview(e *cluster.Existing, p *profile.Profile, enforce policy.Action) (conf *pgconf.File, refusals []string, err error) {
 	pl, err := Install(e, p, enforce, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", e, err)
+	var refused *RefusedError
+	if errors.As(err, &refused) && pl != nil && pl.Conf != nil {
+		return pl.Conf, refused.Reasons, nil
 	}
-	return pl.Conf, nil
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", e, err)
+	}
+	return pl.Conf, nil, nil
 }
 
 // Uninstall plans removing what Install wrote.

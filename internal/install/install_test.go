@@ -141,3 +141,34 @@ func TestUninstallLeavesForeignFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestInstallNamesOtherMajor: the shipped profile for 15 installed on a
+// cluster of 18 is a note (install does not refuse it), naming both.
+func TestInstallNamesOtherMajor(t *testing.T) {
+	p, err := profile.Read(shipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		version string
+		warned  bool
+	}{{"15\n", false}, {"18\n", true}} {
+		e, err := cluster.FindExisting("", layout(t, map[string]string{"PG_VERSION": c.version}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := Install(e, p, policy.Log, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		warned := false
+		for _, n := range pl.Notes {
+			if strings.Contains(n, "the profile is for PostgreSQL 15") && strings.Contains(n, "the server is PostgreSQL 18") {
+				warned = true
+			}
+		}
+		if warned != c.warned {
+			t.Errorf("PG_VERSION %q: notes %q, want a note on the major: %v", strings.TrimSpace(c.version), pl.Notes, c.warned)
+		}
+	}
+}

@@ -59,6 +59,18 @@ type Input struct {
 	// Roles are the names in the server's pg_roles (see FetchRoles); nil
 	// when lint did not connect.
 	Roles []string
+	// Major is the PostgreSQL major the configuration or profile is for
+	// (0: unknown): needs of other majors only (policy.Need.Until) are
+	// not checked.
+	Major int
+	// ProfileFor says what a profile is for (profile.Provenance.For) and
+	// Mismatch how the server and machine it is checked for differ
+	// (profile.TargetMismatch); both empty for a configuration.
+	ProfileFor string
+	Mismatch   []string
+	// Refusals are what pgseccomp install would refuse in a configuration
+	// previewed with a profile (install.Preview): errors.
+	Refusals []string
 	// Rewrite, when not nil, rewrites each finding's message and fix
 	// (e.g. setting names into a profile's JSON locations).
 	Rewrite func(string) string
@@ -70,7 +82,8 @@ type Input struct {
 // pg_hba.conf; a profile's findings name its JSON locations. Callers that
 // know the server's roles set Input.Roles (FetchRoles).
 func For(in *source.Input, archs ...policy.Arch) Input {
-	li := Input{Conf: in.Conf}
+	li := Input{Conf: in.Conf, Major: in.Major(), Refusals: in.Refusals}
+	li.ProfileFor, li.Mismatch = in.Target()
 	if in.Conf != nil {
 		li.HBA = ReadHBA(in.Conf)
 	} else {
@@ -134,6 +147,7 @@ func Run(in Input) []Finding {
 		}
 		out = append(out, s.finding)
 	}
+	out = append(out, targetFindings(in)...)
 	sort.SliceStable(out, func(i, j int) bool { return Rank(out[i].Severity) < Rank(out[j].Severity) })
 	return out
 }
@@ -257,4 +271,26 @@ func nameList(names []string) string {
 		return strings.Join(names, ", ")
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:shown], ", "), len(names)-shown)
+}
+
+// targetFindings: which PostgreSQL major, distribution and architecture a
+// profile is for (a notice), and each way the target differs (a warning).
+func targetFindings(in Input) []Finding {
+	if in.ProfileFor == "" {
+		return nil
+	}
+	out := []Finding{{Check: "target", Severity: Notice, Message: "the profile is for " + in.ProfileFor,
+		Why: "a profile holds what one PostgreSQL major, built by one distribution, did on one architecture",
+		Fix: "use it only there; give --cluster, --pgdata or --dsn to check it against a server"}}
+	for _, r := range in.Refusals {
+		out = append(out, Finding{Check: "install", Severity: Error, Message: r,
+			Why: "pgseccomp install refuses to write a configuration the server would not read as it should, or that would not start",
+			Fix: "do what the message says, then lint again"})
+	}
+	for _, m := range in.Mismatch {
+		out = append(out, Finding{Check: "target", Severity: Warning, Message: m,
+			Why: "another major starts other processes (17's WAL summarizer, 18's I/O workers) and another C library makes other syscalls for the same call, which the profile denies",
+			Fix: "use the shipped profile for that major and distribution (profiles/), or record one there (pgseccomp record), and enforce it with log defaults first"})
+	}
+	return out
 }

@@ -121,7 +121,8 @@ func TestLint(t *testing.T) {
 			want: []want{{"refused", Error, "the global layer denies seccomp"}, {"kill", Warning, "the global layer kills on"}}},
 		{name: "pre-glibc-2.33 global list", conf: base + "pgseccomp.global_syscall_default = error\npgseccomp.global_syscall_allow = 'read,write,stat,getdents,pipe,select,seccomp'\n", failed: true,
 			want: []want{
-				{"startup", Error, "the global layer denies newfstatat, getdents64, pipe2, pselect6, signalfd4"},
+				{"startup", Error, "the global layer denies newfstatat, getdents64, pipe2, signalfd4"},
+				{"startup-select", Error, "the global layer denies pselect6"},
 				{"wal-segment", Error, "the global layer denies pwritev"},
 				{"abort", Error, "the global layer denies rt_sigaction, rt_sigprocmask, gettid, getpid, tgkill"},
 				{"postmaster", Error, "the global layer denies bind, listen, clone"},
@@ -269,6 +270,46 @@ func TestLint(t *testing.T) {
 				if f.Check == "invalid" && (strings.Contains(f.Message, "'acct,chrot") || len(f.Message) > 300) {
 					t.Errorf("the whole list in %q", f.Message)
 				}
+			}
+		})
+	}
+}
+
+// TestTargetFindings: a profile's lint says what it is for (a notice) and
+// warns once for each way the target differs; a configuration gets
+// neither.
+func TestTargetFindings(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		in             Input
+		notes, warning int
+	}{
+		{"configuration", Input{}, 0, 0},
+		{"profile on its system", Input{ProfileFor: "PostgreSQL 18 on Debian GNU/Linux forky/sid, x86_64"}, 1, 0},
+		{"profile elsewhere", Input{ProfileFor: "PostgreSQL 15 on Debian GNU/Linux 12 (bookworm), x86_64",
+			Mismatch: []string{"the profile is for PostgreSQL 15 and the server is PostgreSQL 18", "recorded on Debian 12"}}, 1, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var notes, warnings int
+			for _, fd := range Run(c.in) {
+				if fd.Check != "target" {
+					continue
+				}
+				switch fd.Severity {
+				case Notice:
+					notes++
+					if !strings.Contains(fd.Message, c.in.ProfileFor) {
+						t.Errorf("notice %q does not say what the profile is for", fd.Message)
+					}
+				case Warning:
+					warnings++
+				}
+			}
+			if notes != c.notes || warnings != c.warning {
+				t.Errorf("%d notices, %d warnings; want %d, %d", notes, warnings, c.notes, c.warning)
+			}
+			if Failed(Run(c.in)) != (c.warning > 0) {
+				t.Errorf("Failed = %v with %d mismatches", !(c.warning > 0), c.warning)
 			}
 		})
 	}

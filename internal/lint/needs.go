@@ -91,7 +91,7 @@ func (l *linter) checkNeeds(sessions []sessionLayer) {
 	for _, ly := range layers {
 		reported[ly.layer] = map[string]bool{}
 	}
-	for _, need := range policy.Needs {
+	for _, need := range policy.NeedsFor(l.in.Major) {
 		because := ""
 		if need.When != policy.Always {
 			c, ok := conds[need.When]

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
+
 	"github.com/pgseccomp/pgseccomp/internal/pgconf"
 	"github.com/pgseccomp/pgseccomp/internal/policy"
 )
@@ -51,6 +53,17 @@ func FetchRoles(ctx context.Context, dsn string) ([]string, error) {
 		return nil, fmt.Errorf("reading pg_roles: %w", err)
 	}
 	return names, nil
+}
+
+// FetchMajor returns the PostgreSQL major of the server dsn connects to
+// (server_version_num).
+func FetchMajor(ctx context.Context, dsn string) (int, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, fmt.Errorf("connecting to read server_version_num: %w", err)
+	}
+	defer conn.Close(ctx)
+	return cluster.ConnMajor(ctx, conn)
 }
 
 // checkRoleNames: names in session_roles that fold to lower case (a

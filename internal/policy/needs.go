@@ -19,6 +19,8 @@ type Need struct {
 	Record RecordRule
 	// Why says what the work is and what denying it does.
 	Why string
+	// Until is the last PostgreSQL major that needs it; 0: every major.
+	Until int
 }
 
 // Condition is what in a server's configuration makes a Need apply.
@@ -52,13 +54,16 @@ const (
 // (README, docs/SPEC.md §6 and §7; each entry says where it comes from).
 var Needs = []Need{
 	{Check: "startup", When: Always,
-		Global:  []string{"newfstatat", "getdents64", "pipe2", "pselect6", "signalfd4"},
+		Global:  []string{"newfstatat", "getdents64", "pipe2", "signalfd4"},
 		Session: []string{"newfstatat"},
-		Why:     "PostgreSQL 15 on glibc 2.33 and later makes these from its first seconds (stat() is newfstatat, readdir() getdents64, pipe() pipe2, the postmaster's select() pselect6, and latches use signalfd; a backend sets up its latch before its session filter is loaded); a list made before glibc 2.33 (stat, getdents, pipe, select) with an error default stops the server from starting, or every session of the layer from running"},
-	{Check: "usleep", When: Always,
+		Why:     "PostgreSQL 15 on glibc 2.33 and later makes these from its first seconds (stat() is newfstatat, readdir() getdents64, pipe() pipe2, and latches use signalfd; a backend sets up its latch before its session filter is loaded); a list made before glibc 2.33 (stat, getdents, pipe) with an error default stops the server from starting, or every session of the layer from running"},
+	{Check: "startup-select", When: Always, Until: 18,
+		Global: []string{"pselect6"},
+		Why:    "up to 18 the postmaster's select() is pselect6 on glibc 2.33 and later (a list made before, with select, stops the server from starting); 19's postgres calls no select() at all"},
+	{Check: "usleep", When: Always, Until: 18,
 		Global:  []string{"pselect6"},
 		Session: []string{"pselect6"},
-		Why:     "pg_usleep() sleeps with select() (pselect6 on glibc 2.33 and later): spinlock back-off and vacuum's cost delay; denied, the sleep returns at once, so a backend spins instead of waiting and vacuum_cost_delay does nothing (a slowdown, not a failure)"},
+		Why:     "up to 18 pg_usleep() sleeps with select() (pselect6 on glibc 2.33 and later; 19 uses nanosleep): spinlock back-off and vacuum's cost delay; denied, the sleep returns at once, so a backend spins instead of waiting and vacuum_cost_delay does nothing (a slowdown, not a failure)"},
 	{Check: "postmaster", When: Always,
 		Global: []string{"bind", "listen", "clone"},
 		Why:    "the postmaster binds and listens on its sockets at start and forks every child with clone (measured by the load test with both defaults at log: nothing else was the postmaster's alone); denied, the server does not start (internal/lint TestNeedsOnLiveServer)"},
@@ -98,6 +103,18 @@ var Needs = []Need{
 	{Check: "password", When: Password,
 		Global: []string{"getrandom"},
 		Why:    "md5 and scram-sha-256 authentication draw their salt or nonce with pg_strong_random (OpenSSL, getrandom) before authentication completes; denied, every such login fails with \"password authentication failed\" (internal/lint TestNeedsOnLiveServer)"},
+}
+
+// NeedsFor returns the needs of PostgreSQL major (0: any major, every
+// need), in table order.
+func NeedsFor(major int) []Need {
+	var out []Need
+	for _, n := range Needs {
+		if major == 0 || n.Until == 0 || major <= n.Until {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // NeedsOf returns the needs with the given check names, in table order.

@@ -74,3 +74,31 @@ func TestNeedsByCondition(t *testing.T) {
 		t.Errorf("PostmasterOnly() = %v", PostmasterOnly())
 	}
 }
+
+// TestNeedsFor: 19 sleeps and waits without select(), so no need of 19
+// names pselect6; 18 and an unknown major keep every need.
+func TestNeedsFor(t *testing.T) {
+	names := func(major int) map[string]bool {
+		out := map[string]bool{}
+		for _, n := range NeedsFor(major) {
+			for _, s := range n.Global {
+				out[s] = true
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		major    int
+		pselect6 bool
+	}{{0, true}, {15, true}, {18, true}, {19, false}} {
+		if got := names(c.major)["pselect6"]; got != c.pselect6 {
+			t.Errorf("NeedsFor(%d) names pselect6: %v, want %v", c.major, got, c.pselect6)
+		}
+		if !names(c.major)["tgkill"] {
+			t.Errorf("NeedsFor(%d) lost abort()'s tgkill", c.major)
+		}
+	}
+	if len(NeedsFor(0)) != len(Needs) {
+		t.Errorf("NeedsFor(0) has %d needs, the table %d", len(NeedsFor(0)), len(Needs))
+	}
+}

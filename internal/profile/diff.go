@@ -16,6 +16,8 @@ import (
 type Difference struct {
 	A          string            `json:"a"` // A's file
 	B          string            `json:"b"`
+	AFor       string            `json:"a_for"` // what A is for: Provenance.For
+	BFor       string            `json:"b_for"`
 	Layers     []LayerDifference `json:"layers"`     // only the layers that differ, global, session, then roles by name
 	Provenance []FieldDifference `json:"provenance"` // only the fields that differ
 }
@@ -71,7 +73,7 @@ type FieldDifference struct {
 
 // Diff compares two profiles.
 func Diff(a, b *Profile) *Difference {
-	d := &Difference{A: a.name(), B: b.name(), Layers: []LayerDifference{}, Provenance: []FieldDifference{}}
+	d := &Difference{A: a.name(), B: b.name(), AFor: a.Provenance.For(), BFor: b.Provenance.For(), Layers: []LayerDifference{}, Provenance: []FieldDifference{}}
 	add := func(ld LayerDifference, la, lb Layer) {
 		if la.Default != lb.Default {
 			ld.Default = &ActionChange{la.Default, lb.Default, change(la.Default, lb.Default)}
@@ -166,7 +168,7 @@ func addedText(added []Addition) string {
 // provenance that differs.
 func (d *Difference) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "--- %s\n+++ %s\n", d.A, d.B)
+	fmt.Fprintf(&b, "--- %s (%s)\n+++ %s (%s)\n", d.A, d.AFor, d.B, d.BFor)
 	other := func(side string) string {
 		if side == "a" {
 			return d.B

@@ -858,7 +858,10 @@ func (r *recorder) addFromShipped(prov profile.Provenance) {
 		return
 	}
 	shipped, why := shippedFor(prov)
-	file := profiles.PostgreSQL15Debian12File
+	file := ""
+	if shipped != nil {
+		file = shipped.Source
+	}
 	if r.opts.shipped != nil {
 		shipped, file = r.opts.shipped(r.paths.provenance(), r.lists), "(the test's)"
 	}
@@ -903,16 +906,7 @@ func (r *recorder) addFromShipped(prov profile.Provenance) {
 // shippedFor returns the shipped profile for the same PostgreSQL major,
 // distribution and architecture as prov, or nil and why there is none.
 func shippedFor(prov profile.Provenance) (*profile.Profile, string) {
-	shipped, err := profiles.PostgreSQL15Debian12()
-	if err != nil {
-		return nil, err.Error()
-	}
-	sp := shipped.Provenance
-	major := func(v string) string { m, _, _ := strings.Cut(v, "."); return m }
-	if major(sp.PostgreSQL) != major(prov.PostgreSQL) || sp.Distribution != prov.Distribution || sp.Architecture != prov.Architecture {
-		return nil, fmt.Sprintf("no shipped profile is for PostgreSQL %s on %s (%s)", major(prov.PostgreSQL), prov.Distribution, prov.Architecture)
-	}
-	return shipped, ""
+	return profiles.For(prov)
 }
 
 // noteUnseen names what the shipped profile allows and this recording

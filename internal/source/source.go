@@ -23,6 +23,45 @@ type Input struct {
 	Files   []string         // every file read
 	Conf    *pgconf.File     // nil for a profile
 	Profile *profile.Profile // nil for a configuration
+	// Installed is the profile a configuration was previewed with (a
+	// cluster's configuration as 'pgseccomp install' would leave it), and
+	// Refusals what install would refuse in it; nil otherwise.
+	Installed *profile.Profile
+	Refusals  []string
+	// TargetMajor is the PostgreSQL major of the server the input is
+	// checked for (its PG_VERSION, or lint's --dsn), 0 if not known.
+	TargetMajor int
+}
+
+// Major is the PostgreSQL major the input is checked for: the server's
+// when known, else a profile's own; 0 when neither says.
+func (in *Input) Major() int {
+	if p := in.forProfile(); in.TargetMajor == 0 && p != nil {
+		return p.Provenance.Major()
+	}
+	return in.TargetMajor
+}
+
+// OSRelease is this machine's distribution (tests replace it).
+var OSRelease = profile.OSRelease
+
+// Target says which system the input's profile (read, or installed) is
+// for, and how that differs from where it is used: the server's major and
+// this machine's distribution. Nothing for a plain configuration.
+func (in *Input) Target() (forWhat string, mismatch []string) {
+	p := in.forProfile()
+	if p == nil {
+		return "", nil
+	}
+	pv := p.Provenance
+	return pv.For(), profile.TargetMismatch(pv, profile.Target{Major: in.TargetMajor, Distribution: OSRelease()})
+}
+
+func (in *Input) forProfile() *profile.Profile {
+	if in.Profile != nil {
+		return in.Profile
+	}
+	return in.Installed
 }
 
 // Kind says what the input is, for messages: "configuration" or "profile".

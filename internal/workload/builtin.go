@@ -58,6 +58,7 @@ func BuiltIn() []Step {
 		// Not --target=shell: basebackup_to_shell runs a program from the
 		// walsender, a session process, which would need execve.
 		baseBackupStep("base-backup-plain-lz4", "-X", "stream", "--compress=server-lz4:1", "-Ft"),
+		walSummarizerStep(),
 		receiveWALStep(),
 		logicalDecodingStep(),
 		recvLogicalStep(),

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
 )
 
 // withExtensions creates the extensions that are installed (in the step's
@@ -297,9 +299,11 @@ func contribTypesStep() Step {
 				`UNLISTEN wl_tcn`,
 			},
 			"refint": {
+				// check_primary_key must be an AFTER trigger from 18 on;
+				// earlier majors take either.
 				`CREATE TABLE ri_pk (id int PRIMARY KEY)`,
 				`CREATE TABLE ri_fk (ref int)`,
-				`CREATE TRIGGER ri_check BEFORE INSERT OR UPDATE ON ri_fk FOR EACH ROW EXECUTE FUNCTION check_primary_key('ref', 'ri_pk', 'id')`,
+				`CREATE TRIGGER ri_check AFTER INSERT OR UPDATE ON ri_fk FOR EACH ROW EXECUTE FUNCTION check_primary_key('ref', 'ri_pk', 'id')`,
 				`INSERT INTO ri_pk VALUES (1)`,
 				`INSERT INTO ri_fk VALUES (1)`,
 			},
@@ -331,6 +335,29 @@ func contribTypesStep() Step {
 		for _, name := range slices.Sorted(maps.Keys(have)) {
 			if err := s.exec(ctx, uses[name]...); err != nil {
 				return err
+			}
+		}
+		// 18's NUMA views ask the kernel on which node each shared memory
+		// page is (libnuma: get_mempolicy, move_pages).
+		major, err := cluster.ConnMajor(ctx, s.conn)
+		if err != nil {
+			return err
+		}
+		if major >= 18 {
+			numa, err := s.bool(ctx, `SELECT pg_numa_available()`)
+			if err != nil {
+				return err
+			}
+			if !numa {
+				r.skipf("NUMA: pg_numa_available() is false on this machine")
+			} else {
+				queries := []string{`SELECT count(*) FROM pg_shmem_allocations_numa`}
+				if have["pg_buffercache"] {
+					queries = append(queries, `SELECT count(*) FROM pg_buffercache_numa`)
+				}
+				if err := s.exec(ctx, queries...); err != nil {
+					return err
+				}
 			}
 		}
 		return dropExtensions(ctx, s, have)
@@ -400,6 +427,29 @@ func inspectionStep() Step {
 		for _, name := range slices.Sorted(maps.Keys(have)) {
 			if err := s.exec(ctx, uses[name]...); err != nil {
 				return err
+			}
+		}
+		// 18's NUMA views ask the kernel on which node each shared memory
+		// page is (libnuma: get_mempolicy, move_pages).
+		major, err := cluster.ConnMajor(ctx, s.conn)
+		if err != nil {
+			return err
+		}
+		if major >= 18 {
+			numa, err := s.bool(ctx, `SELECT pg_numa_available()`)
+			if err != nil {
+				return err
+			}
+			if !numa {
+				r.skipf("NUMA: pg_numa_available() is false on this machine")
+			} else {
+				queries := []string{`SELECT count(*) FROM pg_shmem_allocations_numa`}
+				if have["pg_buffercache"] {
+					queries = append(queries, `SELECT count(*) FROM pg_buffercache_numa`)
+				}
+				if err := s.exec(ctx, queries...); err != nil {
+					return err
+				}
 			}
 		}
 		// pg_stat_statements keeps query texts in a file the backend reads.

@@ -217,6 +217,11 @@ func jitStep() Step {
 		if err != nil {
 			return err
 		}
+		// pg_jit_available() is false while jit is off, 19's default: any
+		// session may turn it on.
+		if err := s.exec(ctx, `SET jit = on`); err != nil {
+			return err
+		}
 		if ok, err := s.bool(ctx, `SELECT pg_jit_available()`); err != nil {
 			return err
 		} else if !ok {

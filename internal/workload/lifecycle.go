@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
 )
 
 // Objects of the restart and crash steps.
@@ -251,9 +253,12 @@ func backendCrashStep() Step {
 	})
 }
 
-// backendAbortStep: a backend that calls abort() (what a PANIC does), from
-// PL/Perl's CORE::dump: the session's filter must let abort() raise
-// SIGABRT, or the PANIC becomes a segmentation fault.
+// backendAbortStep: a backend that calls the C library's abort() (what a
+// PANIC does), from PL/Perl's POSIX::abort: the filters must let abort()
+// raise SIGABRT, or the PANIC becomes a segmentation fault. Not Perl's
+// CORE::dump, which is kill(getpid(), SIGABRT) and never reaches abort():
+// on 19, whose startup process no longer PANICs, a profile recorded with
+// it lacked tgkill and a backend's abort() became a segmentation fault.
 func backendAbortStep() Step {
 	return step("backend-abort-plperlu", true, func(ctx context.Context, r *runner) error {
 		s, err := r.work(ctx)
@@ -268,7 +273,7 @@ func backendAbortStep() Step {
 		}
 		if err := s.exec(ctx,
 			`CREATE EXTENSION IF NOT EXISTS plperlu`,
-			`CREATE FUNCTION abort_backend() RETURNS void LANGUAGE plperlu AS 'CORE::dump()'`,
+			`CREATE OR REPLACE FUNCTION abort_backend() RETURNS void LANGUAGE plperlu AS 'use POSIX (); POSIX::abort()'`,
 		); err != nil {
 			return err
 		}
@@ -301,6 +306,17 @@ func startupPanicStep() Step {
 		if err != nil {
 			return err
 		}
+		// 19 ends the startup process with FATAL, not PANIC, when the
+		// checkpoint record is missing: no abort() there (a backend's is
+		// backend-abort-plperlu's).
+		major, err := cluster.ConnMajor(ctx, s.conn)
+		if err != nil {
+			return err
+		}
+		level := "PANIC"
+		if major >= 19 {
+			level = "FATAL"
+		}
 		if err := s.exec(ctx,
 			`CREATE TABLE before_panic AS SELECT generate_series(1, 100) AS id`,
 		); err != nil {
@@ -331,9 +347,9 @@ func startupPanicStep() Step {
 		if err := r.t.Start(ctx); err != nil {
 			return r.errorf("start the server after putting WAL segment %s back: %v", segment, err)
 		}
-		if !strings.Contains(log, "PANIC") || !strings.Contains(log, "could not locate a valid checkpoint record") {
-			return r.errorf("without WAL segment %s the startup process was expected to PANIC (\"could not locate a valid checkpoint record\"); the server logged:\n%s",
-				segment, lastLines(log, outputLines))
+		if !strings.Contains(log, level+":") || !strings.Contains(log, "could not locate a valid checkpoint record") {
+			return r.errorf("without WAL segment %s the startup process was expected to fail with %s (\"could not locate a valid checkpoint record\"); the server logged:\n%s",
+				segment, level, lastLines(log, outputLines))
 		}
 		s, err = r.join(ctx)
 		if err != nil {

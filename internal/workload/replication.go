@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgseccomp/pgseccomp/internal/cluster"
 )
 
 // Replication slots the steps create (and drop).
@@ -712,5 +714,67 @@ func replicationProtocolStep() Step {
 		return r.waitFor(ctx, "the temporary slot to go", waitTimeout, func() (bool, error) {
 			return s.bool(ctx, `SELECT NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name LIKE '`+prefix+`protocol%')`)
 		})
+	})
+}
+
+// walSummarizerStep: the WAL summarizer of 17 and later (summarize_wal is
+// off by default; a DBA turns it on for incremental backups): the process
+// reads WAL and writes summaries to pg_wal/summaries, and the walsender
+// builds an incremental base backup from them. Skipped before 17.
+func walSummarizerStep() Step {
+	return step("wal-summarizer-incremental-backup", false, func(ctx context.Context, r *runner) error {
+		dir, err := r.scratchDir(ctx)
+		if err != nil {
+			return err
+		}
+		s, err := r.connect(ctx, "postgres")
+		if err != nil {
+			return err
+		}
+		major, err := cluster.ConnMajor(ctx, s.conn)
+		if err != nil {
+			return err
+		}
+		if major < 17 {
+			r.skipf("the WAL summarizer: PostgreSQL %d has none (17 added it)", major)
+			return nil
+		}
+		if ok, err := requireSenders(ctx, r, s, 2); err != nil || !ok {
+			return err
+		}
+		if ok, err := backupAffordable(ctx, r, s); err != nil || !ok {
+			return err
+		}
+		w, err := r.work(ctx)
+		if err != nil {
+			return err
+		}
+		used := [][2]string{{"summarize_wal", ""}}
+		defer func() {
+			ctx := context.WithoutCancel(ctx)
+			if alterSystem(ctx, s, used) == nil {
+				r.reloadAndWait(ctx, s)
+			}
+		}()
+		if err := alterSystem(ctx, s, [][2]string{{"summarize_wal", "on"}}); err != nil {
+			return err
+		}
+		if err := r.reloadAndWait(ctx, s); err != nil {
+			return err
+		}
+		full := filepath.Join(dir, "full")
+		if err := r.run(ctx, nil, "pg_basebackup", "--checkpoint=fast", "--no-sync", "-X", "fetch", "--label="+prefix+"full", "-D", full); err != nil {
+			return err
+		}
+		if err := w.exec(ctx, `CREATE TABLE ws AS SELECT g FROM generate_series(1, 10000) g`, `SELECT pg_switch_wal()`); err != nil {
+			return err
+		}
+		// The walsender waits for the summarizer to reach the backup's
+		// start before it builds the incremental backup.
+		if err := r.run(ctx, nil, "pg_basebackup", "--checkpoint=fast", "--no-sync", "-X", "fetch", "--label="+prefix+"incremental",
+			"--incremental="+filepath.Join(full, "backup_manifest"), "-D", filepath.Join(dir, "incremental")); err != nil {
+			return err
+		}
+		return s.exec(ctx, `SELECT count(*) FROM pg_available_wal_summaries()`, `SELECT * FROM pg_get_wal_summarizer_state()`)
 	})
 }

@@ -164,7 +164,10 @@ func archiveLibraryStep() Step {
 		if err != nil {
 			return err
 		}
-		if err := s.exec(ctx, `LOAD 'basic_archive'`); err != nil {
+		// From 16 on, archive_command and archive_library both set stop
+		// the archiver ("both archive_command and archive_library set"),
+		// and the server's configuration sets archive_command: empty it.
+		if err := s.exec(ctx, `LOAD 'basic_archive'`, `ALTER SYSTEM SET archive_command = ''`); err != nil {
 			return err
 		}
 		if err := alterSystem(ctx, s, [][2]string{{"archive_library", "basic_archive"}, {"basic_archive.archive_directory", target}}); err != nil {

@@ -96,11 +96,20 @@ func takeSnapshot(ctx context.Context, ct *clusterTarget) (snapshot, error) {
 		return snapshot{}, err
 	}
 	defer conn.Close(ctx)
+	major, err := cluster.ConnMajor(ctx, conn)
+	if err != nil {
+		return snapshot{}, err
+	}
+	// 17 moved the checkpoint counters to pg_stat_checkpointer.
+	checkpoints := `SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter`
+	if major >= 17 {
+		checkpoints = `SELECT num_timed + num_requested FROM pg_stat_checkpointer`
+	}
 	var s snapshot
 	if err := conn.QueryRow(ctx, `SELECT
 		(SELECT coalesce(sum(temp_files), 0)::bigint FROM pg_stat_database),
 		(SELECT archived_count FROM pg_stat_archiver), (SELECT failed_count FROM pg_stat_archiver),
-		(SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter),
+		(`+checkpoints+`),
 		pg_postmaster_start_time()`).Scan(&s.tempFiles, &s.archived, &s.archiveFailed, &s.checkpoints, &s.started); err != nil {
 		return snapshot{}, err
 	}

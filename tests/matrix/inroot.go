@@ -86,7 +86,15 @@ func (s *session) run(dir string, args ...string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s in a new mount namespace (needs root): %w", strings.Join(args, " "), err)
 	}
-	ns, nsErr := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid))
+	// Holding the namespace open keeps it alive after its last process,
+	// so that its inode number, which names it, is not reused for another
+	// run's namespace (concurrent runs would kill each other's processes).
+	var ns string
+	nsFile, nsErr := os.Open(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid))
+	if nsErr == nil {
+		defer nsFile.Close()
+		ns, nsErr = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", nsFile.Fd()))
+	}
 	err = cmd.Wait()
 	if err != nil {
 		err = fmt.Errorf("%s (in %s, root %s): %w", strings.Join(args, " "), dir, s.Root, err)

@@ -184,37 +184,71 @@ func upstreamVersion(debian string) string {
 	return v
 }
 
-// pgVersion is a PostgreSQL release number, e.g. 15.20.
+// pgVersion is a PostgreSQL release number, e.g. 15.20, or a pre-release
+// of a major (19rc1: Pre "rc1", Minor 0).
 type pgVersion struct {
 	Major, Minor int
+	Pre          string // "", or a pre-release: "beta2", "rc1"
 }
 
-func (v pgVersion) String() string { return fmt.Sprintf("%d.%d", v.Major, v.Minor) }
+func (v pgVersion) String() string {
+	if v.Pre != "" {
+		return fmt.Sprintf("%d%s", v.Major, v.Pre)
+	}
+	return fmt.Sprintf("%d.%d", v.Major, v.Minor)
+}
 
-// less orders versions by release.
+// less orders versions by release; a major's pre-releases come before its
+// first release (alpha, beta, rc, each by number).
 func (v pgVersion) less(w pgVersion) bool {
 	if v.Major != w.Major {
 		return v.Major < w.Major
 	}
-	return v.Minor < w.Minor
+	if v.Minor != w.Minor {
+		return v.Minor < w.Minor
+	}
+	if (v.Pre == "") != (w.Pre == "") {
+		return v.Pre != ""
+	}
+	return preRank(v.Pre) < preRank(w.Pre)
 }
 
-var serverVersionRe = regexp.MustCompile(`(?:^|[\s(])(\d+)\.(\d+)(?:$|[\s)])`)
+// preRank orders pre-release names: alpha1 < beta1 < beta2 < rc1.
+func preRank(pre string) int {
+	m := preReleaseRe.FindStringSubmatch(pre)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[2])
+	return map[string]int{"alpha": 1, "beta": 2, "rc": 3}[m[1]]*1000 + n
+}
+
+var (
+	preReleaseRe = regexp.MustCompile(`^(alpha|beta|rc)(\d{1,3})$`)
+	// 15.20, or 19rc1 as the server says it and 19~rc1 as Debian does.
+	serverVersionRe = regexp.MustCompile(`(?:^|[\s(])(\d+)(?:\.(\d+)|~?((?:alpha|beta|rc)\d{1,3}))(?:$|[\s)])`)
+)
 
 // parsePGVersion finds the release number in what `postgres --version`,
 // SHOW server_version or a tarball's upstream version says, e.g.
-// "postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)" or "15.20". Only
-// releases since PostgreSQL 10 (two-part numbers) are accepted: the suites
-// this tool runs are PostgreSQL 15's.
+// "postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)", "15.20",
+// "19rc1 (Debian 19~rc1-1)" or "19~rc1". Only releases since PostgreSQL 10
+// (two-part numbers) are accepted.
 func parsePGVersion(s string) (pgVersion, error) {
 	m := serverVersionRe.FindStringSubmatch(s)
 	if m == nil {
-		return pgVersion{}, fmt.Errorf("no PostgreSQL release number (like 15.20) in %q", clip(s, 100))
+		return pgVersion{}, fmt.Errorf("no PostgreSQL release number (like 15.20 or 19rc1) in %q", clip(s, 100))
 	}
-	major, err1 := strconv.Atoi(m[1])
-	minor, err2 := strconv.Atoi(m[2])
-	if err := errors.Join(err1, err2); err != nil || major < 10 {
-		return pgVersion{}, fmt.Errorf("%q is not a PostgreSQL 10 or later release number", m[0])
+	major, err := strconv.Atoi(m[1])
+	if err != nil || major < 10 {
+		return pgVersion{}, fmt.Errorf("%q is not a PostgreSQL 10 or later release number", strings.TrimSpace(m[0]))
+	}
+	if m[3] != "" {
+		return pgVersion{Major: major, Pre: m[3]}, nil
+	}
+	minor, err := strconv.Atoi(m[2])
+	if err != nil {
+		return pgVersion{}, fmt.Errorf("%q is not a PostgreSQL release number", strings.TrimSpace(m[0]))
 	}
 	return pgVersion{Major: major, Minor: minor}, nil
 }

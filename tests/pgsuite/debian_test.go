@@ -133,17 +133,20 @@ func TestVersions(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]pgVersion{
-		"postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)\n": {15, 20},
-		"15.20 (Debian 15.20-0+deb12u1)":                         {15, 20},
-		"15.4":                                                   {15, 4},
-		"16.0":                                                   {16, 0},
+		"postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)\n": {15, 20, ""},
+		"15.20 (Debian 15.20-0+deb12u1)":                         {15, 20, ""},
+		"15.4":                                                   {15, 4, ""},
+		"16.0":                                                   {16, 0, ""},
+		"postgres (PostgreSQL) 19rc1 (Debian 19~rc1-1)": {19, 0, "rc1"},
+		"19~rc1":  {19, 0, "rc1"},
+		"16beta1": {16, 0, "beta1"},
 	} {
 		got, err := parsePGVersion(in)
 		if err != nil || got != want {
 			t.Errorf("parsePGVersion(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "PostgreSQL 9.6.24", "16beta1", "15.20.1", "postgres (PostgreSQL)"} {
+	for _, bad := range []string{"", "PostgreSQL 9.6.24", "16gamma1", "15.20.1", "9rc1", "postgres (PostgreSQL)"} {
 		if v, err := parsePGVersion(bad); err == nil {
 			t.Errorf("parsePGVersion(%q) = %v, want an error", bad, v)
 		}
@@ -152,10 +155,10 @@ func TestVersions(t *testing.T) {
 
 func TestSortCandidates(t *testing.T) {
 	mk := func(minor int) candidate {
-		return candidate{source: source{Version: pgVersion{15, minor}, FileName: "f" + string(rune('a'+minor))}}
+		return candidate{source: source{Version: pgVersion{15, minor, ""}, FileName: "f" + string(rune('a'+minor))}}
 	}
 	cands := []candidate{mk(9), mk(18), mk(20), mk(21), mk(3)}
-	sortCandidates(cands, pgVersion{15, 20})
+	sortCandidates(cands, pgVersion{15, 20, ""})
 	var got []int
 	for _, c := range cands {
 		got = append(got, c.Version.Minor)
@@ -348,10 +351,27 @@ func FuzzParseChecksums(f *testing.F) {
 func FuzzParsePGVersion(f *testing.F) {
 	f.Add("postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)")
 	f.Add("15.4")
+	f.Add("19rc1 (Debian 19~rc1-1)")
 	f.Fuzz(func(t *testing.T, in string) {
 		v, err := parsePGVersion(in)
 		if err == nil && (v.Major < 10 || v.Minor < 0) {
 			t.Fatalf("parsePGVersion(%q) = %v", in, v)
 		}
 	})
+}
+
+func TestVersionLess(t *testing.T) {
+	order := []string{"18.6", "19alpha1", "19beta2", "19beta10", "19rc1", "19.0", "19.1"}
+	for i := range order {
+		for j := range order {
+			a, err1 := parsePGVersion(order[i])
+			b, err2 := parsePGVersion(order[j])
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			if got := a.less(b); got != (i < j) {
+				t.Errorf("%s less %s = %v", a, b, got)
+			}
+		}
+	}
 }

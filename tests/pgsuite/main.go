@@ -89,6 +89,11 @@ Flags:
                         postgresql-15_15.20.orig.tar.bz2
   --source-sha256 HEX   the SHA-256 --source must have
   --exact-version       fail rather than use another release's source
+  --other-major         accept a --source of another major (when the server's
+                        own source cannot be had): needs --baseline or
+                        --compare, which tell the version skew (failing on
+                        both servers the same way) from what the
+                        configuration breaks
   --debian-mirror URL   (default http://deb.debian.org)
   --debian-codename C   (default VERSION_CODENAME of /etc/os-release)
   --keyring FILE        (default /usr/share/keyrings/debian-archive-keyring.gpg)
@@ -145,6 +150,7 @@ type options struct {
 	Source        string
 	SourceSHA256  string
 	ExactVersion  bool
+	OtherMajor    bool
 	Mirror        string
 	Codename      string
 	Keyring       string
@@ -217,6 +223,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.Source, "source", "", "")
 	fs.StringVar(&o.SourceSHA256, "source-sha256", "", "")
 	fs.BoolVar(&o.ExactVersion, "exact-version", false, "")
+	fs.BoolVar(&o.OtherMajor, "other-major", false, "")
 	fs.StringVar(&o.Mirror, "debian-mirror", "http://deb.debian.org", "")
 	fs.StringVar(&o.Codename, "debian-codename", "", "")
 	fs.StringVar(&o.Keyring, "keyring", "/usr/share/keyrings/debian-archive-keyring.gpg", "")
@@ -281,6 +288,8 @@ func parseOptions(args []string) (options, error) {
 		return o, fmt.Errorf("--port %d is not a TCP port", o.Port)
 	case o.Jobs < 1:
 		return o, fmt.Errorf("--jobs %d: give 1 or more", o.Jobs)
+	case o.OtherMajor && (o.Source == "" || (!o.Baseline && o.Compare == "")):
+		return o, errors.New("--other-major takes another major's --source and needs --baseline or --compare: alone, its version skew would read as failures")
 	case o.SourceSHA256 != "" && o.Source == "":
 		return o, errors.New("--source-sha256 checks --source: give both")
 	case o.SourceSHA256 != "" && !sha256Re.MatchString(strings.ToLower(o.SourceSHA256)):

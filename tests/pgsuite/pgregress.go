@@ -60,15 +60,21 @@ var (
 	sectionRe = regexp.MustCompile(`^\+\+\+ (regress|isolation) install-check in (\S+) \+\+\+$`)
 	// "test NAME ... " for a test run alone, "     NAME ... " inside a
 	// parallel group; the verdict follows on the same line.
-	testLineRe   = regexp.MustCompile(`^(?:test |     )(\S+)\s+\.\.\. ?(.*)$`)
-	verdictRe    = regexp.MustCompile(`^(?:\S+ )*?(ok|FAILED|failed \(ignored\))\s*(?:\((test process [^)]*)\))?\s+(\d+) ms\s*$`)
-	allPassedRe  = regexp.MustCompile(`^ ?All (\d+) tests passed\.\s*$`)
-	passIgnRe    = regexp.MustCompile(`^ ?(\d+) of (\d+) tests passed, (\d+) failed test\(s\) ignored\.\s*$`)
-	failedRe     = regexp.MustCompile(`^ ?(\d+) of (\d+) tests failed\.\s*$`)
-	failedIgnRe  = regexp.MustCompile(`^ ?(\d+) of (\d+) tests failed, (\d+) of these failures ignored\.\s*$`)
-	diffsFileRe  = regexp.MustCompile(`^file "(.+)"\.\s+A copy of the test summary`)
-	progErrorRe  = regexp.MustCompile(`^(pg_regress|pg_isolation_regress): (.+)$`)
-	groupLineRe  = regexp.MustCompile(`^parallel group \(`)
+	testLineRe  = regexp.MustCompile(`^(?:test |     )(\S+)\s+\.\.\. ?(.*)$`)
+	verdictRe   = regexp.MustCompile(`^(?:\S+ )*?(ok|FAILED|failed \(ignored\))\s*(?:\((test process [^)]*)\))?\s+(\d+) ms\s*$`)
+	allPassedRe = regexp.MustCompile(`^ ?All (\d+) tests passed\.\s*$`)
+	passIgnRe   = regexp.MustCompile(`^ ?(\d+) of (\d+) tests passed, (\d+) failed test\(s\) ignored\.\s*$`)
+	failedRe    = regexp.MustCompile(`^ ?(\d+) of (\d+) tests failed\.\s*$`)
+	failedIgnRe = regexp.MustCompile(`^ ?(\d+) of (\d+) tests failed, (\d+) of these failures ignored\.\s*$`)
+	diffsFileRe = regexp.MustCompile(`^file "(.+)"\.\s+A copy of the test summary`)
+	progErrorRe = regexp.MustCompile(`^(pg_regress|pg_isolation_regress): (.+)$`)
+	groupLineRe = regexp.MustCompile(`^parallel group \(`)
+	// From 16 on pg_regress writes TAP: "ok 12   + name   34 ms" ("-"
+	// for a test run alone), "not ok 13 ...", and its other lines as "# "
+	// comments ("# 1 of 231 tests failed.") or "Bail out!".
+	tapTestRe    = regexp.MustCompile(`^(ok|not ok) +\d+ +[-+] +(\S+) +(\d+) ms\s*$`)
+	tapDiffsRe   = regexp.MustCompile(`can be viewed in the file "(.+)"\.\s*$`)
+	tapBailRe    = regexp.MustCompile(`^Bail out!\s*(.*)$`)
 	diffHeaderRe = regexp.MustCompile(`^diff (?:-\S+ )*(\S+) (\S+)$`)
 )
 
@@ -84,6 +90,28 @@ func ParseOutput(out string) []*Run {
 	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
+		if m := tapTestRe.FindStringSubmatch(line); m != nil && cur != nil {
+			st := StatusPassed
+			if m[1] == "not ok" {
+				st = StatusFailed
+			}
+			ms, _ := strconv.Atoi(m[3])
+			cur.Tests = append(cur.Tests, TestResult{Name: m[2], Status: st, Millis: ms})
+			continue
+		}
+		if m := tapBailRe.FindStringSubmatch(line); m != nil && cur != nil {
+			cur.Errors = append(cur.Errors, line)
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "# "); ok {
+			if m := tapDiffsRe.FindStringSubmatch(rest); m != nil && cur != nil {
+				cur.DiffsFile = m[1]
+				continue
+			}
+			if sectionRe.MatchString(rest) || allPassedRe.MatchString(rest) || failedRe.MatchString(rest) {
+				line = rest
+			}
+		}
 		if m := sectionRe.FindStringSubmatch(line); m != nil {
 			cur = &Run{Kind: m[1], Dir: m[2], SummaryTotal: -1, SummaryFailed: -1, SummaryIgnored: -1}
 			runs = append(runs, cur)

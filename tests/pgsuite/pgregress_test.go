@@ -38,6 +38,9 @@ func TestParseOutputFixtures(t *testing.T) {
 			nil, "All 115 tests passed.", false},
 		{"contrib-postgres_fdw-passed.log", []string{"regress", "isolation"}, []string{"contrib/postgres_fdw", "contrib/postgres_fdw"}, 2, 0,
 			nil, "All 1 tests passed.", false},
+		// 18's TAP output (pg_regress from 16 on), numa denied by a profile.
+		{"regress-18-tap-1-failed.log", []string{"regress"}, []string{"src/test/regress"}, 230, 1,
+			[]string{"numa"}, "1 of 231 tests failed.", true},
 		{"contrib-pgcrypto-3-failed.log", []string{"regress"}, []string{"contrib/pgcrypto"}, 20, 3,
 			[]string{"pgp-decrypt", "pgp-encrypt", "pgp-pubkey-decrypt"}, "3 of 23 tests failed.", true},
 	}

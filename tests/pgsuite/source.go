@@ -440,7 +440,7 @@ func cachedSource(cache string, server pgVersion, exact bool) (source, bool) {
 	return best, found
 }
 
-var tarballVersionRe = regexp.MustCompile(`postgresql(?:-\d+_|-)(\d+\.\d+)(?:\.orig)?\.tar\.(?:bz2|gz|xz)$`)
+var tarballVersionRe = regexp.MustCompile(`postgresql(?:-\d+_|-)(\d+(?:\.\d+|~?(?:alpha|beta|rc)\d{1,3}))(?:\.orig)?\.tar\.(?:bz2|gz|xz)$`)
 
 // localSource describes a tarball given with --source: its release comes
 // from its name (postgresql-15_15.20.orig.tar.bz2 or postgresql-15.20.tar.bz2).

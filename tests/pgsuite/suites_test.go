@@ -191,6 +191,9 @@ func TestParseOptions(t *testing.T) {
 	if err != nil || !slices.Equal(o.Suites, allSuites) {
 		t.Errorf("all: %v, %v", o.Suites, err)
 	}
+	if _, err := parseOptions([]string{"--other-major", "--source", "postgresql-18_18.6.orig.tar.bz2", "--baseline", "--cache-dir", t.TempDir()}); err != nil {
+		t.Errorf("--other-major with a source and a baseline: %v", err)
+	}
 	for _, bad := range [][]string{
 		{"--suite", "nope"},
 		{"--suite", ""},
@@ -205,6 +208,8 @@ func TestParseOptions(t *testing.T) {
 		{"--source", "x.tar.bz2", "--source-sha256", "xyz"},
 		{"--cache-dir", "/tmp/with space"},
 		{"--jobs", "0"},
+		{"--other-major", "--baseline"},
+		{"--other-major", "--source", "postgresql-18_18.6.orig.tar.bz2"},
 		{"extra"},
 	} {
 		if _, err := parseOptions(bad); err == nil {
