@@ -337,29 +337,6 @@ func contribTypesStep() Step {
 				return err
 			}
 		}
-		// 18's NUMA views ask the kernel on which node each shared memory
-		// page is (libnuma: get_mempolicy, move_pages).
-		major, err := cluster.ConnMajor(ctx, s.conn)
-		if err != nil {
-			return err
-		}
-		if major >= 18 {
-			numa, err := s.bool(ctx, `SELECT pg_numa_available()`)
-			if err != nil {
-				return err
-			}
-			if !numa {
-				r.skipf("NUMA: pg_numa_available() is false on this machine")
-			} else {
-				queries := []string{`SELECT count(*) FROM pg_shmem_allocations_numa`}
-				if have["pg_buffercache"] {
-					queries = append(queries, `SELECT count(*) FROM pg_buffercache_numa`)
-				}
-				if err := s.exec(ctx, queries...); err != nil {
-					return err
-				}
-			}
-		}
 		return dropExtensions(ctx, s, have)
 	})
 }
