@@ -165,17 +165,7 @@ func usedPaths(ran []string, conf func(name, def string) string, unexercised []h
 func fromShipped(l *lists, used []usedPath, paths map[string]profile.PathSyscalls, file string) []profile.Addition {
 	var out []profile.Addition
 	add := func(layer string, set map[string]bool, names []string, why string) {
-		var missing []string
-		for _, n := range names {
-			if !set[n] {
-				set[n] = true
-				missing = append(missing, n)
-			}
-		}
-		if len(missing) > 0 {
-			slices.Sort(missing)
-			out = append(out, profile.Addition{Layer: layer, Syscalls: missing, Why: why})
-		}
+		out = addMissing(out, layer, set, names, why)
 	}
 	for _, u := range used {
 		ps, ok := paths[u.name]
@@ -191,4 +181,21 @@ func fromShipped(l *lists, used []usedPath, paths map[string]profile.PathSyscall
 		}
 	}
 	return out
+}
+
+// addMissing adds to set the names it lacks and, when there were any,
+// appends to adds one Addition of them (sorted) to layer, for why.
+func addMissing(adds []profile.Addition, layer string, set map[string]bool, names []string, why string) []profile.Addition {
+	var missing []string
+	for _, n := range names {
+		if !set[n] {
+			set[n] = true
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return adds
+	}
+	slices.Sort(missing)
+	return append(adds, profile.Addition{Layer: layer, Syscalls: missing, Why: why})
 }

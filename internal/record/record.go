@@ -882,19 +882,9 @@ func (r *recorder) addFromShipped(prov profile.Provenance) {
 	}
 	adds := fromShipped(r.lists, used, shippedPaths, file)
 	if len(unmatched) > 0 {
-		var missing []string
-		for _, n := range shipped.Global.Allow {
-			if !r.lists.global[n] {
-				r.lists.global[n] = true
-				missing = append(missing, n)
-			}
-		}
-		if len(missing) > 0 {
-			slices.Sort(missing)
-			adds = append(adds, profile.Addition{Layer: profile.GlobalLayerName, Syscalls: missing,
-				Why: fmt.Sprintf("pg_hba.conf uses methods the recording cannot log in with and the shipped profile %s has no path for (%s): its whole global list (authentication runs under the global filter)",
-					file, strings.Join(unmatched, "; "))})
-		}
+		adds = addMissing(adds, profile.GlobalLayerName, r.lists.global, shipped.Global.Allow,
+			fmt.Sprintf("pg_hba.conf uses methods the recording cannot log in with and the shipped profile %s has no path for (%s): its whole global list (authentication runs under the global filter)",
+				file, strings.Join(unmatched, "; ")))
 	}
 	for _, a := range adds {
 		r.progress.logf("added to the %s layer from the shipped profile: %s (%s)", a.Layer, strings.Join(a.Syscalls, ", "), a.Why)
@@ -936,17 +926,7 @@ func (r *recorder) noteUnseen(shipped *profile.Profile, file string) {
 // its reason, which the profile's provenance keeps.
 func (r *recorder) completeLists() {
 	add := func(layer string, set map[string]bool, names []string, why string) {
-		var missing []string
-		for _, n := range names {
-			if !set[n] {
-				set[n] = true
-				missing = append(missing, n)
-			}
-		}
-		if len(missing) > 0 {
-			slices.Sort(missing)
-			r.added = append(r.added, profile.Addition{Layer: layer, Syscalls: missing, Why: why})
-		}
+		r.added = addMissing(r.added, layer, set, names, why)
 	}
 	// sessionLayers calls f for the session layer and then each role's.
 	sessionLayers := func(f func(layer string, set map[string]bool)) {
