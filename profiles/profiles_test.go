@@ -41,7 +41,6 @@ var shipped = []struct {
 // cluster completes itself from).
 var recordedWithoutPaths = []string{
 	"profiles/postgresql-18-debian-sid-x86_64.json",
-	"profiles/postgresql-19-debian-experimental-x86_64.json",
 }
 
 func TestShippedFiles(t *testing.T) {
