@@ -1,10 +1,8 @@
 package record
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -25,7 +23,7 @@ func (r *recorder) provenance(ctx context.Context) (profile.Provenance, error) {
 		Workloads:    r.names,
 		Glibc:        glibcVersion(),
 		Kernel:       kernelRelease(),
-		Distribution: distribution(),
+		Distribution: profile.OSRelease(),
 	}
 	out, err := r.srv.Command(ctx, "postgres", "--version").Output()
 	if err != nil {
@@ -52,18 +50,3 @@ func kernelRelease() string {
 	return unix.ByteSliceToString(u.Release[:])
 }
 
-// distribution is os-release's PRETTY_NAME.
-func distribution() string {
-	f, err := os.Open("/etc/os-release")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "PRETTY_NAME="); ok {
-			return strings.Trim(v, `"`)
-		}
-	}
-	return ""
-}
