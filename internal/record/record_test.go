@@ -284,14 +284,7 @@ func TestRecordExistingCluster(t *testing.T) {
 func TestRecordInPlaceFailureLeavesNothing(t *testing.T) {
 	needRoot(t)
 	ctx := context.Background()
-	tmp, err := os.MkdirTemp("", "pgseccomp-inplace-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
-	if err := os.Chmod(tmp, 0o711); err != nil {
-		t.Fatal(err)
-	}
+	tmp := clustertest.SearchableTempDir(t, "pgseccomp-inplace-")
 	c := clustertest.New(t, cluster.Options{})
 	state := func() string {
 		conn, err := c.Connect(ctx, "", "postgres")

@@ -26,6 +26,7 @@ import (
 
 	"github.com/pgseccomp/pgseccomp/internal/audit"
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
+	"github.com/pgseccomp/pgseccomp/internal/cluster/clustertest"
 	"github.com/pgseccomp/pgseccomp/internal/procs"
 	"github.com/pgseccomp/pgseccomp/internal/profile"
 )
@@ -558,14 +559,7 @@ func TestRecordInPlaceDebianCluster(t *testing.T) {
 	d := newDebianCluster(t)
 	// The recording's work directory goes in TMPDIR, which the postgres
 	// OS user must be able to search (t.TempDir's parent is not).
-	tmp, err := os.MkdirTemp("", "pgseccomp-inplace-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
-	if err := os.Chmod(tmp, 0o711); err != nil {
-		t.Fatal(err)
-	}
+	tmp := clustertest.SearchableTempDir(t, "pgseccomp-inplace-")
 	t.Setenv("TMPDIR", tmp)
 	catalog := d.catalog()
 	out := t.TempDir()

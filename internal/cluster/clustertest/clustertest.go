@@ -5,6 +5,7 @@ package clustertest
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/pgseccomp/pgseccomp/internal/cluster"
@@ -45,4 +46,20 @@ func NewStopped(t testing.TB, opts cluster.Options) *cluster.Cluster {
 		}
 	})
 	return c
+}
+
+// SearchableTempDir makes a temporary directory, removed when the test
+// ends, that the postgres OS user can search (t.TempDir's parent is not):
+// for work directories that server processes must reach.
+func SearchableTempDir(t testing.TB, pattern string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
