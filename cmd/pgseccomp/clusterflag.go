@@ -31,19 +31,6 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 // given reports whether either flag names a cluster.
 func (c *clusterFlags) given() bool { return c.name != "" || c.pgdata != "" }
 
-// major is the PostgreSQL major of the cluster the flags name (with a
-// profile: the server it is meant for), 0 when they name none.
-func (c *clusterFlags) major() (int, error) {
-	if !c.given() {
-		return 0, nil
-	}
-	e, err := c.find()
-	if err != nil {
-		return 0, err
-	}
-	return e.Major()
-}
-
 // find resolves the cluster the flags name.
 func (c *clusterFlags) find() (*cluster.Existing, error) {
 	return cluster.FindExisting(c.name, c.pgdata)
