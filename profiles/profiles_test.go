@@ -36,11 +36,6 @@ var shipped = []struct {
 
 // TestShippedFiles: every profile in profiles/ is in the table above, and
 // every one in the table is shipped.
-// recordedWithoutPaths are the shipped profiles recorded before pgseccomp
-// record kept provenance.paths (the map a recording of an existing
-// cluster completes itself from).
-var recordedWithoutPaths = []string{}
-
 func TestShippedFiles(t *testing.T) {
 	var want []string
 	for _, s := range shipped {
@@ -135,21 +130,12 @@ func checkShipped(t *testing.T, p *profile.Profile, major int, distribution, gli
 			paths = append(paths, "built-in/"+st.Name)
 		}
 	}
-	if slices.Contains(recordedWithoutPaths, p.Source) {
-		// Recorded before record kept per-path maps: a recording of a
-		// cluster of this major warns and takes only the global list for
-		// logins it cannot exercise. Record it again to take this out.
-		if len(pv.Paths) != 0 {
-			t.Errorf("%s has provenance.paths now: take it out of recordedWithoutPaths", p.Source)
+	for _, name := range paths {
+		if name == "login host radius" && pv.Major() >= 19 {
+			continue // 19 removed RADIUS
 		}
-	} else {
-		for _, name := range paths {
-			if name == "login host radius" && pv.Major() >= 19 {
-				continue // 19 removed RADIUS
-			}
-			if ps := pv.Paths[name]; len(ps.Global) == 0 {
-				t.Errorf("provenance.paths has no global syscalls for %q", name)
-			}
+		if ps := pv.Paths[name]; len(ps.Global) == 0 {
+			t.Errorf("provenance.paths has no global syscalls for %q", name)
 		}
 	}
 	s, err := profile.ToSettings(p)
