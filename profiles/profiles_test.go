@@ -127,7 +127,7 @@ func checkShipped(t *testing.T, p *profile.Profile, major int, distribution, gli
 	paths := []string{"server start", "shutdown", workload.BaseBackupEvent, "login local peer", "login host scram-sha-256", "login hostssl cert", "login host ldap", "login host radius"}
 	for _, st := range workload.ServerLife() {
 		if !strings.HasPrefix(st.Name, "base-backup-") { // the base backup event
-			paths = append(paths, "built-in/"+st.Name)
+			paths = append(paths, st.ServerLifePath())
 		}
 	}
 	for _, name := range paths {

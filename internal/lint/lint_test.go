@@ -152,6 +152,8 @@ func TestLint(t *testing.T) {
 				{"abort", Error, "the global layer denies gettid, tgkill"},
 				{"usleep", Warning, "the session layer denies pselect6"},
 			}},
+		{name: "read-ahead advice denied to sessions loses it", conf: base + "pgseccomp.session_syscall_error = 'fadvise64," + noRing + "'\n", failed: true,
+			want: []want{{"prefetch", Warning, "the session layer denies fadvise64"}}},
 		{name: "restart_syscall", conf: errorDefault("restart_syscall"), failed: true,
 			want: []want{{"sleep-resume", Warning, "the global layer denies restart_syscall"}}},
 		{name: "clone without clone3", conf: errorDefault("clone3"), failed: true,

@@ -78,12 +78,10 @@ func isOn(v string) bool {
 	return len(v) > 0 && (strings.HasPrefix("true", v) || strings.HasPrefix("yes", v))
 }
 
-// warningNeeds are the needs whose denial is a risk, not an outage.
-var warningNeeds = map[string]bool{"sleep-resume": true, "usleep": true}
-
 // checkNeeds: each layer against policy.Needs, for what the configuration
 // uses. A denied need stops the server, refuses connections of a
-// configured kind, or keeps a crashed cluster down: an error.
+// configured kind, or keeps a crashed cluster down: an error; a denied
+// need that is a risk (policy.Need.Risk), a warning.
 func (l *linter) checkNeeds(sessions []sessionLayer) {
 	conds := l.conditionsWhy()
 	layers := append([]sessionLayer{{"", l.t.Policy.Global}}, sessions...)
@@ -107,7 +105,7 @@ func (l *linter) checkNeeds(sessions []sessionLayer) {
 			}
 			var denied []string
 			for _, name := range names {
-				if d, _ := l.denies(ly.layer, name); d && !(warningNeeds[need.Check] && reported[ly.layer][name]) {
+				if d, _ := l.denies(ly.layer, name); d && !(need.Risk && reported[ly.layer][name]) {
 					denied = append(denied, name)
 					reported[ly.layer][name] = true
 				}
@@ -116,7 +114,7 @@ func (l *linter) checkNeeds(sessions []sessionLayer) {
 				continue
 			}
 			severity := Error
-			if warningNeeds[need.Check] {
+			if need.Risk {
 				severity = Warning
 			}
 			l.add(Finding{Check: need.Check, Severity: severity, Setting: l.settingFor(ly.layer, denied[0]), Role: ly.role,

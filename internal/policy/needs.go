@@ -21,6 +21,10 @@ type Need struct {
 	Why string
 	// Until is the last PostgreSQL major that needs it; 0: every major.
 	Until int
+	// Risk: denied, the work is slower or lost, or fails only when a rare
+	// event hits; nothing stops, refuses a login or stays down. lint
+	// warns about it instead of reporting an error.
+	Risk bool
 }
 
 // Condition is what in a server's configuration makes a Need apply.
@@ -60,10 +64,10 @@ var Needs = []Need{
 	{Check: "startup-select", When: Always, Until: 18,
 		Global: []string{"pselect6"},
 		Why:    "up to 18 the postmaster's select() is pselect6 on glibc 2.33 and later (a list made before, with select, stops the server from starting); 19's postgres calls no select() at all"},
-	{Check: "usleep", When: Always, Until: 18,
+	{Check: "usleep", When: Always, Until: 18, Record: ByChance, Risk: true,
 		Global:  []string{"pselect6"},
 		Session: []string{"pselect6"},
-		Why:     "up to 18 pg_usleep() sleeps with select() (pselect6 on glibc 2.33 and later; 19 uses nanosleep): spinlock back-off and vacuum's cost delay; denied, the sleep returns at once, so a backend spins instead of waiting and vacuum_cost_delay does nothing (a slowdown, not a failure)"},
+		Why:     "up to 18 pg_usleep() sleeps with select() (pselect6 on glibc 2.33 and later; 19 uses nanosleep): spinlock back-off and vacuum's cost delay, which a session meets by chance (the recordings of 17 and 18 saw it in the global layer only); denied, the sleep returns at once, so a backend spins instead of waiting and vacuum_cost_delay does nothing (a slowdown, not a failure)"},
 	{Check: "postmaster", When: Always,
 		Global: []string{"bind", "listen", "clone"},
 		Why:    "the postmaster binds and listens on its sockets at start and forks every child with clone (measured by the load test with both defaults at log: nothing else was the postmaster's alone); denied, the server does not start (internal/lint TestNeedsOnLiveServer)"},
@@ -87,7 +91,11 @@ var Needs = []Need{
 		Global:  []string{"openat", "lseek", "pread64", "pwrite64", "close"},
 		Session: []string{"openat", "lseek", "pread64", "pwrite64", "close"},
 		Why:     "a session reads a block it needs into shared buffers (opening the relation's file, finding its size, reading) and writes out the dirty buffer it replaces: which session needs a block first, after a restart or an eviction, is chance"},
-	{Check: "sleep-resume", When: Always, Record: Unrecordable,
+	{Check: "prefetch", When: Always, Record: ByChance, Risk: true,
+		Global:  []string{"fadvise64"},
+		Session: []string{"fadvise64"},
+		Why:     "a process that reads ahead (PrefetchBuffer, a bitmap heap scan, a read stream, pg_prewarm's prefetch mode, a WAL segment closed with wal_level = minimal) advises the kernel with posix_fadvise (fadvise64); which session reads ahead first is chance (one of two recordings of 18's sessions never did, and its profile's enforce pass then denied it to a backend); denied, the advice is lost (PostgreSQL ignores its result) and the denial is logged"},
+	{Check: "sleep-resume", When: Always, Record: Unrecordable, Risk: true,
 		Global:  []string{"restart_syscall"},
 		Session: []string{"restart_syscall"},
 		Why:     "the kernel resumes an allowed sleep (nanosleep, poll, ...) with restart_syscall after a stop signal (SIGSTOP/SIGCONT, a debugger) interrupted it; which process that hits is chance"},

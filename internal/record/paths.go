@@ -129,7 +129,7 @@ func usedPaths(ran []string, conf func(name, def string) string, unexercised []h
 		}
 	}
 	for _, s := range workload.ServerLife() {
-		use("built-in/"+s.Name, "every server meets it")
+		use(s.ServerLifePath(), "every server meets it")
 	}
 	for _, f := range features {
 		if why, ok := f.uses(conf); ok {

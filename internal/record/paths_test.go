@@ -163,6 +163,32 @@ func TestPathsSeen(t *testing.T) {
 	}
 }
 
+// TestMarkEndPauses: the end of an event inside a step waits out both
+// slacks before the step goes on, so that what the step does right after
+// the event (its cleanup's reload, which may run ssl_passphrase_command)
+// is tied to the step and not to the event.
+func TestMarkEndPauses(t *testing.T) {
+	r := &recorder{col: newCollector(7, syscalls.X86_64, false)}
+	r.col.reset(phaseGlobal)
+	record := func(nr int) {
+		r.col.add(&audit.Record{Session: 7, AuditArch: unix.AUDIT_ARCH_X86_64, Syscall: int64(nr), Time: time.Now()})
+	}
+	r.col.setStep("built-in/step")
+	r.mark("login hostssl cert")
+	record(1)
+	r.mark("")
+	record(2) // the step's cleanup, right after the event
+	r.col.mu.Lock()
+	got := r.col.pathsSeen(time.Now())
+	r.col.mu.Unlock()
+	if !got["login hostssl cert"][1] || got["login hostssl cert"][2] {
+		t.Errorf("the event's path = %v, want syscall 1 and not 2", got["login hostssl cert"])
+	}
+	if !got["built-in/step"][2] {
+		t.Errorf("the step's path = %v, want syscall 2", got["built-in/step"])
+	}
+}
+
 // TestUsedPaths: a recording of a cluster uses what it ran, the
 // server-life steps, a feature path only when the cluster's configuration
 // turns the feature on (whatever ran), the login paths of the methods it
@@ -208,7 +234,7 @@ func TestUsedPaths(t *testing.T) {
 	}
 	lifeSteps := map[string]bool{}
 	for _, s := range workload.ServerLife() {
-		lifeSteps["built-in/"+s.Name] = true
+		lifeSteps[s.ServerLifePath()] = true
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,7 +276,7 @@ func TestUsedPaths(t *testing.T) {
 				t.Errorf("only if run: %v, want the server-side base backup named: %v", onlyIfRun, tt.onlyIfRun)
 			}
 			for _, s := range workload.ServerLife() {
-				lifeSteps["built-in/"+s.Name] = true
+				lifeSteps[s.ServerLifePath()] = true
 			}
 		})
 	}

@@ -399,7 +399,7 @@ func (r *recorder) makeServer(ctx context.Context) error {
 			return err
 		}
 	}
-	r.srv = &server{c: c, scratch: filepath.Join(c.BaseDir, "scratch"), logDir: filepath.Join(c.BaseDir, "log"), logf: r.progress.logf, mark: r.col.mark}
+	r.srv = &server{c: c, scratch: filepath.Join(c.BaseDir, "scratch"), logDir: filepath.Join(c.BaseDir, "log"), logf: r.progress.logf, mark: r.mark}
 	for _, dir := range []string{r.srv.scratch, r.srv.logDir} {
 		if err := os.MkdirAll(dir, 0o700); err == nil {
 			err = c.Chown(dir)
@@ -604,12 +604,12 @@ func (r *recorder) settle() {
 func (r *recorder) runWorkloads(ctx context.Context) error {
 	for _, step := range r.steps {
 		if step.Destructive && !r.srv.Throwaway() {
-			if name := "built-in/" + step.Name; !slices.Contains(r.notRun, name) {
+			if name := step.Path(); !slices.Contains(r.notRun, name) {
 				r.notRun = append(r.notRun, name)
 			}
 			continue
 		}
-		name := "built-in/" + step.Name
+		name := step.Path()
 		r.col.setStep(name)
 		r.progress.step(name)
 		if err := step.Run(ctx, r.srv); err != nil {
@@ -629,6 +629,17 @@ func (r *recorder) runWorkloads(ctx context.Context) error {
 	}
 	r.col.setStep("shutdown")
 	return nil
+}
+
+// mark begins an event inside the running step (workload.Marker) or, for
+// "", ends it: after the same pause as between steps (afterEvent), so that
+// what the step does next (a reload that runs ssl_passphrase_command after
+// the certificate login, say) is not tied to the event.
+func (r *recorder) mark(event string) {
+	if event == "" {
+		r.afterEvent()
+	}
+	r.col.mark(event)
 }
 
 // afterEvent, in a pass that ties syscalls to events, leaves a pause

@@ -423,7 +423,7 @@ func TestRecordTakesShippedPaths(t *testing.T) {
 	}
 	wantPaths := []string{"server start", "shutdown", "login local trust"}
 	for _, s := range workload.ServerLife() {
-		wantPaths = append(wantPaths, "built-in/"+s.Name)
+		wantPaths = append(wantPaths, s.ServerLifePath())
 	}
 	for _, want := range wantPaths {
 		ps, ok := p.Provenance.Paths[want]

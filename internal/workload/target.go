@@ -59,6 +59,10 @@ func LoginEvent(hbaType, method string) string {
 	return "login " + hbaType + " " + method
 }
 
+// BackendAbortEvent is the event of a backend's abort() and the crash
+// restart that follows it: a PANIC's, which every server may meet.
+const BackendAbortEvent = "backend abort()"
+
 // BaseBackupEvent is the event of every base backup a step takes, in
 // whatever format: one path for all of them, so that a recording whose
 // server-life base backup is not one of the built-in workload's still

@@ -23,6 +23,23 @@ type Step struct {
 	// and recreates what it makes), removes the files it puts in
 	// ScratchDir, and returns with the server running.
 	Run func(ctx context.Context, t Target) error
+	// Meets, for a server-life step (ServerLife) only part of which every
+	// server meets, is the event (Marker) of that part; the rest is set-up
+	// that not every server does (starting PL/Perl to call abort()).
+	Meets string
+}
+
+// Path is the name of the step's path in a recording's map
+// (profile.Provenance.Paths) and in its output.
+func (s Step) Path() string { return "built-in/" + s.Name }
+
+// ServerLifePath is the path of the step that every server meets: the
+// event Meets, or else the whole step.
+func (s Step) ServerLifePath() string {
+	if s.Meets != "" {
+		return s.Meets
+	}
+	return s.Path()
 }
 
 // Names of what the workload creates in a server. Everything is prefixed
