@@ -163,17 +163,18 @@ func TestPathsSeen(t *testing.T) {
 	}
 }
 
-// TestMarkEndPauses: the end of an event inside a step waits out both
-// slacks before the step goes on, so that what the step does right after
-// the event (its cleanup's reload, which may run ssl_passphrase_command)
-// is tied to the step and not to the event.
-func TestMarkEndPauses(t *testing.T) {
+// TestMarkPauses: the beginning and the end of an event inside a step
+// wait out both slacks, so that what the step does right before or after
+// the event (a reload, which may run ssl_passphrase_command) is tied to
+// the step and not to the event.
+func TestMarkPauses(t *testing.T) {
 	r := &recorder{col: newCollector(7, syscalls.X86_64, false)}
 	r.col.reset(phaseGlobal)
 	record := func(nr int) {
 		r.col.add(&audit.Record{Session: 7, AuditArch: unix.AUDIT_ARCH_X86_64, Syscall: int64(nr), Time: time.Now()})
 	}
 	r.col.setStep("built-in/step")
+	record(3) // the step's set-up, right before the event
 	r.mark("login hostssl cert")
 	record(1)
 	r.mark("")
@@ -181,11 +182,11 @@ func TestMarkEndPauses(t *testing.T) {
 	r.col.mu.Lock()
 	got := r.col.pathsSeen(time.Now())
 	r.col.mu.Unlock()
-	if !got["login hostssl cert"][1] || got["login hostssl cert"][2] {
-		t.Errorf("the event's path = %v, want syscall 1 and not 2", got["login hostssl cert"])
+	if ev := got["login hostssl cert"]; !ev[1] || ev[2] || ev[3] {
+		t.Errorf("the event's path = %v, want syscall 1, not 2 or 3", ev)
 	}
-	if !got["built-in/step"][2] {
-		t.Errorf("the step's path = %v, want syscall 2", got["built-in/step"])
+	if st := got["built-in/step"]; !st[2] || !st[3] || st[1] {
+		t.Errorf("the step's path = %v, want syscalls 2 and 3, not 1", st)
 	}
 }
 

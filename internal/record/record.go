@@ -632,13 +632,12 @@ func (r *recorder) runWorkloads(ctx context.Context) error {
 }
 
 // mark begins an event inside the running step (workload.Marker) or, for
-// "", ends it: after the same pause as between steps (afterEvent), so that
-// what the step does next (a reload that runs ssl_passphrase_command after
-// the certificate login, say) is not tied to the event.
+// "", ends it, each after the same pause as between steps (afterEvent):
+// what the step did just before the event or does just after it (a reload
+// that runs ssl_passphrase_command around the certificate login, say) is
+// not tied to the event.
 func (r *recorder) mark(event string) {
-	if event == "" {
-		r.afterEvent()
-	}
+	r.afterEvent()
 	r.col.mark(event)
 }
 
