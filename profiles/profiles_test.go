@@ -138,6 +138,17 @@ func checkShipped(t *testing.T, p *profile.Profile, major int, distribution, gli
 			t.Errorf("provenance.paths has no global syscalls for %q", name)
 		}
 	}
+	// A path holds its event, not what ran around it: a login runs no
+	// program (the reloads around the certificate login run
+	// ssl_passphrase_command), and a backend's abort() is its session's.
+	for _, login := range []string{"login hostssl cert", "login host scram-sha-256", "login local peer"} {
+		if slices.Contains(pv.Paths[login].Global, "execve") {
+			t.Errorf("provenance.paths[%q] has execve: a program that ran around the login", login)
+		}
+	}
+	if ps := pv.Paths[workload.BackendAbortEvent]; !slices.Contains(ps.Session, "tgkill") {
+		t.Errorf("provenance.paths[%q] has no tgkill in sessions: %v", workload.BackendAbortEvent, ps.Session)
+	}
 	s, err := profile.ToSettings(p)
 	if err != nil {
 		t.Fatal(err)
