@@ -105,7 +105,8 @@ var clientPaths = map[string]string{
 }
 
 // usedPaths are the paths of an existing cluster's recording: every event
-// that ran in it (ran), every server-life step (every server meets them,
+// that ran in it (ran; a server-life step's set-up around the part every
+// server meets is not), every server-life step (every server meets them,
 // even where the recording could not run them, in place), every feature
 // its configuration (conf) turns on, and the login of every pg_hba.conf
 // method it could not exercise, as the shipped profile names those paths
@@ -123,8 +124,17 @@ func usedPaths(ran []string, conf func(name, def string) string, unexercised []h
 	isFeature := func(name string) bool {
 		return slices.ContainsFunc(features, func(f feature) bool { return f.path == name })
 	}
+	// A server-life step only part of which every server meets (Meets) is
+	// the recording's own set-up around that part (PL/Perl started to call
+	// abort()): it counts through its event, not as work the cluster does.
+	setUp := map[string]bool{}
+	for _, s := range workload.ServerLife() {
+		if s.Meets != "" {
+			setUp[s.Path()] = true
+		}
+	}
 	for _, name := range slices.Sorted(slices.Values(ran)) {
-		if !isFeature(name) {
+		if !isFeature(name) && !setUp[name] {
 			use(name, "the recording ran it")
 		}
 	}

@@ -226,6 +226,8 @@ func TestUsedPaths(t *testing.T) {
 			[]string{ArchivingPath + ": archive_mode = true"}, nil, true},
 		{"archiving that ran does not count without the configuration", []string{ArchivingPath, "base backup"}, nil, nil,
 			[]string{"base backup: ran"}, nil, true},
+		{"the abort step's set-up is the recording's, not the cluster's", []string{"built-in/backend-abort-plperlu"}, nil, nil,
+			nil, nil, true},
 		{"a server-side base backup that ran", []string{workload.ServerSideBaseBackupEvent}, nil, nil,
 			[]string{workload.ServerSideBaseBackupEvent + ": ran"}, nil, false},
 		{"an unexercised method: every line type's login path", nil, nil, []hbaLine{{4, "host", "ldap"}},

@@ -264,7 +264,7 @@ func backendCrashStep() Step {
 // crash restart, which every server meets, and not what starting Perl
 // takes, which a server without PL/Perl never does.
 func backendAbortStep() Step {
-	s := step("backend-abort-plperlu", true, func(ctx context.Context, r *runner) error {
+	st := step("backend-abort-plperlu", true, func(ctx context.Context, r *runner) error {
 		s, err := r.work(ctx)
 		if err != nil {
 			return err
@@ -300,8 +300,8 @@ func backendAbortStep() Step {
 		_, err = r.expectCrashRestart(ctx, before)
 		return err
 	})
-	s.Meets = BackendAbortEvent
-	return s
+	st.Meets = BackendAbortEvent
+	return st
 }
 
 // startupPanicStep: the startup process PANICs. With the server stopped
