@@ -867,7 +867,7 @@ func (r *recorder) addFromShipped(prov profile.Provenance) {
 	if r.opts.Existing == nil {
 		return
 	}
-	shipped, why := shippedFor(prov)
+	shipped, why := profiles.For(prov)
 	file := ""
 	if shipped != nil {
 		file = shipped.Source
@@ -901,12 +901,6 @@ func (r *recorder) addFromShipped(prov profile.Provenance) {
 	}
 	r.added = append(r.added, adds...)
 	r.noteUnseen(shipped, file)
-}
-
-// shippedFor returns the shipped profile for the same PostgreSQL major,
-// distribution and architecture as prov, or nil and why there is none.
-func shippedFor(prov profile.Provenance) (*profile.Profile, string) {
-	return profiles.For(prov)
 }
 
 // noteUnseen names what the shipped profile allows and this recording

@@ -484,7 +484,7 @@ func TestRecordTakesArchivingByConfiguration(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := res.Profile
-			if _, why := shippedFor(p.Provenance); why != "" {
+			if _, why := profiles.For(p.Provenance); why != "" {
 				t.Skipf("the shipped profile is not for this server: %s", why)
 			}
 			var fromArchiving []string
