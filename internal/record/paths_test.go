@@ -235,12 +235,12 @@ func TestUsedPaths(t *testing.T) {
 		{"an unexercised method the shipped profile has no path for", nil, nil, []hbaLine{{7, "host", "gss"}},
 			nil, []string{"line 7: host gss"}, true},
 	}
-	lifeSteps := map[string]bool{}
-	for _, s := range workload.ServerLife() {
-		lifeSteps[s.ServerLifePath()] = true
-	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			lifeSteps := map[string]bool{}
+			for _, s := range workload.ServerLife() {
+				lifeSteps[s.ServerLifePath()] = true
+			}
 			conf := func(name, def string) string {
 				if v, ok := tt.conf[name]; ok {
 					return v
@@ -277,9 +277,6 @@ func TestUsedPaths(t *testing.T) {
 			named := len(onlyIfRun) == 1 && strings.Contains(onlyIfRun[0], workload.ServerSideBaseBackupEvent) && strings.Contains(onlyIfRun[0], "--compress=server-")
 			if named != tt.onlyIfRun || (!tt.onlyIfRun && len(onlyIfRun) > 0) {
 				t.Errorf("only if run: %v, want the server-side base backup named: %v", onlyIfRun, tt.onlyIfRun)
-			}
-			for _, s := range workload.ServerLife() {
-				lifeSteps[s.ServerLifePath()] = true
 			}
 		})
 	}
